@@ -1,0 +1,74 @@
+"""SandboxEnvironment: the harness's Environment over an ale.sandbox Sandbox.
+
+bash runs in one persistent sandbox session (cwd, env and shell state persist between steps). A
+command that did not complete (timeout, stall, waiting for input, unfinished heredoc) is interrupted
+so the session is usable for the next step; the model is told what happened by the bash tool.
+"""
+from __future__ import annotations
+
+import posixpath
+import shlex
+from typing import Any
+
+from ale.agent.protocols import CommandResult
+
+
+class SandboxEnvironment:
+    def __init__(self, sandbox: Any, workdir: str | None = None, owns_sandbox: bool = False):
+        self.sandbox = sandbox
+        self._owns = owns_sandbox
+        self._session = None
+        if workdir is None:
+            r = sandbox.exec("pwd", timeout=30)
+            workdir = r.stdout.strip() or "/"
+        self.workdir = workdir
+
+    @classmethod
+    def create(cls, image: str = "base", network: str = "none", memory: str = "1g",
+               workdir: str | None = None, client: Any = None) -> "SandboxEnvironment":
+        """Create a fresh sandbox (embedded client unless one is given); deleted again on close()."""
+        from ale.sandbox import SandboxClient, SandboxSpec
+
+        client = client or SandboxClient()
+        sb = client.create(SandboxSpec(image=image, network=network, memory=memory))
+        env = cls(sb, workdir=workdir, owns_sandbox=True)
+        if workdir is not None:
+            sb.exec(f"mkdir -p {shlex.quote(workdir)}", timeout=30)
+        return env
+
+    def _abs(self, path: str) -> str:
+        return path if path.startswith("/") else posixpath.join(self.workdir, path)
+
+    def run(self, command: str, timeout: float, idle_timeout: float | None = None) -> CommandResult:
+        if self._session is None:
+            self._session = self.sandbox.create_session()
+            self._session.run(f"cd {shlex.quote(self.workdir)}", timeout=30)
+        kwargs: dict[str, Any] = {"timeout": timeout}
+        if idle_timeout is not None:
+            kwargs["idle_timeout"] = idle_timeout
+        r = self._session.run(command, **kwargs)
+        if r.status != "completed" and not r.guard:
+            self._session.interrupt()
+        return CommandResult(output=r.output, exit_code=r.exit_code, status=r.status, truncated=r.truncated,
+                             output_path=r.output_path, duration_s=r.duration_s, guard=r.guard)
+
+    def read_file(self, path: str) -> str:
+        return self.sandbox.read_file(self._abs(path))
+
+    def write_file(self, path: str, content: str) -> None:
+        path = self._abs(path)
+        # The sandbox's write_file is not documented to create parents; agents expect it to.
+        self.sandbox.exec(f"mkdir -p {shlex.quote(posixpath.dirname(path))}", timeout=30)
+        self.sandbox.write_file(path, content)
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(self.sandbox.events())
+
+    def close(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.close()
+            finally:
+                self._session = None
+        if self._owns:
+            self.sandbox.delete()

