@@ -90,14 +90,14 @@ _STATUS_NOTES = {
 def bash(ctx: ToolContext, a: dict[str, Any]) -> Observation:
     timeout = min(float(a.get("timeout") or ctx.command_timeout), ctx.command_timeout)
     r = ctx.env.run(a["command"], timeout=timeout, idle_timeout=ctx.idle_timeout)
-    text = r.output
+    text = r.output[:-1] if r.output.endswith("\n") else r.output  # the notes below start on their own line
     if r.status != "completed":
         text += f"\n[{_STATUS_NOTES.get(r.status, r.status).format(t=timeout)}]"
     if r.guard:
         text += f"\n[sandbox guard: {json.dumps(r.guard, sort_keys=True)}]"
     if r.exit_code is not None:
         text += f"\n[exit code: {r.exit_code}]"
-    extra = {"status": r.status, "duration_s": r.duration_s}
+    extra = {"status": r.status, "command_s": r.duration_s}
     if r.output_path:
         extra["output_path"] = r.output_path
     return Observation(text=text, error=r.status != "completed" or (r.exit_code or 0) != 0,

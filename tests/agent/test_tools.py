@@ -35,7 +35,7 @@ def test_bash_timeout_is_an_observation(env):
 def test_bash_timeout_argument_is_capped_by_the_harness(env):
     ctx = ToolContext(env, command_timeout=0.5)
     o = call(ctx, "bash", command="sleep 3", timeout=100)
-    assert o.extra["status"] == "timeout" and o.extra["duration_s"] < 2.5
+    assert o.extra["status"] == "timeout" and o.extra["command_s"] < 2.5
 
 
 def test_read_file_line_ranges(env):
