@@ -408,12 +408,16 @@ def sft_loss(
     dropped = torch.zeros_like(response)
     if chunk_error is not None:
         num_chunks = int(chunk_ids.max().item()) + 1 if bool(response.any()) else 0
-        if chunk_error.dim() != 2 or chunk_error.shape[0] != response.shape[0] or chunk_error.shape[1] < num_chunks:
-            raise ValueError(f"chunk_error must have shape ({response.shape[0]}, >= {num_chunks}), got {tuple(chunk_error.shape)}")
-        dropped |= response & torch.gather(chunk_error.bool(), 1, chunk_ids.clamp(min=0))
+        shape = tuple(chunk_error.shape)
+        if len(shape) != 2 or shape[0] != response.shape[0] or shape[1] < num_chunks:
+            raise ValueError(f"chunk_error must have shape ({response.shape[0]}, >= {num_chunks}), got {shape}")
+        if num_chunks > 0:
+            dropped |= response & torch.gather(chunk_error.bool(), 1, chunk_ids.clamp(min=0))
     if token_error is not None:
         if token_error.shape != response.shape:
-            raise ValueError(f"token_error has shape {tuple(token_error.shape)}, response_mask has {tuple(response.shape)}")
+            raise ValueError(
+                f"token_error has shape {tuple(token_error.shape)}, response_mask has {tuple(response.shape)}"
+            )
         dropped |= span_mean(token_error.to(logp.dtype), chunk_ids) > 0
     kept = response & ~dropped
     ones = torch.ones_like(logp)
@@ -459,9 +463,10 @@ def imitation_loss(
         if bool((expert_num_chunks < prefix_chunks).any()):
             raise ValueError("expert_num_chunks is smaller than the number of prefix chunks in some row")
         num_chunks = expert_num_chunks
-    reward = expert_reward if expert_reward is not None else torch.ones(response.shape[0], dtype=logp.dtype)
+    reward = expert_reward if expert_reward is not None else torch.ones(response.shape[0], device=logp.device)
     chunks_to_go = (num_chunks.unsqueeze(1) - 1 - chunk_ids).clamp(min=0)
-    returns = reward.to(logp.dtype).unsqueeze(1) * torch.full_like(logp, cfg.gamma).pow(chunks_to_go)
+    reward = reward.to(device=logp.device, dtype=logp.dtype)
+    returns = reward.unsqueeze(1) * torch.full_like(logp, cfg.gamma).pow(chunks_to_go)
     il = reinforce_loss(logp, returns, torch.ones_like(logp), prefix_tokens, cfg.aggregation)
 
     suffix = dataclasses.replace(

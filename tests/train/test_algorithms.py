@@ -208,8 +208,8 @@ def test_ipa_gradient_does_not_flow_through_truncated_ratio():
     # -A * logp * d rho/d logp terms; detached, it is exactly -rho * A / N on each token.
     mask = torch.tensor([[1, 1]], dtype=torch.bool)
     old = torch.tensor([[-1.0, -2.0]], dtype=torch.float64)
-    batch = PolicyBatch(response_mask=mask, old_logp=old, infer_logp=old, rewards=torch.tensor([-1.0], dtype=torch.float64),
-                        group_ids=torch.tensor([0]))
+    rewards = torch.tensor([-1.0], dtype=torch.float64)
+    batch = PolicyBatch(response_mask=mask, old_logp=old, infer_logp=old, rewards=rewards, group_ids=torch.tensor([0]))
     cfg = AlgoConfig(name="ipa", baseline="none")
     logp = torch.tensor([[-1.2, -2.4]], dtype=torch.float64, requires_grad=True)
     loss, _ = policy_loss(logp, batch, cfg)
@@ -253,7 +253,8 @@ def test_split_on_advantage_vs_reward():
     logp = current_logp()
     grad_reward = grad_of(policy_loss(logp, batch, by_reward)[0], logp)[1]
     # advantage split: row1 takes the truncated ratio e^-.1; reward split: no ratio
-    assert torch.allclose(grad_advantage, expected([[0.2 * E(-0.1) / 7] * 2 + [0, 0.2 * E(-0.1) / 7, 0, 0.2 * E(-0.1) / 7]])[0])
+    w = 0.2 * E(-0.1) / 7
+    assert torch.allclose(grad_advantage, expected([[w, w, 0, w, 0, w]])[0])
     assert torch.allclose(grad_reward, expected([[0.2 / 7, 0.2 / 7, 0, 0.2 / 7, 0, 0.2 / 7]])[0])
 
 
@@ -452,3 +453,18 @@ def test_nan_outside_the_response_never_leaks():
         assert torch.isfinite(grad).all(), name
         assert (grad[~RESPONSE] == 0).all(), name
         assert all(math.isfinite(v) for v in stats.values()), name
+
+
+def test_row_without_model_tokens_gets_no_loss():
+    # row1 has no model token (e.g. the prompt filled the context): K = 0, nothing to learn from it
+    response = torch.tensor([[0, 1, 1, 0, 1, 1], [0, 0, 0, 0, 0, 0]], dtype=torch.bool)
+    batch = make_batch([1.0, 0.0], response_mask=response)
+    cfg = AlgoConfig(name="ipa", gamma=0.5, baseline="group_mean")
+    logp = current_logp()
+    loss, stats = policy_loss(logp, batch, cfg)
+    # A = [.5, -.5]; only row0's 4 tokens count: G = .25, .25, .5, .5
+    g = expected([[0, -0.25 / 4, -0.25 / 4, 0, -0.5 / 4, -0.5 / 4], [0] * 6])
+    assert torch.allclose(grad_of(loss, logp), g, atol=1e-12)
+    assert stats["chunks_per_traj"] == 1.0
+    empty, _ = sft_loss(current_logp(), torch.zeros(2, 6, dtype=torch.bool), chunk_error=torch.zeros(2, 0))
+    assert empty.item() == 0.0
