@@ -1,0 +1,409 @@
+"""Images: read-only overlay layers plus a little config (env, workdir, user).
+
+- `base` is a Debian bookworm minbase rootfs with python3, pytest, numpy, gcc, git and common tools,
+  built with debootstrap on first use and cached.
+- `build` runs a Dockerfile subset (FROM, RUN, COPY, WORKDIR, ENV, USER): each RUN/COPY runs in a
+  sandbox over the layers so far and its upper layer is committed as a new layer, cached by a content
+  hash of the chain (instructions and copied bytes).
+- `import_tar` turns a rootfs tarball (the `docker export` format) into a one-layer image.
+
+On disk (ALE home, root only): layers/<id>/ (file owners shifted by UID_BASE, since uid 0 inside a
+sandbox is UID_BASE outside) and images/<name>.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .runtime import UID_BASE
+from .spec import Conflict, NotFound, SandboxError
+
+BASE_PACKAGES = [
+    "python3", "python3-pytest", "python3-numpy", "procps", "git", "make", "gcc", "libc6-dev", "less",
+    "vim-tiny", "curl", "ca-certificates", "iproute2", "file", "xz-utils", "bzip2", "unzip", "jq", "sqlite3",
+]
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,127}(:[A-Za-z0-9._-]{1,64})?$")
+
+
+@dataclass
+class ImageConfig:
+    env: dict[str, str] = field(default_factory=lambda: {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+    workdir: str = "/workspace"
+    user: str = "root"
+
+
+@dataclass
+class Image:
+    name: str
+    layers: list[str]  # layer ids, top first
+    config: ImageConfig
+    created: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "layers": self.layers, "created": self.created,
+                "config": {"env": self.config.env, "workdir": self.config.workdir, "user": self.config.user}}
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name) or ".." in name:
+        raise SandboxError(f"invalid image name {name!r} (lowercase letters, digits, . _ - / and an optional :tag)")
+    return name
+
+
+def apt_mirror() -> str | None:
+    """The Debian mirror this machine's apt uses (so debootstrap fetches from the same place)."""
+    for f in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        for m in re.finditer(r"^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s*)(\S+)", text, re.M):
+            uri = m.group(1)
+            if "security" not in uri:
+                return uri
+    return None
+
+
+def shift_owners(root: Path, delta: int = UID_BASE) -> None:
+    """Add `delta` to every owner under root (keeping setuid/setgid bits, which chown clears)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            _shift(os.path.join(dirpath, name), delta)
+    _shift(str(root), delta)
+
+
+def _shift(path: str, delta: int) -> None:
+    st = os.lstat(path)
+    if st.st_uid >= delta:
+        return
+    os.lchown(path, st.st_uid + delta, st.st_gid + delta)
+    if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o6000:
+        os.chmod(path, stat.S_IMODE(st.st_mode))
+
+
+class ImageStore:
+    def __init__(self, home: Path):
+        self.home = home
+        self.layers_dir = home / "layers"
+        self.images_dir = home / "images"
+        for d in (self.layers_dir, self.images_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(home, 0o711)
+
+    # ---- metadata
+    def _meta(self, name: str) -> Path:
+        return self.images_dir / (check_name(name).replace("/", "__") + ".json")
+
+    def exists(self, name: str) -> bool:
+        return self._meta(name).exists()
+
+    def get(self, name: str) -> Image:
+        if name == "base" and not self.exists("base"):
+            self.build_base()
+        try:
+            d = json.loads(self._meta(name).read_text())
+        except FileNotFoundError:
+            raise NotFound(f"no such image: {name} (see `ale sandbox image ls`)") from None
+        return Image(d["name"], d["layers"], ImageConfig(**d["config"]), d.get("created", 0.0))
+
+    def save(self, image: Image) -> Image:
+        image.created = image.created or time.time()
+        tmp = self._meta(image.name).with_suffix(".tmp")
+        tmp.write_text(json.dumps(image.to_json(), indent=1))
+        os.replace(tmp, self._meta(image.name))
+        return image
+
+    def list(self) -> list[Image]:
+        return sorted((self.get(json.loads(p.read_text())["name"]) for p in self.images_dir.glob("*.json")),
+                      key=lambda i: i.name)
+
+    def remove(self, name: str, in_use: set[str] = frozenset()) -> None:
+        image = self.get(name)
+        busy = set(image.layers) & in_use
+        if busy:
+            raise Conflict(f"image {name} is used by running sandboxes; stop them first")
+        self._meta(name).unlink()
+        self.gc(in_use)
+
+    def gc(self, in_use: set[str] = frozenset()) -> list[str]:
+        """Remove layers no image references (and no running sandbox uses)."""
+        keep = set(in_use)
+        for img in self.list():
+            keep.update(img.layers)
+        removed = []
+        for d in self.layers_dir.iterdir():
+            if d.name not in keep and not d.name.startswith("."):
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d.name)
+        return removed
+
+    def layer_paths(self, image: Image) -> list[Path]:
+        return [self.layers_dir / lid for lid in image.layers]
+
+    def disk_usage(self, image: Image) -> int:
+        total = 0
+        for p in self.layer_paths(image):
+            for dirpath, _, files in os.walk(p):
+                for f in files:
+                    try:
+                        total += os.lstat(os.path.join(dirpath, f)).st_size
+                    except OSError:
+                        pass
+        return total
+
+    # ---- layers
+    def new_layer_dir(self) -> Path:
+        d = self.layers_dir / f".tmp-{os.getpid()}-{time.monotonic_ns()}"
+        d.mkdir()
+        return d
+
+    def finish_layer(self, tmp: Path, layer_id: str) -> str:
+        final = self.layers_dir / layer_id
+        if final.exists():  # built concurrently by someone else: identical by construction
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        return layer_id
+
+    def commit_upper(self, upper: Path, layer_id: str) -> str:
+        """Copy a sandbox's upper dir (whiteouts, opaque-dir xattrs and owners included) into a layer."""
+        tmp = self.new_layer_dir()
+        r = subprocess.run(["cp", "-a", "--preserve=all", f"{upper}/.", f"{tmp}/"], capture_output=True, text=True)
+        if r.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise SandboxError(f"commit failed: {r.stderr.strip()}")
+        return self.finish_layer(tmp, layer_id)
+
+    # ---- base image
+    def build_base(self, log: Callable[[str], None] = print) -> Image:
+        key = hashlib.sha256(("bookworm minbase " + " ".join(BASE_PACKAGES)).encode()).hexdigest()[:16]
+        if not (self.layers_dir / key).exists():
+            if not shutil.which("debootstrap"):
+                raise SandboxError("building the base image needs debootstrap (apt-get install debootstrap)")
+            tmp = self.new_layer_dir()
+            cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", "bookworm", str(tmp)]
+            if mirror := apt_mirror():
+                cmd.append(mirror)
+            log(f"building the base image (debootstrap, about 2 minutes, once) into {self.layers_dir}")
+            t0 = time.time()
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise SandboxError(f"debootstrap failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+            for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+                for p in (tmp / junk).glob("*"):
+                    if p.is_file():
+                        p.unlink()
+            (tmp / "workspace").mkdir(exist_ok=True)
+            (tmp / "etc/hostname").write_text("sandbox\n")  # debootstrap copies the host's
+            (tmp / "etc/hosts").write_text("127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost\n")
+            shift_owners(tmp)
+            self.finish_layer(tmp, key)
+            log(f"base image built in {time.time() - t0:.0f}s")
+        return self.save(Image("base", [key], ImageConfig()))
+
+    # ---- import a rootfs tarball (docker export)
+    def import_tar(self, name: str, tar_path: Path) -> Image:
+        check_name(name)
+        h = hashlib.sha256()
+        with open(tar_path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        layer_id = "i" + h.hexdigest()[:15]
+        if not (self.layers_dir / layer_id).exists():
+            tmp = self.new_layer_dir()
+            try:
+                _extract_rootfs(tar_path, tmp)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            self.finish_layer(tmp, layer_id)
+        config = ImageConfig(workdir="/")
+        return self.save(Image(name, [layer_id], config))
+
+
+def _extract_rootfs(tar_path: Path, dest: Path) -> None:
+    """Unpack a rootfs tarball as root, refusing members that would land outside dest.
+
+    Symlinks inside a rootfs legitimately point anywhere (they are resolved inside the sandbox later);
+    what must never happen is *writing through* one. So every parent directory is checked to be a real
+    directory under dest before a member is created, and nothing is followed.
+    """
+    from .fs import openat2
+
+    rootfd = os.open(dest, os.O_PATH | os.O_DIRECTORY)
+    try:
+        with tarfile.open(tar_path, mode="r:*") as tf:
+            for m in tf:
+                rel = PurePosixPath(m.name.lstrip("./").lstrip("/"))
+                if not rel.parts:
+                    continue
+                if ".." in rel.parts:
+                    raise SandboxError(f"tar member escapes the image root: {m.name}")
+                parent_fd = os.open(dest, os.O_PATH | os.O_DIRECTORY)
+                try:
+                    for part in rel.parts[:-1]:  # walk parents without following links, creating dirs
+                        try:
+                            nfd = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
+                        except FileNotFoundError:
+                            os.mkdir(part, 0o755, dir_fd=parent_fd)
+                            os.chown(part, UID_BASE, UID_BASE, dir_fd=parent_fd, follow_symlinks=False)
+                            nfd = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
+                        except NotADirectoryError:
+                            raise SandboxError(f"tar member goes through a non-directory: {m.name}") from None
+                        except OSError as e:
+                            raise SandboxError(f"tar member goes through a link: {m.name} ({e})") from None
+                        os.close(parent_fd)
+                        parent_fd = nfd
+                    _create_member(tf, m, rel.parts[-1], parent_fd, rootfd, openat2)
+                finally:
+                    os.close(parent_fd)
+    except tarfile.TarError as e:
+        raise SandboxError(f"not a readable tar archive: {e}") from None
+    finally:
+        os.close(rootfd)
+
+
+def _create_member(tf: tarfile.TarFile, m: tarfile.TarInfo, name: str, dirfd: int, rootfd: int, openat2) -> None:
+    uid, gid = m.uid + UID_BASE, m.gid + UID_BASE
+    if m.isdir():
+        try:
+            os.mkdir(name, 0o755, dir_fd=dirfd)
+        except FileExistsError:
+            pass
+    else:
+        try:
+            os.unlink(name, dir_fd=dirfd)
+        except (FileNotFoundError, IsADirectoryError):
+            pass
+        if m.isfile():
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dirfd)
+            src = tf.extractfile(m)
+            with os.fdopen(fd, "wb") as f:
+                shutil.copyfileobj(src, f, 1 << 20)
+        elif m.issym():
+            os.symlink(m.linkname, name, dir_fd=dirfd)
+        elif m.islnk():
+            target = openat2(rootfd, "/" + m.linkname.lstrip("./").lstrip("/"), os.O_PATH)
+            try:
+                os.link(f"/proc/self/fd/{target}", name, dst_dir_fd=dirfd, follow_symlinks=True)
+            finally:
+                os.close(target)
+            return  # a hard link shares the target's owner and mode
+        elif m.isfifo():
+            os.mkfifo(name, 0o600, dir_fd=dirfd)
+        else:
+            return  # device nodes are not recreated: sandboxes get their own /dev
+    os.chown(name, uid, gid, dir_fd=dirfd, follow_symlinks=False)
+    if not m.issym():
+        os.chmod(name, m.mode & 0o7777, dir_fd=dirfd)
+
+
+# ---- Dockerfile subset
+@dataclass
+class Instruction:
+    op: str
+    args: str
+    line: int
+
+
+def parse_dockerfile(text: str, path: str = "Dockerfile") -> list[Instruction]:
+    """FROM, RUN, COPY, WORKDIR, ENV, USER; comments, line continuations, JSON-array forms."""
+    out: list[Instruction] = []
+    pending, start = "", 0
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if not pending:
+            start = no
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        pending += line
+        op, _, args = pending.strip().partition(" ")
+        op = op.upper()
+        if op not in {"FROM", "RUN", "COPY", "ADD", "WORKDIR", "ENV", "USER", "CMD", "ENTRYPOINT", "LABEL", "EXPOSE"}:
+            raise SandboxError(f"{path}:{start}: unsupported instruction {op!r} "
+                               "(supported: FROM, RUN, COPY, WORKDIR, ENV, USER)")
+        if op in {"ADD"}:
+            raise SandboxError(f"{path}:{start}: ADD is not supported: use COPY")
+        if not args.strip():
+            raise SandboxError(f"{path}:{start}: {op} needs arguments")
+        out.append(Instruction(op, args.strip(), start))
+        pending = ""
+    if pending:
+        raise SandboxError(f"{path}: ends inside a line continuation")
+    if not out or out[0].op != "FROM":
+        raise SandboxError(f"{path}: the first instruction must be FROM")
+    return out
+
+
+def json_or_shell(args: str) -> list[str] | None:
+    if args.startswith("["):
+        try:
+            v = json.loads(args)
+        except ValueError:
+            return None
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            return v
+    return None
+
+
+def parse_env(args: str) -> dict[str, str]:
+    if "=" not in args.split()[0]:  # legacy `ENV KEY value with spaces`
+        key, _, value = args.partition(" ")
+        return {key: value.strip()}
+    return dict(tok.split("=", 1) for tok in shlex.split(args))
+
+
+def copy_sources(context: Path, args: str, line: int) -> tuple[list[Path], str, str | None]:
+    """COPY [--chown=u:g] src... dest -> (source paths inside context, dest, chown)."""
+    parts = json_or_shell(args) or shlex.split(args)
+    chown = None
+    while parts and parts[0].startswith("--"):
+        flag = parts.pop(0)
+        if flag.startswith("--chown="):
+            chown = flag.split("=", 1)[1]
+        else:
+            raise SandboxError(f"Dockerfile:{line}: unsupported COPY flag {flag}")
+    if len(parts) < 2:
+        raise SandboxError(f"Dockerfile:{line}: COPY needs a source and a destination")
+    ctx = context.resolve()
+    srcs = []
+    for s in parts[:-1]:
+        matches = sorted(ctx.glob(s)) if any(c in s for c in "*?[") else [ctx / s]
+        for p in matches:
+            rp = p.resolve()
+            if not rp.is_relative_to(ctx):
+                raise SandboxError(f"Dockerfile:{line}: COPY source outside the build context: {s}")
+            if not rp.exists():
+                raise SandboxError(f"Dockerfile:{line}: COPY source not found: {s}")
+            srcs.append(rp)
+    if not srcs:
+        raise SandboxError(f"Dockerfile:{line}: COPY source not found: {parts[0]}")
+    return srcs, parts[-1], chown
+
+
+def hash_paths(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        for f in sorted([p] if p.is_file() else [q for q in p.rglob("*")]):
+            h.update(str(f.relative_to(p.parent)).encode())
+            if f.is_file():
+                h.update(oct(f.stat().st_mode & 0o777).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()

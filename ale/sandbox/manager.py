@@ -1,0 +1,581 @@
+"""SandboxManager: lifecycle, commands, files, events, the guard and reaping, on one machine.
+
+Everything is asyncio on one event loop; a sandbox costs one launcher and one init process on the
+host and no thread. The HTTP service, the embedded SDK client and the Ray worker all wrap this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import cgroups, images, seccomp
+from .fs import SandboxFS
+from .runtime import InitProcess, init_binary
+from .session import BashSession, OutputCapture
+from .spec import (Conflict, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
+                   SandboxSpec, SessionResult, Unavailable)
+
+DEFAULT_HOME = Path(os.environ.get("ALE_HOME", "/var/lib/ale"))
+OUTPUT_DIR = "/tmp/ale-output"
+MAX_SPILL = 256 << 20
+
+# The guard's default policy: what to do on each kind of event.
+DEFAULT_POLICY: dict[str, str] = {
+    "oom_kill": "stop_and_reset",       # a memory bomb
+    "pids_limit": "stop_and_reset",     # a fork bomb
+    "cpu_budget": "stop_and_reset",     # sustained full CPU beyond the budget: a miner
+    "cpu_throttled": "record",
+    "disk_full": "record",
+    "denied_syscall": "record",
+    "network_attempt": "record",
+    "timeout": "record",
+}
+
+
+@dataclass
+class GuardConfig:
+    policy: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICY))
+    interval_s: float = 0.5
+    cpu_busy_fraction: float = 0.9  # of the sandbox's CPU quota
+    cpu_budget_s: float = 300.0  # continuous busy seconds before `cpu_budget` fires
+
+
+@dataclass
+class Sandbox:
+    id: str
+    spec: SandboxSpec
+    image: images.Image
+    cgroup: cgroups.Cgroup
+    scratch: Path
+    created_at: float
+    last_used_at: float
+    state: str = "starting"
+    init: InitProcess | None = None
+    fs: SandboxFS | None = None
+    sessions: dict[str, BashSession] = field(default_factory=dict)
+    events: list[dict] = field(default_factory=list)
+    stop_reason: str | None = None
+    last_guard: GuardAction | None = None
+    last_guard_at: float = 0.0
+    counters: dict[str, int] = field(default_factory=dict)
+    cpu_busy_since: float | None = None
+    last_throttle_event: float = 0.0
+    spills: int = 0
+    generation: int = 0  # bumped on every (re)start
+
+
+class SandboxManager:
+    def __init__(self, home: Path | None = None, *, max_sandboxes: int = 4096, launch_concurrency: int = 8,
+                 guard: GuardConfig | None = None, node: str | None = None, output_cap: int = 1 << 20):
+        self.home = Path(home or DEFAULT_HOME)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.images = images.ImageStore(self.home)
+        self.instance = f"{os.getpid()}-{secrets.token_hex(3)}"
+        self.run_dir = self.home / "run" / self.instance
+        self.max_sandboxes = max_sandboxes
+        self.guard_cfg = guard or GuardConfig()
+        self.node = node or socket.gethostname()
+        self.output_cap = output_cap
+        self._sandboxes: dict[str, Sandbox] = {}
+        self._launch = asyncio.Semaphore(launch_concurrency)
+        self._tasks: list[asyncio.Task] = []
+        self._lock_fd: int | None = None
+        self._binary: Path | None = None
+        self._seccomp = {True: seccomp.build_filter(True), False: seccomp.build_filter(False)}
+        self._cg_bases: dict[str, Path] = {}
+        self._base_lock = asyncio.Lock()
+        self.started = False
+
+    # ------------------------------------------------------------------ lifecycle of the manager
+    async def start(self) -> None:
+        if self.started:
+            return
+        if os.geteuid() != 0:
+            raise SandboxError("the ALE sandbox runtime must run as root (namespaces, cgroups, overlay mounts)")
+        self._binary = await asyncio.to_thread(init_binary, self.home)
+        self._cg_bases = cgroups.detect()
+        await asyncio.to_thread(self.sweep)
+        self.run_dir.mkdir(parents=True)
+        self._lock_fd = os.open(self.run_dir / "lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._tasks.append(asyncio.create_task(self._guard_loop(), name="ale-guard"))
+        self.started = True
+
+    async def close(self) -> None:
+        """Remove every sandbox this manager owns (cleanup on shutdown)."""
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await asyncio.gather(*(self.delete(sid) for sid in list(self._sandboxes)), return_exceptions=True)
+        if self._lock_fd is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            await asyncio.to_thread(self._remove_cgroup_dirs, self.instance)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self.started = False
+
+    def sweep(self) -> list[str]:
+        """Remove what crashed managers left: processes (via their cgroups), cgroups, scratch dirs.
+        A manager that is alive holds an flock on its run dir and is left alone."""
+        swept = []
+        run_root = self.home / "run"
+        live = set()
+        if run_root.exists():
+            for d in run_root.iterdir():
+                try:
+                    fd = os.open(d / "lock", os.O_RDWR | os.O_CLOEXEC)
+                except OSError:
+                    fd = None
+                if fd is not None:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        live.add(d.name)
+                        continue
+                    finally:
+                        os.close(fd)
+                self._remove_cgroup_dirs(d.name)
+                shutil.rmtree(d, ignore_errors=True)
+                swept.append(d.name)
+        for base in self._cg_bases.values():  # cgroups whose run dir is already gone
+            if base.exists():
+                for d in base.iterdir():
+                    if d.is_dir() and d.name not in live and d.name != self.instance:
+                        cgroups.remove_tree([d])
+                        if d.name not in swept:
+                            swept.append(d.name)
+        return swept
+
+    def _remove_cgroup_dirs(self, instance: str) -> None:
+        cgroups.remove_tree([b / instance for b in self._cg_bases.values()])
+
+    # ------------------------------------------------------------------ sandboxes
+    def _get(self, sid: str) -> Sandbox:
+        sb = self._sandboxes.get(sid)
+        if sb is None:
+            raise NotFound(f"no such sandbox: {sid}")
+        sb.last_used_at = time.time()
+        return sb
+
+    def _running(self, sid: str) -> Sandbox:
+        sb = self._get(sid)
+        if sb.state != "running" or sb.init is None or not sb.init.alive:
+            raise Conflict(f"sandbox {sid} is not running ({sb.state}"
+                           f"{': ' + sb.stop_reason if sb.stop_reason else ''})")
+        return sb
+
+    def info(self, sb: Sandbox) -> SandboxInfo:
+        return SandboxInfo(id=sb.id, state=sb.state, image=sb.spec.image, spec=sb.spec, created_at=sb.created_at,
+                           last_used_at=sb.last_used_at, node=self.node, stop_reason=sb.stop_reason,
+                           usage=dict(sb.counters))
+
+    async def _image(self, name: str) -> images.Image:
+        if name == "base" and not self.images.exists("base"):
+            async with self._base_lock:  # one debootstrap, however many creates wait on it
+                return await asyncio.to_thread(self.images.get, name)
+        return self.images.get(name)
+
+    async def create(self, spec: SandboxSpec | None = None) -> SandboxInfo:
+        spec = spec or SandboxSpec()
+        if not self.started:
+            await self.start()
+        if len(self._sandboxes) >= self.max_sandboxes:
+            raise OverCapacity(f"this node runs its maximum of {self.max_sandboxes} sandboxes")
+        image = await self._image(spec.image)
+        sid = secrets.token_hex(6)
+        now = time.time()
+        sb = Sandbox(id=sid, spec=spec, image=image, cgroup=cgroups.Cgroup(self._cg_bases, f"{self.instance}/{sid}"),
+                     scratch=self.run_dir / sid, created_at=now, last_used_at=now)
+        self._sandboxes[sid] = sb
+        try:
+            await self._launch_sandbox(sb)
+        except BaseException:
+            self._sandboxes.pop(sid, None)
+            await asyncio.to_thread(self._cleanup_files, sb)
+            raise
+        if spec.network.mode == "host":
+            self._event(sb, {"kind": "network_host", "detail": "sandbox created with the host's network"})
+        return self.info(sb)
+
+    async def _launch_sandbox(self, sb: Sandbox) -> None:
+        spec = sb.spec
+        sb.cgroup.create(cgroups.Limits(memory=spec.memory, pids=spec.pids, cpus=spec.cpus))
+        sb.generation += 1
+        gen = sb.generation
+        try:
+            async with asyncio.timeout(60):
+                await self._launch.acquire()
+        except TimeoutError:
+            raise Unavailable("timed out waiting for a launch slot: the node is overloaded") from None
+        try:
+            sb.init = await InitProcess.start(
+                binary=self._binary, scratch=sb.scratch, layers=self.images.layer_paths(sb.image), disk=spec.disk,
+                hostname=spec.hostname, workdir=spec.workdir or sb.image.config.workdir,
+                host_net=spec.network.mode == "host", cgroup_dirs=sb.cgroup.attach_dirs,
+                seccomp=self._seccomp[spec.network.mode == "none"],
+                on_event=lambda ev: self._on_init_event(sb, gen, ev))
+        finally:
+            self._launch.release()
+        sb.fs = SandboxFS(str(sb.init.root))
+        sb.state = "running"
+        sb.stop_reason = None
+        sb.counters = {}
+        sb.cpu_busy_since = None
+
+    def _cleanup_files(self, sb: Sandbox) -> None:
+        try:
+            sb.cgroup.destroy()
+        except OSError:
+            pass
+        try:
+            sb.scratch.rmdir()
+        except OSError:
+            shutil.rmtree(sb.scratch, ignore_errors=True)
+
+    async def _kill(self, sb: Sandbox) -> None:
+        for s in sb.sessions.values():
+            s.closed = True
+        sb.sessions.clear()
+        if sb.init is not None:
+            await sb.init.kill()
+        sb.init, sb.fs = None, None
+
+    async def status(self, sid: str) -> SandboxInfo:
+        sb = self._get(sid)
+        if sb.state == "running" and sb.init is not None and not sb.init.alive:
+            sb.state, sb.stop_reason = "stopped", sb.stop_reason or "the sandbox's init exited"
+        if sb.state == "running":
+            sb.counters = {**sb.counters, **sb.cgroup.counters(), "disk_bytes": self._disk_used(sb)}
+        return self.info(sb)
+
+    async def list(self) -> list[SandboxInfo]:
+        return [self.info(sb) for sb in self._sandboxes.values()]
+
+    async def stop(self, sid: str, reason: str = "stopped by request") -> SandboxInfo:
+        sb = self._get(sid)
+        await self._kill(sb)
+        sb.state, sb.stop_reason = "stopped", reason
+        self._event(sb, {"kind": "stopped", "reason": reason})
+        return self.info(sb)
+
+    async def delete(self, sid: str) -> None:
+        sb = self._sandboxes.pop(sid, None)
+        if sb is None:
+            raise NotFound(f"no such sandbox: {sid}")
+        await self._kill(sb)
+        sb.state = "deleted"
+        await asyncio.to_thread(self._cleanup_files, sb)
+
+    async def reset(self, sid: str, reason: str = "reset by request") -> SandboxInfo:
+        """Back to the image state: drop the upper layer (the whole tmpfs) and start again."""
+        sb = self._get(sid)
+        await self._kill(sb)
+        await asyncio.to_thread(self._cleanup_files, sb)
+        await self._launch_sandbox(sb)
+        self._event(sb, {"kind": "reset", "reason": reason})
+        return self.info(sb)
+
+    async def commit(self, sid: str, image_name: str) -> images.Image:
+        """Save the sandbox's changes as a new image on top of its own."""
+        sb = self._running(sid)
+        images.check_name(image_name)
+        layer_id = "c" + secrets.token_hex(8)
+        await asyncio.to_thread(self.images.commit_upper, sb.init.upper, layer_id)
+        new = images.Image(image_name, [layer_id, *sb.image.layers],
+                           images.ImageConfig(env={**sb.image.config.env, **sb.spec.env},
+                                              workdir=sb.spec.workdir or sb.image.config.workdir,
+                                              user=sb.image.config.user))
+        self._event(sb, {"kind": "commit", "image": image_name})
+        return self.images.save(new)
+
+    def layers_in_use(self) -> set[str]:
+        return {lid for sb in self._sandboxes.values() for lid in sb.image.layers}
+
+    # ------------------------------------------------------------------ commands
+    def _env(self, sb: Sandbox, extra: dict[str, str] | None) -> dict[str, str]:
+        env = {"HOME": "/root", "LANG": "C.UTF-8", **sb.image.config.env, **sb.spec.env, **(extra or {})}
+        for k, v in env.items():
+            if "=" in k or "\0" in k or "\0" in v:
+                raise SandboxError(f"invalid environment variable {k!r}")
+        return env
+
+    def _spiller(self, sb: Sandbox, name: str):
+        """A sink that appends to OUTPUT_DIR/name in the sandbox; returns the path on first call."""
+        path = f"{OUTPUT_DIR}/{name}"
+        state = {"written": 0, "failed": False}
+        fs = sb.fs
+
+        def spill(data: bytes) -> str | None:
+            if state["failed"] or state["written"] >= MAX_SPILL or fs is None:
+                return path
+            try:
+                fs.write(path, data[: MAX_SPILL - state["written"]], append=state["written"] > 0)
+                state["written"] += len(data)
+            except SandboxError:
+                state["failed"] = True  # disk full: keep head+tail in memory, the file is partial
+            return path
+        return spill
+
+    async def execute(self, sid: str, command: str | list[str], *, timeout: float = 1200.0, cwd: str | None = None,
+                      env: dict[str, str] | None = None, max_output: int | None = None,
+                      encoding: str = "text") -> ExecResult:
+        sb = self._running(sid)
+        if isinstance(command, str):
+            argv = ["/bin/sh", "-c", command]
+        else:
+            argv = list(command)
+        if not argv or any("\0" in a for a in argv):
+            raise SandboxError("empty command or NUL byte in the command")
+        if timeout <= 0:
+            raise SandboxError("timeout must be positive")
+        cap = max_output or self.output_cap
+        sb.spills += 1
+        n = sb.spills
+        out = OutputCapture(cap, self._spiller(sb, f"exec-{n}.stdout"))
+        err = OutputCapture(cap, self._spiller(sb, f"exec-{n}.stderr"))
+        t0 = time.monotonic()
+        started_at = time.time()
+        init = sb.init
+        proc = await init.spawn(argv, cwd=cwd or sb.spec.workdir or sb.image.config.workdir, env=self._env(sb, env),
+                                on_output=lambda s, d: (out if s == 1 else err).feed(d))
+        timed_out = False
+        try:
+            code = await asyncio.wait_for(asyncio.shield(proc.exited), timeout)
+        except asyncio.TimeoutError:
+            timed_out = True
+            init.signal(proc)  # SIGKILL to its whole process group
+            try:
+                await asyncio.wait_for(asyncio.shield(proc.exited), 10)
+            except asyncio.TimeoutError:
+                pass
+            code = 124
+            self._event(sb, {"kind": "timeout", "command": argv[-1][:200], "timeout_s": timeout})
+        self._check_now(sb)
+        raw_out, raw_err = out.data(), err.data()
+        binary = not (_is_utf8(raw_out) and _is_utf8(raw_err))
+        res = ExecResult(
+            exit_code=code, stdout=raw_out.decode(errors="replace"), stderr=raw_err.decode(errors="replace"),
+            timed_out=timed_out, truncated=out.truncated or err.truncated, output_path=out.path,
+            stderr_path=err.path, binary=binary, duration_s=time.monotonic() - t0,
+            guard=sb.last_guard if sb.last_guard_at >= started_at else None)
+        if encoding == "base64":
+            res.stdout_b64, res.stderr_b64 = base64.b64encode(raw_out).decode(), base64.b64encode(raw_err).decode()
+        return res
+
+    async def create_session(self, sid: str, *, cwd: str | None = None, env: dict[str, str] | None = None) -> str:
+        sb = self._running(sid)
+        ssid = secrets.token_hex(4)
+        sess = BashSession(ssid, sb.init, lambda name: self._spiller(sb, name), self.output_cap)
+        await sess.start(cwd or sb.spec.workdir or sb.image.config.workdir, self._env(sb, env))
+        sb.sessions[ssid] = sess
+        return ssid
+
+    def _session(self, sid: str, ssid: str) -> tuple[Sandbox, BashSession]:
+        sb = self._running(sid)
+        sess = sb.sessions.get(ssid)
+        if sess is None:
+            raise NotFound(f"no such session {ssid} in sandbox {sid}")
+        return sb, sess
+
+    async def run_in_session(self, sid: str, ssid: str, command: str, *, timeout: float = 1200.0,
+                             idle_timeout: float | None = None, background: bool = False) -> SessionResult:
+        sb, sess = self._session(sid, ssid)
+        if background:
+            sb.spills += 1
+            log = f"{OUTPUT_DIR}/bg-{sb.spills}.log"
+            command = (f"mkdir -p {OUTPUT_DIR} && (nohup bash -c {_shq(command)} > {log} 2>&1 &) && "
+                       f"echo 'started in the background; output: {log}'")
+        started_at = time.time()
+        res = await sess.run(command, timeout=timeout, idle_timeout=idle_timeout)
+        self._check_now(sb)
+        if res.status in ("timeout", "idle_timeout"):
+            self._event(sb, {"kind": "timeout", "session": ssid, "status": res.status, "command": command[:200]})
+        if sb.last_guard_at >= started_at:
+            res.guard = sb.last_guard
+        if sess.closed:
+            sb.sessions.pop(ssid, None)
+        return res
+
+    async def interrupt_session(self, sid: str, ssid: str) -> None:
+        await self._session(sid, ssid)[1].interrupt()
+
+    async def close_session(self, sid: str, ssid: str) -> None:
+        sb, sess = self._session(sid, ssid)
+        await sess.close()
+        sb.sessions.pop(ssid, None)
+
+    # ------------------------------------------------------------------ files
+    def _fs(self, sid: str) -> SandboxFS:
+        return self._running(sid).fs
+
+    async def read_file(self, sid: str, path: str, *, offset: int = 0, length: int | None = None) -> bytes:
+        return await asyncio.to_thread(self._fs(sid).read, path, offset, length)
+
+    async def read_lines(self, sid: str, path: str, start: int = 1, end: int | None = None) -> str:
+        return await asyncio.to_thread(self._fs(sid).read_lines, path, start, end)
+
+    async def write_file(self, sid: str, path: str, data: bytes, mode: int = 0o644) -> int:
+        return await asyncio.to_thread(self._fs(sid).write, path, data, mode)
+
+    async def list_files(self, sid: str, path: str) -> list[FileEntry]:
+        return await asyncio.to_thread(self._fs(sid).list, path)
+
+    async def upload_tar(self, sid: str, dest: str, data: bytes) -> int:
+        return await asyncio.to_thread(self._fs(sid).extract_tar, dest, data)
+
+    async def download(self, sid: str, path: str) -> tuple[bytes, bool]:
+        """(bytes, is_tar): a file as it is, a directory as a tar."""
+        fs = self._fs(sid)
+        if await asyncio.to_thread(fs.is_dir, path):
+            return await asyncio.to_thread(fs.make_tar, path), True
+        return await asyncio.to_thread(fs.read, path), False
+
+    # ------------------------------------------------------------------ events and the guard
+    def _event(self, sb: Sandbox, ev: dict[str, Any]) -> dict:
+        ev = {"time": time.time(), **ev}
+        sb.events.append(ev)
+        try:
+            with open(self.run_dir / f"{sb.id}.events.jsonl", "a") as f:
+                f.write(json.dumps(ev) + "\n")
+        except OSError:
+            pass
+        return ev
+
+    async def events(self, sid: str, since: int = 0) -> list[dict]:
+        return self._get(sid).events[since:]
+
+    def _on_init_event(self, sb: Sandbox, gen: int, ev: dict) -> None:
+        if gen != sb.generation:
+            return
+        if ev.get("kind") == "denied_syscall":
+            ev["syscall"] = seccomp.SYSCALL_NAMES.get(ev.get("nr"), str(ev.get("nr")))
+        self._apply_policy(sb, ev)
+
+    def _apply_policy(self, sb: Sandbox, ev: dict) -> None:
+        action = self.guard_cfg.policy.get(ev["kind"], "record")
+        ev = self._event(sb, {**ev, "action": action})
+        if action == "record":
+            return
+        reason = f"guard: {ev['kind']}" + (f" ({ev['detail']})" if ev.get("detail") else "")
+        sb.last_guard = GuardAction(kind=ev["kind"], action=action, reason=reason)
+        sb.last_guard_at = time.time()
+        asyncio.get_running_loop().create_task(self._enforce(sb, action, reason))
+
+    async def _enforce(self, sb: Sandbox, action: str, reason: str) -> None:
+        if sb.id not in self._sandboxes or sb.state != "running":
+            return
+        if action == "stop":
+            await self.stop(sb.id, reason)
+        else:
+            await self.reset(sb.id, reason)
+
+    def _disk_used(self, sb: Sandbox) -> int:
+        try:
+            st = os.statvfs(sb.init.upper)
+            return (st.f_blocks - st.f_bfree) * st.f_frsize
+        except (OSError, AttributeError):
+            return 0
+
+    async def _guard_loop(self) -> None:
+        cfg = self.guard_cfg
+        while True:
+            await asyncio.sleep(cfg.interval_s)
+            now = time.time()
+            for sb in list(self._sandboxes.values()):
+                try:
+                    self._guard_one(sb, now, cfg)
+                except Exception as e:  # a vanished cgroup file must not kill the guard
+                    self._event(sb, {"kind": "guard_error", "detail": str(e)})
+
+    def _check_now(self, sb: Sandbox) -> None:
+        """Run the guard's limit checks at the end of a call, so what it does is in that call's answer."""
+        if sb.state == "running" and sb.init is not None and sb.init.alive and sb.counters:
+            self._guard_limits(sb, time.time(), self.guard_cfg, cpu=False)
+
+    def _guard_one(self, sb: Sandbox, now: float, cfg: GuardConfig) -> None:
+        spec = sb.spec
+        if spec.hard_ttl and now - sb.created_at > spec.hard_ttl:
+            return self._reap(sb, "hard TTL reached")
+        if spec.idle_ttl and now - sb.last_used_at > spec.idle_ttl:
+            return self._reap(sb, "idle TTL reached")
+        if sb.state != "running" or sb.init is None:
+            return
+        if not sb.init.alive:
+            sb.state, sb.stop_reason = "stopped", "the sandbox's init exited"
+            self._event(sb, {"kind": "died", "reason": sb.stop_reason})
+            return
+        self._guard_limits(sb, now, cfg, cpu=True)
+
+    def _guard_limits(self, sb: Sandbox, now: float, cfg: GuardConfig, cpu: bool) -> None:
+        spec = sb.spec
+        prev, cur = sb.counters, sb.cgroup.counters()
+        cur["disk_bytes"] = self._disk_used(sb)
+        if not cpu:  # CPU use is a rate over the guard's interval: only the loop judges it
+            cur["cpu_usage_ns"] = prev.get("cpu_usage_ns", cur["cpu_usage_ns"])
+        sb.counters = cur
+        if not prev:
+            return
+        if cur["oom_kills"] > prev.get("oom_kills", 0):
+            return self._apply_policy(sb, {"kind": "oom_kill", "detail": f"memory limit {spec.memory} bytes"})
+        if cur["pids_max_hits"] > prev.get("pids_max_hits", 0):
+            return self._apply_policy(sb, {"kind": "pids_limit", "detail": f"pids limit {spec.pids}"})
+        if cur["disk_bytes"] >= spec.disk * 0.99 and prev.get("disk_bytes", 0) < spec.disk * 0.99:
+            self._apply_policy(sb, {"kind": "disk_full", "detail": f"disk limit {spec.disk} bytes"})
+        if not cpu:
+            return
+        busy = (cur["cpu_usage_ns"] - prev.get("cpu_usage_ns", 0)) / 1e9 / (cfg.interval_s * spec.cpus)
+        if busy >= cfg.cpu_busy_fraction:
+            sb.cpu_busy_since = sb.cpu_busy_since or now
+            if now - sb.cpu_busy_since >= cfg.cpu_budget_s:
+                sb.cpu_busy_since = None
+                return self._apply_policy(sb, {"kind": "cpu_budget",
+                                               "detail": f"full CPU for over {cfg.cpu_budget_s:.0f}s"})
+        else:
+            sb.cpu_busy_since = None
+        if cur["cpu_throttled_periods"] > prev.get("cpu_throttled_periods", 0) and now - sb.last_throttle_event > 10:
+            sb.last_throttle_event = now
+            self._apply_policy(sb, {"kind": "cpu_throttled", "detail": f"CPU quota {spec.cpus}"})
+
+    def _reap(self, sb: Sandbox, reason: str) -> None:
+        self._event(sb, {"kind": "reaped", "reason": reason})
+        asyncio.get_running_loop().create_task(self._delete_quietly(sb.id))
+
+    async def _delete_quietly(self, sid: str) -> None:
+        try:
+            await self.delete(sid)
+        except NotFound:
+            pass
+
+    # ------------------------------------------------------------------ images
+    async def build_image(self, name: str, dockerfile: Path, context: Path | None = None,
+                          network: str = "none", log=print) -> images.Image:
+        from .builder import build  # the builder uses this manager to run its steps
+
+        return await build(self, name, dockerfile, context or dockerfile.parent, network=network, log=log)
+
+    async def remove_image(self, name: str) -> None:
+        await asyncio.to_thread(self.images.remove, name, self.layers_in_use())
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode()
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _shq(s: str) -> str:
+    return "'" + s.replace("'", "'\\''") + "'"

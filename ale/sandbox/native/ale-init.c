@@ -1,0 +1,514 @@
+/*
+ * ale-init: launcher and PID 1 of one ALE sandbox.
+ *
+ * The Python runtime (ale/sandbox/runtime.py) starts this program as root with the control channel on
+ * stdin/stdout and the seccomp program on an inherited fd. It:
+ *   1. (launcher, host namespaces) enters a private mount namespace, mounts a size-limited tmpfs on the
+ *      scratch dir and an overlay (image layers read-only, upper layer in that tmpfs) on scratch/root;
+ *   2. clones the sandbox init into new user, pid, mount, uts, ipc (and, unless --host-net, net)
+ *      namespaces, maps uid/gid 0..65535 inside to uid-base.. outside, moves it into the cgroups;
+ *   3. (init, inside) mounts /proc and a minimal /dev, pivots into the overlay, brings up loopback,
+ *      drops every capability, sets no_new_privs, installs the seccomp filter (denied calls are
+ *      answered EPERM by this init through a user-notification listener, and reported as events),
+ *      then serves the control protocol: spawn processes (pipes or a pty), stream their output,
+ *      forward stdin, signal process groups, reap, report exits.
+ * The launcher stays as the init's parent and exits with it, so the runtime sees the sandbox's death.
+ *
+ * Frames, both ways: u32 length (of what follows, little endian), u8 type, u32 id, payload.
+ * Kept deliberately dumb: timeouts, output caps, sessions and policy live in Python.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <termios.h>
+#include <unistd.h>
+
+enum { F_READY = 1, F_SPAWN = 2, F_STARTED = 3, F_OUT = 4, F_EXIT = 5, F_IN = 6, F_CLOSEIN = 7,
+       F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12 };
+enum { SPAWN_PTY = 1, SPAWN_STDIN = 2 };
+
+static void die(const char *what) {
+    fprintf(stderr, "ale-init: %s: %s\n", what, strerror(errno));
+    _exit(125);
+}
+
+/* ---------- framing ---------- */
+
+static int write_all(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) { if (errno == EINTR) continue; return -1; }
+        p += w; n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void send_frame(uint8_t type, uint32_t id, const void *payload, uint32_t len) {
+    char hdr[9];
+    uint32_t total = len + 5;
+    memcpy(hdr, &total, 4); hdr[4] = (char)type; memcpy(hdr + 5, &id, 4);
+    if (write_all(1, hdr, 9) < 0 || (len && write_all(1, payload, len) < 0)) _exit(0); /* host gone */
+}
+
+static void send_text(uint8_t type, uint32_t id, const char *fmt, ...) {
+    char buf[512];
+    va_list ap; va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    send_frame(type, id, buf, n < 0 ? 0 : (uint32_t)(n >= (int)sizeof buf ? (int)sizeof buf - 1 : n));
+}
+
+/* ---------- launcher side ---------- */
+
+struct opts {
+    const char *scratch, *lower, *hostname, *workdir;
+    long long disk;
+    unsigned uid_base;
+    int host_net, seccomp_fd;
+    const char *cgroups[8];
+    int ncgroups;
+};
+
+static void write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, text, strlen(text)) < 0) die(path);
+    close(fd);
+}
+
+static void mount_rootfs(const struct opts *o) {
+    char buf[4096], upper[1024], work[1024], root[1024];
+    if (unshare(CLONE_NEWNS) < 0) die("unshare(mount)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
+    long long inodes = o->disk / 2048 < 16384 ? 16384 : o->disk / 2048;
+    snprintf(buf, sizeof buf, "size=%lld,nr_inodes=%lld,mode=0755", o->disk, inodes);
+    if (mount("ale-scratch", o->scratch, "tmpfs", MS_NOSUID | MS_NODEV, buf) < 0) die("mount scratch tmpfs");
+    snprintf(upper, sizeof upper, "%s/upper", o->scratch);
+    snprintf(work, sizeof work, "%s/work", o->scratch);
+    snprintf(root, sizeof root, "%s/root", o->scratch);
+    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(root, 0755) < 0) die("mkdir scratch dirs");
+    /* The upper root inherits the image root's owner: sandbox root. */
+    if (chown(upper, o->uid_base, o->uid_base) < 0) die("chown upper");
+    snprintf(buf, sizeof buf, "lowerdir=%s,upperdir=%s,workdir=%s", o->lower, upper, work);
+    if (mount("ale-root", root, "overlay", 0, buf) < 0) die("mount overlay");
+}
+
+/* ---------- init side: namespace setup ---------- */
+
+static void bind_dev(const char *root, const char *name) {
+    char dst[1024], src[256];
+    snprintf(src, sizeof src, "/dev/%s", name);
+    snprintf(dst, sizeof dst, "%s/dev/%s", root, name);
+    int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0) die(dst);
+    close(fd);
+    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) die(src);
+}
+
+static void setup_inside(const struct opts *o) {
+    char root[1024], p[1200];
+    snprintf(root, sizeof root, "%s/root", o->scratch);
+    if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) die("become sandbox root");
+    if (sethostname(o->hostname, strlen(o->hostname)) < 0) die("sethostname");
+    if (!o->host_net) {  /* loopback up; the new namespace has no other interface and no route */
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {0};
+        strcpy(ifr.ifr_name, "lo");
+        if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("lo flags");
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("lo up");
+        close(s);
+    }
+    /* Mounts inherited from the launcher are locked in our user namespace, and pivot_root refuses a
+     * locked new root: bind the overlay onto itself to get a mount of our own. */
+    if (mount(root, root, NULL, MS_BIND, NULL) < 0) die("bind root");
+    snprintf(p, sizeof p, "%s/proc", root); mkdir(p, 0555);
+    if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount proc");
+    snprintf(p, sizeof p, "%s/dev", root); mkdir(p, 0755);
+    if (mount("ale-dev", p, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") < 0) die("mount dev");
+    const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) bind_dev(root, devs[i]);
+    snprintf(p, sizeof p, "%s/dev/pts", root); mkdir(p, 0755);
+    if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+        die("mount devpts");
+    snprintf(p, sizeof p, "%s/dev/shm", root); mkdir(p, 01777);
+    if (mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777") < 0) die("mount shm");
+    const char *links[][2] = {{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+                              {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+        snprintf(p, sizeof p, "%s/dev/%s", root, links[i][1]);
+        if (symlink(links[i][0], p) < 0) die("dev symlink");
+    }
+    /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the image. */
+    if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root");
+    if (umount2(".", MNT_DETACH) < 0) die("detach old root");
+    if (chdir("/") < 0) die("chdir /");
+    /* Workdir: created as sandbox root if missing. */
+    char wd[1024]; snprintf(wd, sizeof wd, "%s", o->workdir);
+    for (char *s = wd + 1; *s; s++) if (*s == '/') { *s = 0; mkdir(wd, 0755); *s = '/'; }
+    mkdir(wd, 0755);
+}
+
+static void drop_privileges(void) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+    for (int cap = 0; cap <= 63; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) die("drop bounding cap");
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2] = {{0}};
+    if (syscall(SYS_capset, &h, d) < 0) die("capset");
+    /* Not dumpable: sandbox processes (same uid) cannot open /proc/1/fd and forge control frames. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die("dumpable");
+}
+
+static int install_seccomp(int fd) {
+    static struct sock_filter prog_buf[4096];
+    ssize_t n = 0, r;
+    while ((r = read(fd, (char *)prog_buf + n, sizeof prog_buf - (size_t)n)) > 0) n += r;
+    close(fd);
+    if (r < 0 || n == 0 || n % sizeof(struct sock_filter)) { errno = EINVAL; die("read seccomp program"); }
+    struct sock_fprog prog = {(unsigned short)(n / sizeof(struct sock_filter)), prog_buf};
+    int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    if (listener < 0) die("install seccomp filter");
+    fcntl(listener, F_SETFD, FD_CLOEXEC);
+    return listener;
+}
+
+/* ---------- init side: the control loop ---------- */
+
+#define MAXPROC 256
+struct proc {
+    uint32_t id;
+    pid_t pid;
+    int out, err, in;          /* -1 when closed; with a pty, out == in == master, err == -1 */
+    int pty, exited, status;
+};
+static struct proc procs[MAXPROC];
+static int nprocs;
+
+static struct proc *find_proc(uint32_t id) {
+    for (int i = 0; i < nprocs; i++) if (procs[i].id == id) return &procs[i];
+    return NULL;
+}
+
+static void drain(struct proc *p, int *fdp, uint8_t stream) {
+    char buf[65536 + 1];
+    buf[0] = (char)stream;
+    for (;;) {
+        ssize_t n = read(*fdp, buf + 1, sizeof buf - 1);
+        if (n > 0) { send_frame(F_OUT, p->id, buf, (uint32_t)n + 1); continue; }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        /* EOF, or EIO on a pty master once the slave side is gone */
+        if (*fdp == p->in) p->in = -1;
+        close(*fdp); *fdp = -1;
+        return;
+    }
+}
+
+static void finish_if_done(int i) {
+    struct proc *p = &procs[i];
+    if (!p->exited) return;
+    /* The main process is gone: forward what is buffered, then drop the pipes (background children
+     * that still hold them get EPIPE, as after `docker exec`). */
+    if (p->out >= 0) drain(p, &p->out, 1);
+    if (p->err >= 0) drain(p, &p->err, 2);
+    if (p->out >= 0) { if (p->in == p->out) p->in = -1; close(p->out); }
+    if (p->err >= 0) close(p->err);
+    if (p->in >= 0) close(p->in);
+    int32_t st = p->status;
+    send_frame(F_EXIT, p->id, &st, 4);
+    procs[i] = procs[--nprocs];
+}
+
+static void spawn(uint32_t id, const char *pl, uint32_t len) {
+    /* payload: u32 flags, u32 argc, u32 envc, cwd\0, argv\0 x argc, env\0 x envc */
+    if (len < 12 || nprocs >= MAXPROC || find_proc(id)) { send_text(F_ERROR, id, "bad spawn request"); return; }
+    uint32_t flags, argc, envc;
+    memcpy(&flags, pl, 4); memcpy(&argc, pl + 4, 4); memcpy(&envc, pl + 8, 4);
+    if (argc == 0 || argc > 4096 || envc > 4096) { send_text(F_ERROR, id, "bad argc/envc"); return; }
+    const char *s = pl + 12, *end = pl + len;
+    char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 1, sizeof *envp);
+    const char *cwd = s;
+    int ok = 1;
+    #define NEXT(dst) do { const char *z = memchr(s, 0, (size_t)(end - s)); if (!z) { ok = 0; break; } dst = (char *)s; s = z + 1; } while (0)
+    NEXT(cwd);
+    for (uint32_t k = 0; ok && k < argc; k++) NEXT(argv[k]);
+    for (uint32_t k = 0; ok && k < envc; k++) NEXT(envp[k]);
+    #undef NEXT
+    if (!ok) { send_text(F_ERROR, id, "truncated spawn request"); free(argv); free(envp); return; }
+
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, master = -1, slave = -1;
+    int pty = flags & SPAWN_PTY;
+    if (pty) {
+        struct winsize ws = {.ws_row = 40, .ws_col = 200};
+        if (openpty(&master, &slave, NULL, NULL, &ws) < 0) { send_text(F_ERROR, id, "openpty: %s", strerror(errno)); goto out; }
+        fcntl(master, F_SETFD, FD_CLOEXEC);
+    } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0) {
+        send_text(F_ERROR, id, "pipe: %s", strerror(errno)); goto out;
+    }
+    pid_t pid = fork();
+    if (pid < 0) { send_text(F_ERROR, id, "fork: %s", strerror(errno)); goto out; }
+    if (pid == 0) {
+        sigset_t none; sigemptyset(&none); sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        setsid();  /* own session and process group: the host kills the whole group */
+        if (pty) {
+            ioctl(slave, TIOCSCTTY, 0);
+            dup2(slave, 0); dup2(slave, 1); dup2(slave, 2);
+        } else {
+            int null = open("/dev/null", O_RDONLY);
+            dup2(flags & SPAWN_STDIN ? in[0] : null, 0); dup2(out[1], 1); dup2(err[1], 2);
+        }
+        if (chdir(cwd) < 0) { dprintf(2, "ale-init: cannot cd to %s: %s\n", cwd, strerror(errno)); _exit(127); }
+        environ = envp;
+        execvp(argv[0], argv);
+        dprintf(2, "ale-init: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    struct proc *p = &procs[nprocs++];
+    memset(p, 0, sizeof *p);
+    p->id = id; p->pid = pid; p->pty = pty; p->err = -1;
+    if (pty) {
+        close(slave); slave = -1;
+        p->out = p->in = master; master = -1;
+        fcntl(p->out, F_SETFL, O_NONBLOCK);
+    } else {
+        close(out[1]); close(err[1]); close(in[0]);
+        p->out = out[0]; p->err = err[0];
+        if (flags & SPAWN_STDIN) p->in = in[1]; else { close(in[1]); p->in = -1; }
+        fcntl(p->out, F_SETFL, O_NONBLOCK); fcntl(p->err, F_SETFL, O_NONBLOCK);
+        out[0] = err[0] = in[1] = -1;
+    }
+    int32_t hpid = pid;
+    send_frame(F_STARTED, id, &hpid, 4);
+    free(argv); free(envp);
+    return;
+out:
+    for (int k = 0; k < 2; k++) { if (out[k] >= 0) close(out[k]); if (err[k] >= 0) close(err[k]); if (in[k] >= 0) close(in[k]); }
+    if (master >= 0) close(master);
+    if (slave >= 0) close(slave);
+    free(argv); free(envp);
+}
+
+static void handle_request(uint8_t type, uint32_t id, const char *pl, uint32_t len) {
+    struct proc *p = type == F_SPAWN ? NULL : find_proc(id);
+    switch (type) {
+    case F_SPAWN: spawn(id, pl, len); break;
+    case F_IN:
+        /* Blocking write on purpose: the host sends small inputs; a full pipe means the child is
+         * not reading, and the host's own timeout then kills it, which unblocks us (EPIPE). */
+        if (p && p->in >= 0) {
+            int fl = fcntl(p->in, F_GETFL);
+            fcntl(p->in, F_SETFL, fl & ~O_NONBLOCK);
+            write_all(p->in, pl, len);
+            fcntl(p->in, F_SETFL, fl);
+        }
+        break;
+    case F_CLOSEIN:
+        if (p && p->in >= 0 && !p->pty) { close(p->in); p->in = -1; }
+        break;
+    case F_KILL: {
+        int32_t sig = SIGKILL;
+        if (len >= 4) memcpy(&sig, pl, 4);
+        if (p && kill(-p->pid, sig) < 0) kill(p->pid, sig);
+        break;
+    }
+    case F_RESIZE:
+        if (p && p->pty && len >= 4) {
+            uint16_t rc[2]; memcpy(rc, pl, 4);
+            struct winsize ws = {.ws_row = rc[0], .ws_col = rc[1]};
+            ioctl(p->out, TIOCSWINSZ, &ws);
+        }
+        break;
+    default: send_text(F_ERROR, id, "unknown frame type %d", type);
+    }
+}
+
+static void handle_notification(int listener) {
+    struct seccomp_notif req;
+    struct seccomp_notif_resp resp;
+    memset(&req, 0, sizeof req);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return;
+    memset(&resp, 0, sizeof resp);
+    resp.id = req.id;
+    int nr = req.data.nr;
+    if (nr == SYS_connect) {
+        /* Observed, not decided here: the network namespace itself enforces the policy. */
+        char addr[128] = "", path[64];
+        unsigned char sa[32] = {0};
+        snprintf(path, sizeof path, "/proc/%d/mem", req.pid);
+        int mem = open(path, O_RDONLY | O_CLOEXEC);
+        if (mem >= 0) {
+            ssize_t n = pread(mem, sa, sizeof sa, (off_t)req.data.args[1]);
+            close(mem);
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0 && n >= 8) {
+                uint16_t fam; memcpy(&fam, sa, 2);
+                if (fam == AF_INET) {
+                    struct sockaddr_in in; memcpy(&in, sa, sizeof in);
+                    if ((ntohl(in.sin_addr.s_addr) >> 24) != 127)
+                        snprintf(addr, sizeof addr, "%s:%d", inet_ntoa(in.sin_addr), ntohs(in.sin_port));
+                } else if (fam == AF_INET6 && n >= 24) {
+                    struct sockaddr_in6 in6; memcpy(&in6, sa, sizeof in6 < sizeof sa ? sizeof in6 : sizeof sa);
+                    if (!IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
+                        char b[64]; inet_ntop(AF_INET6, &in6.sin6_addr, b, sizeof b);
+                        snprintf(addr, sizeof addr, "[%s]:%d", b, ntohs(in6.sin6_port));
+                    }
+                }
+            }
+        }
+        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        if (addr[0]) send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\"}", req.pid, addr);
+        return;
+    }
+    resp.error = -EPERM;
+    ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    send_text(F_EVENT, 0, "{\"kind\":\"denied_syscall\",\"pid\":%d,\"nr\":%d,\"arch\":%u}", req.pid, nr, req.data.arch);
+}
+
+static void serve(int listener) {
+    sigset_t mask; sigemptyset(&mask); sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) die("signalfd");
+    send_frame(F_READY, 0, NULL, 0);
+
+    static char rbuf[1 << 20];
+    size_t rlen = 0;
+    struct pollfd pfd[3 + 2 * MAXPROC];
+    for (;;) {
+        int n = 0;
+        pfd[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = listener, .events = POLLIN};
+        for (int i = 0; i < nprocs; i++) {
+            pfd[n++] = (struct pollfd){.fd = procs[i].out, .events = POLLIN};
+            pfd[n++] = (struct pollfd){.fd = procs[i].err, .events = POLLIN};
+        }
+        if (poll(pfd, (nfds_t)n, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        if (pfd[0].revents) {
+            ssize_t r = read(0, rbuf + rlen, sizeof rbuf - rlen);
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) _exit(0);  /* host closed: sandbox ends */
+            if (r > 0) rlen += (size_t)r;
+            size_t off = 0;
+            while (rlen - off >= 9) {
+                uint32_t total; memcpy(&total, rbuf + off, 4);
+                if (total < 5 || total > sizeof rbuf - 4) _exit(0);  /* protocol error: fail closed */
+                if (rlen - off < 4 + total) break;
+                uint32_t id; memcpy(&id, rbuf + off + 5, 4);
+                handle_request((uint8_t)rbuf[off + 4], id, rbuf + off + 9, total - 5);
+                off += 4 + total;
+            }
+            memmove(rbuf, rbuf + off, rlen - off); rlen -= off;
+        }
+        if (pfd[2].revents & POLLIN) handle_notification(listener);
+        /* output before exits, so a process's last bytes precede its EXIT frame */
+        for (int k = 3, i = 0; i < nprocs; i++, k += 2) {
+            if (pfd[k].revents && procs[i].out >= 0) drain(&procs[i], &procs[i].out, 1);
+            if (pfd[k + 1].revents && procs[i].err >= 0) drain(&procs[i], &procs[i].err, 2);
+        }
+        if (pfd[1].revents) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {}
+            int st; pid_t pid;
+            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {  /* PID 1 reaps every orphan too */
+                for (int i = 0; i < nprocs; i++)
+                    if (procs[i].pid == pid) { procs[i].exited = 1; procs[i].status = st; }
+            }
+        }
+        for (int i = nprocs - 1; i >= 0; i--) finish_if_done(i);
+    }
+}
+
+int main(int argc, char **argv) {
+    struct opts o = {.hostname = "sandbox", .workdir = "/workspace", .disk = 1LL << 30,
+                     .uid_base = 100000, .seccomp_fd = -1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--host-net")) { o.host_net = 1; continue; }
+        if (!v) { fprintf(stderr, "ale-init: %s needs a value\n", a); return 2; }
+        i++;
+        if (!strcmp(a, "--scratch")) o.scratch = v;
+        else if (!strcmp(a, "--lower")) o.lower = v;
+        else if (!strcmp(a, "--hostname")) o.hostname = v;
+        else if (!strcmp(a, "--workdir")) o.workdir = v;
+        else if (!strcmp(a, "--disk")) o.disk = atoll(v);
+        else if (!strcmp(a, "--uid-base")) o.uid_base = (unsigned)atol(v);
+        else if (!strcmp(a, "--seccomp-fd")) o.seccomp_fd = atoi(v);
+        else if (!strcmp(a, "--cgroup") && o.ncgroups < 8) o.cgroups[o.ncgroups++] = v;
+        else { fprintf(stderr, "ale-init: unknown option %s\n", a); return 2; }
+    }
+    if (!o.scratch || !o.lower || o.seccomp_fd < 0 || o.workdir[0] != '/') {
+        fprintf(stderr, "usage: ale-init --scratch DIR --lower L1[:L2...] --seccomp-fd FD [--disk BYTES] "
+                        "[--hostname H] [--workdir /DIR] [--uid-base N] [--cgroup DIR]... [--host-net]\n");
+        return 2;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* the sandbox never outlives the runtime that owns it */
+    mount_rootfs(&o);
+
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) < 0) die("pipe");
+    int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o.host_net ? 0 : CLONE_NEWNET);
+    pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) die("clone");
+    if (child == 0) {
+        close(sync[1]);
+        char c;
+        if (read(sync[0], &c, 1) != 1) _exit(125);  /* launcher died before mapping us */
+        close(sync[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setup_inside(&o);
+        drop_privileges();
+        int listener = install_seccomp(o.seccomp_fd);
+        if (chdir(o.workdir) < 0) die("chdir workdir");
+        serve(listener);
+        return 0;
+    }
+    close(sync[0]);
+    close(o.seccomp_fd);
+    char path[128], map[64];
+    snprintf(map, sizeof map, "0 %u 65536\n", o.uid_base);
+    snprintf(path, sizeof path, "/proc/%d/uid_map", child); write_file(path, map);
+    snprintf(path, sizeof path, "/proc/%d/gid_map", child); write_file(path, map);
+    char pidtxt[32];
+    snprintf(pidtxt, sizeof pidtxt, "%d\n", child);
+    for (int i = 0; i < o.ncgroups; i++) {
+        snprintf(path, sizeof path, "%.100s/cgroup.procs", o.cgroups[i]);
+        write_file(path, pidtxt);
+    }
+    int32_t cp = child;
+    send_frame(F_PID, 0, &cp, 4);
+    if (write(sync[1], "g", 1) != 1) die("release child");
+    close(sync[1]);
+    close(0); close(1);  /* only the init talks to the host from now on */
+    int st;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

@@ -1,0 +1,285 @@
+"""Persistent bash sessions on a pty, and the output capture shared with one-shot exec.
+
+A session is `bash -i` on a pseudo-terminal inside the sandbox, so programs behave as in a terminal
+(and cd, exports, functions persist). Each command is handed over literally through a quoted
+here-document, syntax-checked without running it (so an unfinished quote or heredoc is reported
+instead of hanging the shell), run with `eval`, and followed by a marker carrying its exit status.
+A command that goes quiet is checked for blocking on a terminal read ("waiting for input").
+The terminal is non-canonical (-icanon) so input lines are not cut at the tty's 4096-byte line limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .runtime import InitProcess, Proc
+from .spec import SessionResult
+
+_BOOT = r"""stty -echo -onlcr -icanon 2>/dev/null
+PS1='' PS2='' PS0='' PROMPT_COMMAND=''
+unset HISTFILE
+export TERM=dumb PAGER=cat GIT_PAGER=cat DEBIAN_FRONTEND=noninteractive
+__ale_run() {
+  { eval "__ale_chk() { :
+$__ale_c
+}"; } 2>/dev/shm/.ale_chk.$$ || {
+    IFS= read -r -d '' __ale_e </dev/shm/.ale_chk.$$
+    case $__ale_e in *"unexpected end of file"*|*"unexpected EOF"*|*"here-document"*) cat /dev/shm/.ale_chk.$$; return 254;; esac
+  }
+  unset -f __ale_chk
+  eval "$__ale_c"
+}
+"""
+_INCOMPLETE = 254
+
+
+class OutputCapture:
+    """Keeps the head and tail of a stream in memory; past `cap` bytes, the whole stream also goes
+    to a file inside the sandbox (its path is returned so the full output is never lost)."""
+
+    def __init__(self, cap: int, spill: Callable[[bytes], str | None]):
+        self.cap, self.spill = cap, spill
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.path: str | None = None
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        if self.path is None and len(self.head) + len(data) <= self.cap:
+            self.head += data
+            return
+        if self.path is None:  # first overflow: spill all so far, then split it into head and tail
+            everything = self.head + data
+            self.path = self.spill(bytes(everything))
+            keep = self.cap // 2
+            self.head, self.tail = everything[:keep], everything[keep:]
+        else:
+            self.spill(data)
+            self.tail += data
+        del self.tail[: max(0, len(self.tail) - self.cap // 2)]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.head) + len(self.tail)
+
+    def data(self) -> bytes:
+        if not self.truncated:
+            return bytes(self.head + self.tail)
+        skipped = self.total - len(self.head) - len(self.tail)
+        where = f"; full output in {self.path}" if self.path else ""
+        return bytes(self.head) + f"\n[... {skipped} bytes omitted{where} ...]\n".encode() + bytes(self.tail)
+
+
+def descendants(host_pid: int) -> list[int]:
+    """Host pids of every descendant of host_pid (via /proc/PID/task/*/children)."""
+    out, todo = [], [host_pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                kids = [int(x) for x in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def host_pid_of(init_host_pid: int, ns_pid: int) -> int | None:
+    for pid in descendants(init_host_pid):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("NSpid:") and int(line.split()[-1]) == ns_pid:
+                    return pid
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def reading_terminal(pids: list[int]) -> bool:
+    """Is any of these processes blocked in read() on a terminal? (x86-64: read is syscall 0)"""
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+            if fields and fields[0] == "0":
+                fd = int(fields[1], 16)
+                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("/dev/pts/"):
+                    return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
+class BashSession:
+    def __init__(self, sid: str, init: InitProcess, spill_factory: Callable[[str], Callable[[bytes], str | None]],
+                 cap: int):
+        self.id, self.init, self.cap = sid, init, cap
+        self._spill_factory = spill_factory
+        self.proc: Proc | None = None
+        self.host_pid: int | None = None
+        self._buf = bytearray()
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._counter = 0
+        self.closed = False
+
+    async def start(self, cwd: str, env: dict[str, str]) -> None:
+        self.proc = await self.init.spawn(["bash", "--noprofile", "--norc", "--noediting", "-i"], cwd=cwd,
+                                          env=env, on_output=self._on_output, pty=True)
+        self.proc.exited.add_done_callback(lambda _: self._wake.set())
+        r = await self.run(_BOOT, timeout=20, idle_timeout=20, _raw=True)
+        if r.status != "completed":
+            raise RuntimeError(f"bash session did not start: {r.status} {r.output[-500:]!r}")
+
+    def _on_output(self, _stream: int, data: bytes) -> None:
+        self._buf += data
+        self._wake.set()
+
+    async def run(self, command: str, timeout: float = 60.0, idle_timeout: float | None = None,
+                  input_check_after: float = 1.0, _raw: bool = False) -> SessionResult:
+        if self.closed or self.proc is None or self.proc.exited.done():
+            self.closed = True
+            return SessionResult(output="", exit_code=None, status="closed")
+        async with self._lock:
+            return await self._run(command, timeout, idle_timeout, input_check_after, _raw)
+
+    async def _run(self, command, timeout, idle_timeout, input_check_after, raw) -> SessionResult:
+        t0 = time.monotonic()
+        nonce = secrets.token_hex(8)
+        marker = f"\x1e__ALE_{nonce}_".encode()
+        self._counter += 1
+        cap = OutputCapture(self.cap, self._spill_factory(f"session-{self.id}-{self._counter}"))
+        self._buf.clear()
+        if raw:
+            script = f"{command}\nprintf '\\036__ALE_{nonce}_%d\\036' \"$?\"\n"
+        else:
+            delim = f"__ALE_EOF_{nonce}"
+            script = (f"IFS= read -r -d '' __ale_c <<'{delim}'\n{command}\n{delim}\n__ale_run\n"
+                      f"printf '\\036__ALE_{nonce}_%d\\036' \"$?\"\n")
+        self.init.write(self.proc, script.encode())
+        last_output = time.monotonic()
+        status, exit_code, pending = "timeout", None, bytearray()
+        while True:
+            self._wake.clear()
+            if self._buf:
+                pending += self._buf
+                self._buf.clear()
+                last_output = time.monotonic()
+                i = pending.find(marker)
+                if i >= 0:
+                    end = pending.find(b"\x1e", i + len(marker))
+                    if end >= 0:
+                        cap.feed(bytes(pending[:i]))
+                        exit_code = int(pending[i + len(marker): end] or b"-1")
+                        status = "completed"
+                        if exit_code == _INCOMPLETE and not raw:
+                            status, exit_code = "incomplete_input", None
+                        break
+                    # marker split across reads: keep it pending
+                else:
+                    keep = len(marker) + 24  # a partial marker may sit at the end
+                    cap.feed(bytes(pending[:-keep]))
+                    del pending[:-keep]
+            if self.proc.exited.done():
+                cap.feed(bytes(pending))
+                self.closed = True
+                return SessionResult(output=cap.data().decode(errors="replace"), exit_code=None, status="closed",
+                                     truncated=cap.truncated, output_path=cap.path, duration_s=time.monotonic() - t0)
+            now = time.monotonic()
+            if now - t0 >= timeout:
+                status = "timeout"
+                break
+            silent = now - last_output
+            if idle_timeout is not None and silent >= idle_timeout:
+                status = "idle_timeout"
+                break
+            if silent >= input_check_after and self._waiting_for_input():
+                status = "waiting_for_input"
+                break
+            wait = min(0.25, max(0.01, timeout - (now - t0)))
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+        if status not in ("completed", "incomplete_input"):
+            cap.feed(bytes(pending))
+            pending.clear()
+            await self._interrupt(marker)
+        return SessionResult(output=cap.data().decode(errors="replace"), exit_code=exit_code, status=status,
+                             truncated=cap.truncated, output_path=cap.path, duration_s=time.monotonic() - t0)
+
+    def _waiting_for_input(self) -> bool:
+        if not self.init.init_pid or not self.proc:
+            return False
+        if self.host_pid is None:
+            self.host_pid = host_pid_of(self.init.init_pid, self.proc.ns_pid)
+        if self.host_pid is None:
+            return False
+        return reading_terminal([self.host_pid, *descendants(self.host_pid)])
+
+    async def _interrupt(self, marker: bytes) -> None:
+        """Ctrl-C the running command; if the marker does not come back, kill the foreground group.
+        Output after the interruption is discarded up to the marker."""
+        self.init.write(self.proc, b"\x03")
+        if await self._await_marker(marker, 2.0):
+            return
+        pgrp = self._foreground_pgrp()
+        if pgrp and pgrp != self.host_pid:
+            try:
+                os.killpg(pgrp, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if not await self._await_marker(marker, 3.0):
+            # The shell itself is stuck (e.g. a builtin `read`): nothing for it but a new shell.
+            self.init.signal(self.proc, signal.SIGKILL)
+            self.closed = True
+
+    async def _await_marker(self, marker: bytes, within: float) -> bool:
+        deadline = time.monotonic() + within
+        seen = bytearray()
+        while time.monotonic() < deadline:
+            self._wake.clear()
+            seen += self._buf
+            self._buf.clear()
+            if marker in seen and seen.find(b"\x1e", seen.find(marker) + len(marker)) >= 0:
+                return True
+            if self.proc.exited.done():
+                return False
+            try:
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            except asyncio.TimeoutError:
+                pass
+        return False
+
+    def _foreground_pgrp(self) -> int | None:
+        if self.host_pid is None and self.proc:
+            self.host_pid = host_pid_of(self.init.init_pid, self.proc.ns_pid)
+        try:
+            fields = Path(f"/proc/{self.host_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return int(fields[5])  # tpgid, translated to our pid namespace
+        except (OSError, ValueError, IndexError, TypeError):
+            return None
+
+    async def interrupt(self) -> None:
+        if self.proc and not self.proc.exited.done():
+            self.init.write(self.proc, b"\x03")
+
+    async def close(self) -> None:
+        self.closed = True
+        if self.proc and not self.proc.exited.done():
+            self.init.signal(self.proc, signal.SIGKILL)
+            try:
+                await asyncio.wait_for(asyncio.shield(self.proc.exited), 5)
+            except asyncio.TimeoutError:
+                pass

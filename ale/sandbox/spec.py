@@ -1,0 +1,174 @@
+"""Typed requests and results of the sandbox service (shared by the SDK, the HTTP API and the CLI)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.I)
+
+
+def parse_size(value: int | str) -> int:
+    """'512m', '1g', '1.5GiB', 4096 -> bytes."""
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError(f"size must be positive, got {value}")
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"not a size: {value!r} (use e.g. 512m, 1g, 65536)")
+    n = float(m.group(1)) * 1024 ** " kmgt".index(m.group(2).lower() or " ")
+    if n < 1:
+        raise ValueError(f"size must be positive, got {value!r}")
+    return int(n)
+
+
+class NetworkPolicy(BaseModel):
+    """`none`: a private network namespace with loopback only. `host`: the host's network, only when
+    asked for explicitly, and recorded in the sandbox's events. `allow` is reserved for a future
+    allow-list mode (hosts/ports reachable through a filtering proxy); it must be empty today."""
+
+    mode: Literal["none", "host"] = "none"
+    allow: list[str] = Field(default_factory=list)
+
+    @field_validator("allow")
+    @classmethod
+    def _no_allow_list_yet(cls, v: list[str]) -> list[str]:
+        if v:
+            raise ValueError("network allow-lists are not implemented yet: use mode 'none' or 'host'")
+        return v
+
+
+class SandboxSpec(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    image: str = "base"
+    cpus: float = Field(1.0, gt=0, le=256)
+    memory: int | str = "1g"
+    pids: int = Field(512, ge=8, le=1_000_000)
+    disk: int | str = "1g"
+    network: NetworkPolicy = Field(default_factory=NetworkPolicy)  # also accepts "none" / "host"
+    env: dict[str, str] = Field(default_factory=dict)
+    workdir: str | None = None  # default: the image's WORKDIR, else /workspace
+    hostname: str = "sandbox"
+    idle_ttl: float | None = Field(1800.0, gt=0)  # seconds without any call before it is removed
+    hard_ttl: float | None = Field(None, gt=0)  # seconds after creation before it is removed
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("memory", "disk")
+    @classmethod
+    def _size(cls, v: int | str) -> int:
+        return parse_size(v)
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _net(cls, v: Any) -> Any:
+        return {"mode": v} if isinstance(v, str) else v
+
+    @field_validator("workdir")
+    @classmethod
+    def _abs(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("/"):
+            raise ValueError(f"workdir must be an absolute path, got {v!r}")
+        return v
+
+    @field_validator("hostname")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", v):
+            raise ValueError(f"invalid hostname {v!r}")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, val in v.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) or "\0" in val:
+                raise ValueError(f"invalid environment variable {k!r}")
+        return v
+
+
+class GuardAction(BaseModel):
+    """What the guard did to a sandbox, attached to the response of the call that triggered it."""
+
+    kind: str  # the event kind that triggered it, e.g. "pids_limit", "oom_kill", "cpu_budget"
+    action: Literal["record", "stop", "stop_and_reset"]
+    reason: str
+
+
+class ExecResult(BaseModel):
+    exit_code: int  # -1 when killed by the guard or the sandbox died; 124 on timeout; 128+N on signal N
+    stdout: str  # decoded UTF-8 with replacement characters; see binary / *_b64
+    stderr: str
+    timed_out: bool = False
+    truncated: bool = False  # head and tail kept; the whole output is in output_path
+    output_path: str | None = None  # path inside the sandbox of the full stdout, when truncated
+    stderr_path: str | None = None  # likewise for stderr
+    binary: bool = False  # output was not valid UTF-8 (ask for encoding='base64' to get the bytes)
+    stdout_b64: str | None = None
+    stderr_b64: str | None = None
+    duration_s: float = 0.0
+    guard: GuardAction | None = None
+
+
+SessionStatus = Literal[
+    "completed", "timeout", "idle_timeout", "waiting_for_input", "incomplete_input", "interrupted", "closed"
+]
+
+
+class SessionResult(BaseModel):
+    output: str  # stdout and stderr interleaved, as a terminal shows them
+    exit_code: int | None  # None when the command did not finish
+    status: SessionStatus
+    truncated: bool = False
+    output_path: str | None = None
+    duration_s: float = 0.0
+    guard: GuardAction | None = None
+
+
+class SandboxInfo(BaseModel):
+    id: str
+    state: Literal["starting", "running", "stopped", "deleted"]
+    image: str
+    spec: SandboxSpec
+    created_at: float
+    last_used_at: float
+    node: str | None = None
+    stop_reason: str | None = None
+    usage: dict[str, Any] = Field(default_factory=dict)
+
+
+class FileEntry(BaseModel):
+    name: str
+    type: Literal["file", "dir", "symlink", "other"]
+    size: int
+    mode: int
+    mtime: float
+
+
+class SandboxError(Exception):
+    """Base error; `status` is the HTTP status the service answers with."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(SandboxError):
+    status = 404
+
+
+class Conflict(SandboxError):
+    status = 409
+
+
+class OverCapacity(SandboxError):
+    status = 429
+
+
+class Unavailable(SandboxError):
+    status = 503
