@@ -90,6 +90,7 @@ class SandboxManager:
         self._sandboxes: dict[str, Sandbox] = {}
         self._launch = asyncio.Semaphore(launch_concurrency)
         self._tasks: list[asyncio.Task] = []
+        self._followups: set[asyncio.Task] = set()
         self._lock_fd: int | None = None
         self._binary: Path | None = None
         self._seccomp = {True: seccomp.build_filter(True), False: seccomp.build_filter(False)}
@@ -114,9 +115,9 @@ class SandboxManager:
 
     async def close(self) -> None:
         """Remove every sandbox this manager owns (cleanup on shutdown)."""
-        for t in self._tasks:
+        for t in [*self._tasks, *self._followups]:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._followups, return_exceptions=True)
         self._tasks.clear()
         await asyncio.gather(*(self.delete(sid) for sid in list(self._sandboxes)), return_exceptions=True)
         if self._lock_fd is not None:
@@ -130,6 +131,7 @@ class SandboxManager:
         """Remove what crashed managers left: processes (via their cgroups), cgroups, scratch dirs.
         A manager that is alive holds an flock on its run dir and is left alone."""
         swept = []
+        self._cg_bases = self._cg_bases or cgroups.detect()
         run_root = self.home / "run"
         live = set()
         if run_root.exists():
@@ -283,6 +285,8 @@ class SandboxManager:
         sb = self._get(sid)
         await self._kill(sb)
         await asyncio.to_thread(self._cleanup_files, sb)
+        if sid not in self._sandboxes:  # deleted meanwhile
+            raise NotFound(f"sandbox {sid} was deleted")
         await self._launch_sandbox(sb)
         self._event(sb, {"kind": "reset", "reason": reason})
         return self.info(sb)
@@ -330,7 +334,8 @@ class SandboxManager:
 
     async def execute(self, sid: str, command: str | list[str], *, timeout: float = 1200.0, cwd: str | None = None,
                       env: dict[str, str] | None = None, max_output: int | None = None,
-                      encoding: str = "text") -> ExecResult:
+                      encoding: str = "text", stream=None) -> ExecResult:
+        """Run one command (stdin closed). `stream(stream_no, data)` sees output as it comes (embedded use)."""
         sb = self._running(sid)
         if isinstance(command, str):
             argv = ["/bin/sh", "-c", command]
@@ -349,7 +354,7 @@ class SandboxManager:
         started_at = time.time()
         init = sb.init
         proc = await init.spawn(argv, cwd=cwd or sb.spec.workdir or sb.image.config.workdir, env=self._env(sb, env),
-                                on_output=lambda s, d: (out if s == 1 else err).feed(d))
+                                on_output=lambda s, d: ((out if s == 1 else err).feed(d), stream and stream(s, d)))
         timed_out = False
         try:
             code = await asyncio.wait_for(asyncio.shield(proc.exited), timeout)
@@ -468,13 +473,19 @@ class SandboxManager:
         ev = self._event(sb, {**ev, "action": action})
         if action == "record":
             return
-        reason = f"guard: {ev['kind']}" + (f" ({ev['detail']})" if ev.get("detail") else "")
+        reason = ev["kind"] + (f" ({ev['detail']})" if ev.get("detail") else "")
         sb.last_guard = GuardAction(kind=ev["kind"], action=action, reason=reason)
         sb.last_guard_at = time.time()
-        asyncio.get_running_loop().create_task(self._enforce(sb, action, reason))
+        self._background(self._enforce(sb, sb.generation, action, f"guard: {reason}"))
 
-    async def _enforce(self, sb: Sandbox, action: str, reason: str) -> None:
-        if sb.id not in self._sandboxes or sb.state != "running":
+    def _background(self, coro) -> None:
+        """Run a follow-up task the manager owns (cancelled by close())."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._followups.add(task)
+        task.add_done_callback(self._followups.discard)
+
+    async def _enforce(self, sb: Sandbox, generation: int, action: str, reason: str) -> None:
+        if sb.id not in self._sandboxes or sb.state != "running" or sb.generation != generation:
             return
         if action == "stop":
             await self.stop(sb.id, reason)
@@ -550,7 +561,7 @@ class SandboxManager:
 
     def _reap(self, sb: Sandbox, reason: str) -> None:
         self._event(sb, {"kind": "reaped", "reason": reason})
-        asyncio.get_running_loop().create_task(self._delete_quietly(sb.id))
+        self._background(self._delete_quietly(sb.id))
 
     async def _delete_quietly(self, sid: str) -> None:
         try:

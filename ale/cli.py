@@ -1,0 +1,14 @@
+"""The `ale` command: one subcommand per part of the ecosystem."""
+
+from __future__ import annotations
+
+import typer
+
+from .sandbox.cli import app as sandbox_app
+
+app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(sandbox_app, name="sandbox")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,219 @@
+"""`ale sandbox ...`: run a command in a throwaway sandbox, serve the HTTP API, manage images."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .spec import SandboxError, SandboxSpec
+
+app = typer.Typer(help="Isolated Linux sandboxes: run, serve, list, stop, gc, images.", no_args_is_help=True)
+image_app = typer.Typer(help="Images: build (Dockerfile subset), import (rootfs tarball), ls, rm.",
+                        no_args_is_help=True)
+app.add_typer(image_app, name="image")
+err = Console(stderr=True)
+
+URL = typer.Option(os.environ.get("ALE_SANDBOX_URL", "http://127.0.0.1:8765"), "--url",
+                   help="sandbox service (env ALE_SANDBOX_URL)")
+TOKEN = typer.Option(os.environ.get("ALE_SANDBOX_TOKEN"), "--token", help="bearer token (env ALE_SANDBOX_TOKEN)")
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {msg}")
+    raise typer.Exit(code)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def run(
+    command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
+    image: str = typer.Option("base", "--image", help="image name"),
+    network: str = typer.Option("none", "--network", help="none (loopback only) or host"),
+    memory: str = typer.Option("1g", "--memory"),
+    pids: int = typer.Option(512, "--pids"),
+    cpus: float = typer.Option(1.0, "--cpus"),
+    disk: str = typer.Option("1g", "--disk"),
+    timeout: float = typer.Option(600.0, "--timeout", help="seconds; exit 124 when exceeded"),
+    workdir: Optional[str] = typer.Option(None, "--workdir", help="working directory inside the sandbox"),
+    env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)"),
+) -> None:
+    """Create an ephemeral sandbox, run CMD in it (output streamed), remove it; exit with CMD's code."""
+    from .manager import SandboxManager
+
+    try:
+        spec = SandboxSpec(image=image, network=network, memory=memory, pids=pids, cpus=cpus, disk=disk,
+                           workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
+    except (ValueError, SandboxError) as e:
+        _fail(str(e))
+
+    def stream(no: int, data: bytes) -> None:
+        out = sys.stdout.buffer if no == 1 else sys.stderr.buffer
+        out.write(data)
+        out.flush()
+
+    async def go() -> int:
+        m = SandboxManager()
+        try:
+            info = await m.create(spec)
+            r = await m.execute(info.id, command, timeout=timeout, stream=stream)
+            await asyncio.sleep(0)  # let a guard action scheduled by the final check land
+            if r.guard and r.guard.action != "record":
+                err.print(f"[red]stopped by the guard ({r.guard.action}):[/red] {r.guard.reason}")
+                return r.exit_code if r.exit_code > 0 else 137
+            if r.timed_out:
+                err.print(f"[yellow]timed out after {timeout:g}s[/yellow]")
+            return r.exit_code
+        finally:
+            await m.close()
+
+    try:
+        code = asyncio.run(go())
+    except SandboxError as e:
+        _fail(e.message, 125)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="bind address (loopback by default)"),
+    port: int = typer.Option(8765, "--port"),
+    token: Optional[str] = typer.Option(None, "--token", help="bearer token (default: generated and printed)"),
+    max_sandboxes: int = typer.Option(4096, "--max-sandboxes"),
+) -> None:
+    """Run the HTTP service (FastAPI). Prints the URL and the bearer token."""
+    from .server import serve as _serve
+
+    _serve(host=host, port=port, token=token, max_sandboxes=max_sandboxes)
+
+
+def _remote(url: str, token: Optional[str]):
+    from .client import SandboxClient
+
+    return SandboxClient(url, token=token)
+
+
+@app.command("ls")
+def ls(url: str = URL, token: Optional[str] = TOKEN, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the sandboxes of a running service."""
+    c = _remote(url, token)
+    try:
+        infos = c.list()
+    except SandboxError as e:
+        _fail(e.message)
+    except Exception as e:  # connection refused and the like
+        _fail(f"cannot reach {url}: {e}")
+    finally:
+        c.close()
+    if as_json:
+        print(json.dumps([i.model_dump(mode="json") for i in infos], indent=1))
+        return
+    t = Table("id", "state", "image", "memory", "cpus", "network", "node")
+    for i in infos:
+        t.add_row(i.id, i.state, i.image, str(i.spec.memory), str(i.spec.cpus), i.spec.network.mode, i.node or "")
+    Console().print(t)
+
+
+@app.command()
+def stop(sandbox_id: str, url: str = URL, token: Optional[str] = TOKEN,
+         delete: bool = typer.Option(False, "--delete", help="also delete it")) -> None:
+    """Stop (and optionally delete) a sandbox of a running service."""
+    c = _remote(url, token)
+    try:
+        sb = c.get(sandbox_id)
+        sb.stop()
+        if delete:
+            sb.delete()
+    except SandboxError as e:
+        _fail(e.message)
+    finally:
+        c.close()
+    print(f"{'deleted' if delete else 'stopped'} {sandbox_id}")
+
+
+@app.command()
+def gc() -> None:
+    """Remove what crashed servers left behind (processes, cgroups, scratch dirs) and unused layers."""
+    from .manager import SandboxManager
+
+    async def go():
+        m = SandboxManager()
+        swept = await asyncio.to_thread(m.sweep)
+        removed = await asyncio.to_thread(m.images.gc)
+        return swept, removed
+    swept, removed = asyncio.run(go())
+    print(f"swept {len(swept)} dead server instance(s); removed {len(removed)} unused layer(s)")
+
+
+@image_app.command("build")
+def image_build(
+    context: Path = typer.Argument(Path("."), help="build context folder"),
+    tag: str = typer.Option(..., "-t", "--tag", help="image name"),
+    file: Optional[Path] = typer.Option(None, "-f", "--file", help="Dockerfile (default CONTEXT/Dockerfile)"),
+    network: str = typer.Option("none", "--network", help="network for RUN steps: none or host"),
+) -> None:
+    """Build an image from a Dockerfile (FROM, RUN, COPY, WORKDIR, ENV, USER), layers cached."""
+    from .manager import SandboxManager
+
+    if network not in ("none", "host"):
+        _fail("--network must be none or host")
+
+    async def go():
+        m = SandboxManager()
+        try:
+            return await m.build_image(tag, file or context / "Dockerfile", context, network=network,
+                                       log=lambda s: err.print(s))
+        finally:
+            await m.close()
+    try:
+        img = asyncio.run(go())
+    except SandboxError as e:
+        _fail(e.message, 1)
+    print(f"built {img.name} ({len(img.layers)} layers)")
+
+
+@image_app.command("import")
+def image_import(name: str, tarball: Path) -> None:
+    """Import a rootfs tarball (`docker export` format) as an image."""
+    from .images import ImageStore
+    from .manager import DEFAULT_HOME
+
+    if not tarball.is_file():
+        _fail(f"no such file: {tarball}")
+    try:
+        img = ImageStore(DEFAULT_HOME).import_tar(name, tarball)
+    except SandboxError as e:
+        _fail(e.message, 1)
+    print(f"imported {img.name}")
+
+
+@image_app.command("ls")
+def image_ls() -> None:
+    """List images."""
+    from .images import ImageStore
+    from .manager import DEFAULT_HOME
+
+    store = ImageStore(DEFAULT_HOME)
+    t = Table("name", "layers", "workdir", "size")
+    for i in store.list():
+        t.add_row(i.name, str(len(i.layers)), i.config.workdir, f"{store.disk_usage(i) / 2**20:.0f} MiB")
+    Console().print(t)
+
+
+@image_app.command("rm")
+def image_rm(name: str) -> None:
+    """Remove an image (and the layers nothing else uses)."""
+    from .images import ImageStore
+    from .manager import DEFAULT_HOME
+
+    try:
+        ImageStore(DEFAULT_HOME).remove(name)
+    except SandboxError as e:
+        _fail(e.message, 1)
+    print(f"removed {name}")
