@@ -1,0 +1,125 @@
+"""CLI of the harness: `ale agent run` (one episode in a fresh sandbox) and `ale traj show` (print a trajectory).
+
+Typer apps: `agent_app` (command run) and `traj_app` (command show); ale/cli.py mounts them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from ale.agent.loop import Agent, AgentConfig
+from ale.agent.trajectory import Trajectory
+
+agent_app = typer.Typer(help="Run the agent harness.", no_args_is_help=True)
+traj_app = typer.Typer(help="Inspect trajectory files.", no_args_is_help=True)
+console = Console(highlight=False)
+
+
+@agent_app.callback()
+def _agent_group() -> None:
+    """Run the agent harness."""  # a callback keeps `run` a subcommand even while it is the only one
+
+
+@traj_app.callback()
+def _traj_group() -> None:
+    """Inspect trajectory files."""
+
+
+def _clip(text: str, lines: int = 25) -> str:
+    parts = text.splitlines()
+    if len(parts) <= lines:
+        return text
+    half = lines // 2
+    return "\n".join(parts[:half] + [f"... ({len(parts) - 2 * half} lines)"] + parts[-half:])
+
+
+def print_step(step: dict[str, Any]) -> None:
+    action = step.get("action")
+    if action is None:
+        title = f"step {step['index']} (turn {step['turn']}): format error"
+        thought = step.get("action_text") or ""
+    else:
+        args = json.dumps(action["arguments"], ensure_ascii=False)
+        title = f"step {step['index']} (turn {step['turn']}): {action['tool']} {args[:200]}"
+        thought = step.get("action_text") or ""
+    body = Text()
+    if thought.strip():
+        body.append(_clip(thought.strip(), 8) + "\n", style="dim")
+    body.append(_clip(step.get("observation") or ""))
+    style = "red" if step.get("error") or action is None else "green"
+    console.print(Panel(body, title=Text(title), title_align="left", border_style=style))
+
+
+def print_summary(t: Trajectory) -> None:
+    trainable = sum(sum(s.loss_mask) for s in t.sequences)
+    console.print(f"[bold]end:[/bold] {t.end_reason}  {t.end_detail[:300]}")
+    console.print(f"turns {len(t.turns)}  steps {len(t.steps)}  wall {t.wall_s:.1f}s  reward {t.reward}  "
+                  f"sequences {len(t.sequences)} ({', '.join(s.reason for s in t.sequences) or '-'})  "
+                  f"chunks {len(t.chunks)}  trainable tokens {trainable}")
+
+
+@agent_app.command("run")
+def run(task: str = typer.Argument(..., help="task text"),
+        model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
+        image: str = typer.Option("base", help="sandbox image"),
+        workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
+        network: str = typer.Option("none", help="sandbox network policy"),
+        memory: str = typer.Option("1g", help="sandbox memory limit"),
+        max_steps: int = typer.Option(50, help="most model turns"),
+        max_tokens: Optional[int] = typer.Option(None, help="context token budget (default: the model's)"),
+        wall_time: float = typer.Option(1800.0, help="episode wall-time limit, seconds"),
+        command_timeout: float = typer.Option(120.0, help="per-command timeout, seconds"),
+        tool_format: str = typer.Option("auto", help="native | text | auto"),
+        out: Optional[Path] = typer.Option(None, help="write the trajectory JSON here"),
+        quiet: bool = typer.Option(False, help="do not stream steps")) -> None:
+    """Run one episode in a fresh sandbox; exit 0 iff the agent finished."""
+    from ale.agent.environment import SandboxEnvironment
+    from ale.agent.models import load_model
+
+    try:
+        policy = load_model(model)
+    except (ValueError, RuntimeError, OSError) as e:
+        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
+        raise typer.Exit(2)
+    cfg = AgentConfig(max_steps=max_steps, max_tokens=max_tokens, wall_time_s=wall_time,
+                      command_timeout_s=command_timeout, tool_format=tool_format)
+    # a scripted model cannot write summaries: its replies are the script
+    summarizer = "actions" if model.startswith("scripted:") else None
+    env = SandboxEnvironment.create(image=image, network=network, memory=memory, workdir=workdir)
+    try:
+        t = Agent(policy, env, cfg, summarizer=summarizer, on_step=None if quiet else print_step).run(task)
+    finally:
+        env.close()
+    print_summary(t)
+    if out:
+        t.save(out)
+        console.print(f"trajectory: {out}")
+    raise typer.Exit(0 if t.end_reason == "finished" else 1)
+
+
+@traj_app.command("show")
+def show(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="trajectory JSON")) -> None:
+    """Print a trajectory readably: task, steps, events, token sequences."""
+    try:
+        t = Trajectory.load(file)
+    except (ValueError, KeyError, TypeError) as e:
+        console.print(f"[red]{file}: not a trajectory file: {e}[/red]")
+        raise typer.Exit(2)
+    console.print(Panel(Text(_clip(t.task, 15)), title=f"task  (model {t.model})", title_align="left"))
+    events = sorted(t.events, key=lambda e: e.get("at", 0))
+    ei = 0
+    for step in t.steps:
+        turn_start = t.turns[step["turn"]].started_at if 0 <= step["turn"] < len(t.turns) else float("inf")
+        while ei < len(events) and events[ei].get("at", 0) <= turn_start:
+            console.print(f"[yellow]event: {json.dumps(events[ei], ensure_ascii=False)[:400]}[/yellow]")
+            ei += 1
+        print_step(step)
+    for e in events[ei:]:
+        console.print(f"[yellow]event: {json.dumps(e, ensure_ascii=False)[:400]}[/yellow]")
+    print_summary(t)
