@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .runtime import UID_BASE
-from .spec import Conflict, NotFound, SandboxError
+from .spec import NotFound, SandboxError
 
 BASE_PACKAGES = [
     "python3", "python3-pytest", "python3-numpy", "procps", "git", "make", "gcc", "libc6-dev", "less",
@@ -131,10 +131,8 @@ class ImageStore:
                       key=lambda i: i.name)
 
     def remove(self, name: str, in_use: set[str] = frozenset()) -> None:
-        image = self.get(name)
-        busy = set(image.layers) & in_use
-        if busy:
-            raise Conflict(f"image {name} is used by running sandboxes; stop them first")
+        """Forget the image; its layers go when nothing else (image or live sandbox) uses them."""
+        self.get(name)
         self._meta(name).unlink()
         self.gc(in_use)
 

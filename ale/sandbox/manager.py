@@ -233,7 +233,7 @@ class SandboxManager:
         sb.fs = SandboxFS(str(sb.init.root))
         sb.state = "running"
         sb.stop_reason = None
-        sb.counters = {}
+        sb.counters = {**sb.cgroup.counters(), "disk_bytes": self._disk_used(sb)}  # the guard's baseline
         sb.cpu_busy_since = None
 
     def _cleanup_files(self, sb: Sandbox) -> None:
@@ -577,6 +577,8 @@ class SandboxManager:
         return await build(self, name, dockerfile, context or dockerfile.parent, network=network, log=log)
 
     async def remove_image(self, name: str) -> None:
+        if any(sb.spec.image == name for sb in self._sandboxes.values()):
+            raise Conflict(f"image {name} is used by sandboxes; delete them first")
         await asyncio.to_thread(self.images.remove, name, self.layers_in_use())
 
 

@@ -272,7 +272,8 @@ class BashSession:
             return None
 
     async def interrupt(self) -> None:
-        if self.proc and not self.proc.exited.done():
+        """Ctrl-C the command in progress (a no-op when the session is idle)."""
+        if self.proc and not self.proc.exited.done() and self._lock.locked():
             self.init.write(self.proc, b"\x03")
 
     async def close(self) -> None:

@@ -1,0 +1,66 @@
+"""create / status / list / stop / delete / reset / commit, specs, TTLs."""
+
+import time
+
+import pytest
+
+from ale.sandbox import Conflict, NotFound, SandboxSpec
+
+
+def test_status_list_stop_delete(client):
+    box = client.create(SandboxSpec(memory="128m"))
+    assert box.status().state == "running"
+    assert box.id in {i.id for i in client.list()}
+    box.stop()
+    assert box.status().state == "stopped"
+    with pytest.raises(Conflict):
+        box.exec("true")
+    box.delete()
+    with pytest.raises(NotFound):
+        client.get(box.id)
+
+
+def test_reset_discards_changes(sb):
+    sb.exec("echo changed > /etc/motd; touch /workspace/new; rm /bin/ls")
+    assert sb.exec("test -e /workspace/new").exit_code == 0
+    t = time.monotonic()
+    sb.reset()
+    assert time.monotonic() - t < 2.0
+    r = sb.exec("test -e /workspace/new; echo $?; ls / >/dev/null && echo ls-back; cat /etc/motd | head -c 6")
+    assert r.stdout.startswith("1\nls-back\n") and "changed" not in r.stdout
+    assert [e["kind"] for e in sb.events()][-1] == "reset"
+
+
+def test_commit_makes_an_image(client, sb):
+    sb.exec("mkdir -p /opt/tool && echo v1 > /opt/tool/VERSION && rm /etc/debian_version")
+    name = f"test-commit-{sb.id}"
+    img = sb.commit(name)
+    assert img["name"] == name
+    try:
+        with client.create(SandboxSpec(image=name)) as child:
+            r = child.exec("cat /opt/tool/VERSION; test -e /etc/debian_version; echo $?")
+            assert r.stdout == "v1\n1\n"  # files added and removed (whiteouts) both carried
+    finally:
+        client._loop.run(client._client.backend.call("remove_image", name=name))
+
+
+def test_bad_specs_are_rejected(client):
+    for bad in [dict(memory="lots"), dict(cpus=0), dict(network="bridge"), dict(workdir="relative"),
+                dict(env={"A=B": "x"}), dict(unknown=1)]:
+        with pytest.raises(ValueError):
+            SandboxSpec(**bad)
+    with pytest.raises(NotFound):
+        client.create(SandboxSpec(image="no-such-image"))
+
+
+def test_idle_ttl_reaps(client):
+    box = client.create(SandboxSpec(idle_ttl=0.5))
+    time.sleep(1.5)
+    with pytest.raises(NotFound):
+        box.status()
+
+
+def test_host_network_is_explicit_and_recorded(client):
+    with client.create(SandboxSpec(network="host")) as box:
+        assert any(e["kind"] == "network_host" for e in box.events())
+        assert "lo" in box.exec("ip -o link").stdout
