@@ -1,0 +1,123 @@
+"""The HTTP service and the remote SDK: auth, errors, the OpenAPI document, the same calls as embedded."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ale.sandbox import NotFound, OverCapacity, SandboxClient, SandboxSpec
+
+TOKEN = "test-token-123"
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _start_server(port: int, *extra: str) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "serve", "--port", str(port), "--token", TOKEN,
+                          *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return p
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    p.kill()
+    raise RuntimeError(f"server did not start: {p.stdout.read()}")
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    p = _start_server(port, "--max-sandboxes", "3")
+    yield f"http://127.0.0.1:{port}"
+    p.send_signal(signal.SIGINT)
+    p.wait(20)
+
+
+def test_auth_required(server):
+    r = httpx.post(f"{server}/v1/sandbox/list", json={})
+    assert r.status_code == 401 and r.json()["error"] == "HTTPError"
+    r = httpx.post(f"{server}/v1/sandbox/list", json={}, headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401
+
+
+def test_openapi_document(server):
+    doc = httpx.get(f"{server}/openapi.json").json()
+    for verb in ["start", "status", "execute", "create_session", "run_in_session", "close_session", "read_file",
+                 "write_file", "upload", "download", "stop", "delete", "reset", "commit", "list", "events"]:
+        assert f"/v1/sandbox/{verb}" in doc["paths"], verb
+
+
+def test_errors_are_clear_json(server):
+    h = {"Authorization": f"Bearer {TOKEN}"}
+    r = httpx.post(f"{server}/v1/sandbox/status", json={"sandbox_id": "nope"}, headers=h)
+    assert r.status_code == 404 and "nope" in r.json()["message"]
+    r = httpx.post(f"{server}/v1/sandbox/start", json={"memory": "lots"}, headers=h)
+    assert r.status_code == 422 and "memory" in r.json()["message"]
+    r = httpx.post(f"{server}/v1/sandbox/execute", json={"sandbox_id": "x"}, headers=h)
+    assert r.status_code == 422 and "command" in r.json()["message"]
+    r = httpx.post(f"{server}/v1/sandbox/start", content=b"{not json", headers={**h, "content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_remote_sdk_same_calls(server, tmp_path):
+    with SandboxClient(server, token=TOKEN) as c:
+        with c.create(SandboxSpec(memory="256m")) as sb:
+            r = sb.exec("echo hi; echo e >&2; exit 3")
+            assert (r.exit_code, r.stdout, r.stderr) == (3, "hi\n", "e\n")
+            s = sb.create_session()
+            s.run("cd /tmp")
+            assert s.run("pwd").output == "/tmp\n"
+            sb.write_file("/workspace/b.bin", b"\x00\xff")
+            assert sb.read_bytes("/workspace/b.bin") == b"\x00\xff"
+            (tmp_path / "f.txt").write_text("up")
+            assert sb.upload(tmp_path, "/workspace/up") == 1
+            assert sb.download("/workspace/up/f.txt") == (b"up", False)
+            assert sb.id in {i.id for i in c.list()}
+            assert sb.events() == [] or isinstance(sb.events(), list)
+        with pytest.raises(NotFound):
+            c.get(sb.id)
+
+
+def test_over_capacity_is_429(server):
+    with SandboxClient(server, token=TOKEN) as c:
+        boxes = [c.create(SandboxSpec(memory="64m")) for _ in range(3)]
+        try:
+            with pytest.raises(OverCapacity):
+                c.create(SandboxSpec(memory="64m"))
+        finally:
+            for b in boxes:
+                b.delete()
+
+
+def test_startup_sweep_after_kill_9():
+    cg_root = Path("/sys/fs/cgroup/pids/ale")
+    before = {d.name for d in cg_root.iterdir() if d.is_dir()} if cg_root.exists() else set()
+    port = _free_port()
+    p = _start_server(port)
+    with SandboxClient(f"http://127.0.0.1:{port}", token=TOKEN) as c:
+        boxes = [c.create(SandboxSpec(memory="64m")) for _ in range(2)]
+        boxes[0].exec("sleep 1000 &")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    (instance,) = {d.name for d in cg_root.iterdir() if d.is_dir()} - before
+    assert len([d for d in (cg_root / instance).iterdir() if d.is_dir()]) == 2  # left behind
+    assert (Path("/var/lib/ale/run") / instance).exists()
+    from ale.sandbox.manager import SandboxManager
+
+    assert instance in SandboxManager().sweep()
+    assert not (cg_root / instance).exists() and not (Path("/var/lib/ale/run") / instance).exists()
+    assert not subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True, text=True).stdout.strip()
