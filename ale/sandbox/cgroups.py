@@ -126,9 +126,10 @@ def remove_tree(dirs: list[Path], timeout: float = 5.0) -> None:
     """Kill every process in these cgroups (and below) and rmdir them, deepest first."""
     deadline = time.monotonic() + timeout
     for top in dirs:
-        if not top.exists():
+        try:
+            subdirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]
+        except FileNotFoundError:  # already gone (or removed concurrently by its owner)
             continue
-        subdirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]
         for d in subdirs:
             while True:
                 pids = [int(x) for x in _read(d / "cgroup.procs").split()]

@@ -153,7 +153,7 @@ class SandboxManager:
                 swept.append(d.name)
         for base in self._cg_bases.values():  # cgroups whose run dir is already gone
             if base.exists():
-                for d in base.iterdir():
+                for d in list(base.iterdir()):
                     if d.is_dir() and d.name not in live and d.name != self.instance:
                         cgroups.remove_tree([d])
                         if d.name not in swept:
