@@ -10,5 +10,17 @@ app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for t
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(sandbox_app, name="sandbox")
 
+
+
+@app.command()
+def demo() -> None:
+    """Run ALE's main job on the embedded default (no Docker, no GPU, no server)."""
+    from rich.console import Console
+
+    from .demo import sandbox_demo
+
+    sandbox_demo(Console())
+
+
 if __name__ == "__main__":
     app()

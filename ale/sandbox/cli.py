@@ -178,6 +178,22 @@ def image_build(
     print(f"built {img.name} ({len(img.layers)} layers)")
 
 
+@image_app.command("base")
+def image_base() -> None:
+    """Build the base image if it is missing (Debian bookworm via debootstrap, once, ~2 minutes)."""
+    from .images import ImageStore
+    from .manager import DEFAULT_HOME
+
+    store = ImageStore(DEFAULT_HOME)
+    if store.exists("base"):
+        print("base image present")
+        return
+    try:
+        store.build_base(log=lambda s: err.print(s))
+    except SandboxError as e:
+        _fail(e.message, 1)
+
+
 @image_app.command("import")
 def image_import(name: str, tarball: Path) -> None:
     """Import a rootfs tarball (`docker export` format) as an image."""

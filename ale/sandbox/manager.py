@@ -487,10 +487,13 @@ class SandboxManager:
     async def _enforce(self, sb: Sandbox, generation: int, action: str, reason: str) -> None:
         if sb.id not in self._sandboxes or sb.state != "running" or sb.generation != generation:
             return
-        if action == "stop":
-            await self.stop(sb.id, reason)
-        else:
-            await self.reset(sb.id, reason)
+        try:
+            if action == "stop":
+                await self.stop(sb.id, reason)
+            else:
+                await self.reset(sb.id, reason)
+        except NotFound:
+            pass  # deleted meanwhile: nothing left to enforce
 
     def _disk_used(self, sb: Sandbox) -> int:
         try:
