@@ -222,11 +222,14 @@ class Agent:
         return tokens + (context.approx_tokens(self.messages[n:]) if n < len(self.messages) else 0)
 
     def _fit_context(self) -> None:
-        if self._context_tokens() < self.cfg.compact_at * self.budget:
+        tokens = self._context_tokens()
+        if tokens < self.cfg.compact_at * self.budget:
             return
         cut = context.split_history(self.messages, 2, self.cfg.keep_recent_turns)
-        if cut is None:
-            raise _End("context_limit", f"~{self._context_tokens()} tokens of {self.budget} and nothing to compact")
+        if cut is None:  # nothing old enough to drop: go on while it still fits
+            if tokens >= self.budget:
+                raise _End("context_limit", f"~{tokens} tokens of {self.budget} and nothing to compact")
+            return
         old, recent = self.messages[2:cut], self.messages[cut:]
         summary, by = self._summarize(old)
         note = f"[harness] The earlier conversation was compacted. Notes on it:\n{summary}"

@@ -91,6 +91,14 @@ def test_context_limit_when_nothing_to_compact(env):
     assert t.end_reason == "context_limit" and len(t.turns) == 0
 
 
+def test_over_compaction_threshold_but_within_budget_goes_on(env):
+    model = ScriptedModel([tc("finish")])
+    probe = Agent(model, env).run("x" * 4000)
+    budget = int(probe.turns[0].prompt_tokens / 0.9)  # the first prompt is at 90% of the budget
+    t = Agent(ScriptedModel([tc("finish")]), env, AgentConfig(max_tokens=budget)).run("x" * 4000)
+    assert t.end_reason == "finished" and not t.events
+
+
 def test_context_limit_from_backend(env):
     class TooLong(ScriptedModel):
         def generate(self, messages, tools=None):

@@ -77,7 +77,7 @@ def test_hf_context_window_is_enforced(tiny):
 def test_hf_agent_episode_is_well_formed_and_token_exact(tiny, env):
     model, tok = tiny
     m = HFModel(model, tok, temperature=1.0, max_new_tokens=8, seed=3)
-    t = Agent(m, env, AgentConfig(max_steps=3, max_format_errors=10)).run("list files")
+    t = Agent(m, env, AgentConfig(max_steps=3, max_format_errors=10, tools=("bash", "finish"))).run("list files")
     assert t.end_reason == "step_limit" and len(t.turns) == 3  # random weights: format errors, no crash
     assert len(t.sequences) == 1 and t.sequences[0].reason == "start"
     check_exact(t.turns, t.sequences)
