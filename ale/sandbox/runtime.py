@@ -34,7 +34,10 @@ def init_binary(home: Path) -> Path:
             raise RuntimeError("ALE needs a C compiler (cc/gcc) to build its sandbox init once")
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".tmp{os.getpid()}")
-        r = subprocess.run([cc, "-O2", "-o", str(tmp), str(_SOURCE), "-lutil"], capture_output=True, text=True)
+        # Static when libc.a is there: no dynamic loading on every sandbox start.
+        r = subprocess.run([cc, "-O2", "-static", "-o", str(tmp), str(_SOURCE), "-lutil"], capture_output=True, text=True)
+        if r.returncode != 0:
+            r = subprocess.run([cc, "-O2", "-o", str(tmp), str(_SOURCE), "-lutil"], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"building ale-init failed:\n{r.stderr}")
         os.replace(tmp, out)
@@ -93,8 +96,10 @@ class InitProcess:
         if host_net:
             argv.append("--host-net")
         try:
+            # No start_new_session/preexec: they stop Python from using vfork, and a full fork of a big
+            # server process costs milliseconds. The launcher calls setsid() itself.
             launcher = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        pass_fds=(r,), start_new_session=True)
+                                        pass_fds=(r,))
         finally:
             os.close(r)
         loop = asyncio.get_running_loop()

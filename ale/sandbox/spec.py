@@ -42,7 +42,7 @@ class NetworkPolicy(BaseModel):
 
 
 class SandboxSpec(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "validate_default": True}
 
     image: str = "base"
     cpus: float = Field(1.0, gt=0, le=256)

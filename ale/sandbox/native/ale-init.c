@@ -470,6 +470,7 @@ int main(int argc, char **argv) {
                         "[--hostname H] [--workdir /DIR] [--uid-base N] [--cgroup DIR]... [--host-net]\n");
         return 2;
     }
+    setsid();  /* out of the runtime's process group: a Ctrl-C meant for it is not ours */
     prctl(PR_SET_PDEATHSIG, SIGKILL);  /* the sandbox never outlives the runtime that owns it */
     mount_rootfs(&o);
 
