@@ -76,6 +76,7 @@ def run(task: str = typer.Argument(..., help="task text"),
         wall_time: float = typer.Option(1800.0, help="episode wall-time limit, seconds"),
         command_timeout: float = typer.Option(120.0, help="per-command timeout, seconds"),
         tool_format: str = typer.Option("auto", help="native | text | auto"),
+        temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)"),
         out: Optional[Path] = typer.Option(None, help="write the trajectory JSON here"),
         quiet: bool = typer.Option(False, help="do not stream steps")) -> None:
     """Run one episode in a fresh sandbox; exit 0 iff the agent finished."""
@@ -83,7 +84,7 @@ def run(task: str = typer.Argument(..., help="task text"),
     from ale.agent.models import load_model
 
     try:
-        policy = load_model(model)
+        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
     except (ValueError, RuntimeError, OSError) as e:
         console.print(f"[red]cannot load model {model!r}: {e}[/red]")
         raise typer.Exit(2)
