@@ -131,6 +131,11 @@ def test_agent_episodes_are_token_exact_across_compaction(tmp_path_factory, repl
     data = training_data(path)
     assert data == training_data(t)
     assert [d["chunks"] for d in data] == [[[c[0], c[1]] for c in s.chunks] for s in t.sequences]
+    expected, written = [], False  # malformed replies, and reading f.txt before it exists, are the failures
+    for r in replies[:len(t.turns)]:
+        written = written or '"write_file"' in r
+        expected.append(not r.startswith("thinking") and "finish" not in r or ('"read_file"' in r and not written))
+    assert [e for d in data for e in d["chunk_errors"]] == expected
     loaded = Trajectory.load(path)
     assert [x.response_ids for x in loaded.turns] == model.sampled
     assert [x.prompt_ids for x in loaded.turns] == [x.prompt_ids for x in t.turns]
