@@ -48,7 +48,7 @@ async def build(manager, name: str, dockerfile: Path, context: Path, *, network:
             cfg.workdir = str(wd)
             key = _next_key(key, f"WORKDIR {wd}")
             layers, key = await _step(manager, layers, key, cfg, network, timeout, log, where,
-                                      run=f"mkdir -p {shlex.quote(str(wd))}", copy=None)
+                                      run=f"mkdir -p {shlex.quote(str(wd))}", copy=None, cwd="/")
             continue
         if st.op == "USER":
             if st.args.strip() not in ("root", "0", "0:0"):
@@ -78,7 +78,7 @@ def _next_key(key: str, what: str) -> str:
     return hashlib.sha256(f"{key}\n{what}".encode()).hexdigest()
 
 
-async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run, copy):
+async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run, copy, cwd=None):
     layer_id = "b" + key[:15]
     if (manager.images.layers_dir / layer_id).exists():
         log(f"{where}: cached")
@@ -91,7 +91,8 @@ async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run,
         try:
             if run is not None:
                 log(f"{where}: RUN {run[:120]}")
-                r = await manager.execute(info.id, ["/bin/sh", "-c", run], timeout=timeout, cwd=cfg.workdir)
+                r = await manager.execute(info.id, ["/bin/sh", "-c", run], timeout=timeout, cwd=cwd or cfg.workdir,
+                                          env=cfg.env)
                 if r.exit_code != 0:
                     raise SandboxError(f"{where}: RUN failed with exit code {r.exit_code}:\n"
                                        f"{(r.stdout + r.stderr)[-3000:]}")
