@@ -1,0 +1,3 @@
+from .inventory import Inventory, memoize
+
+__all__ = ["Inventory", "memoize"]
