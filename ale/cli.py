@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from .agent.cli import agent_app, traj_app
 from .sandbox.cli import app as sandbox_app
 
 app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(agent_app, name="agent")
+app.add_typer(traj_app, name="traj")
 
 
 

@@ -367,7 +367,8 @@ class SandboxManager:
                 pass
             code = 124
             self._event(sb, {"kind": "timeout", "command": argv[-1][:200], "timeout_s": timeout})
-        self._check_now(sb)
+        if code != 0:  # a kill by a limit shows as a failure: let the guard look now, so it is in this answer
+            self._check_now(sb)
         raw_out, raw_err = out.data(), err.data()
         binary = not (_is_utf8(raw_out) and _is_utf8(raw_err))
         res = ExecResult(
