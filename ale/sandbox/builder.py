@@ -99,7 +99,9 @@ async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run,
             else:
                 srcs, dest = copy
                 log(f"{where}: COPY {' '.join(p.name for p in srcs)} -> {dest}")
-                await manager.upload_tar(info.id, "/", _tar_for_copy(srcs, dest, cfg.workdir))
+                target = str(PurePosixPath(cfg.workdir) / dest)
+                is_dir = await asyncio.to_thread(manager._running(info.id).fs.is_dir, target)
+                await manager.upload_tar(info.id, "/", _tar_for_copy(srcs, dest, cfg.workdir, is_dir))
             sb = manager._running(info.id)
             await asyncio.to_thread(manager.images.commit_upper, sb.init.upper, layer_id)
         finally:
@@ -109,11 +111,11 @@ async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run,
     return [layer_id, *layers], key
 
 
-def _tar_for_copy(srcs: list[Path], dest: str, workdir: str) -> bytes:
-    """Docker's COPY rules: a directory source copies its contents; several sources or a trailing
-    slash make dest a directory."""
+def _tar_for_copy(srcs: list[Path], dest: str, workdir: str, dest_is_dir: bool) -> bytes:
+    """Docker's COPY rules: a directory source copies its contents; several sources, a trailing
+    slash, `.` or an existing directory make dest a directory."""
     d = PurePosixPath(workdir) / dest
-    into_dir = dest.endswith("/") or len(srcs) > 1
+    into_dir = dest.endswith("/") or dest in (".", "./") or dest_is_dir or len(srcs) > 1
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
         for src in srcs:

@@ -246,7 +246,7 @@ def _extract_rootfs(tar_path: Path, dest: Path) -> None:
     try:
         with tarfile.open(tar_path, mode="r:*") as tf:
             for m in tf:
-                rel = PurePosixPath(m.name.lstrip("./").lstrip("/"))
+                rel = _member_path(m.name)
                 if not rel.parts:
                     continue
                 if ".." in rel.parts:
@@ -275,6 +275,11 @@ def _extract_rootfs(tar_path: Path, dest: Path) -> None:
         os.close(rootfd)
 
 
+def _member_path(name: str) -> PurePosixPath:
+    """A tar member name relative to the archive root ('./etc/x', '/etc/x' -> 'etc/x'; '..' kept for the caller)."""
+    return PurePosixPath(*[p for p in PurePosixPath(name).parts if p not in ("/", ".")])
+
+
 def _create_member(tf: tarfile.TarFile, m: tarfile.TarInfo, name: str, dirfd: int, rootfd: int, openat2) -> None:
     uid, gid = m.uid + UID_BASE, m.gid + UID_BASE
     if m.isdir():
@@ -295,7 +300,7 @@ def _create_member(tf: tarfile.TarFile, m: tarfile.TarInfo, name: str, dirfd: in
         elif m.issym():
             os.symlink(m.linkname, name, dir_fd=dirfd)
         elif m.islnk():
-            target = openat2(rootfd, "/" + m.linkname.lstrip("./").lstrip("/"), os.O_PATH)
+            target = openat2(rootfd, "/" + str(_member_path(m.linkname)), os.O_PATH)
             try:
                 os.link(f"/proc/self/fd/{target}", name, dst_dir_fd=dirfd, follow_symlinks=True)
             finally:
