@@ -29,6 +29,8 @@ _ALIASES = {"data-science": "data-processing", "data_processing": "data-processi
 class TaskError(ValueError):
     """A broken task folder: the message names the file and the problem."""
 
+    path: Path | None = None  # the task folder (or instance file), when known
+
 
 @dataclass
 class Task:
@@ -138,15 +140,36 @@ def load_task(path: str | Path) -> Task:
                 meta={k: v for k, v in meta.items() if k not in ("instruction",)})
 
 
-def load_tasks(spec: str | Path) -> list[Task]:
-    """'builtin', a folder of task folders, or one task folder."""
+def load_tasks(spec: str | Path, errors: list[TaskError] | None = None) -> list[Task]:
+    """'builtin', a folder of task folders, one task folder, or SWE-style instances (an instance .json
+    file, or a folder of them; see ale.bench.swe). With `errors` given, broken task folders are
+    collected there instead of raising on the first one."""
     root = BUILTIN if str(spec) == "builtin" else Path(spec)
+    if root.is_file() and root.suffix == ".json":
+        from ale.bench.swe import load_instances
+
+        return load_instances([root], errors)
     if not root.is_dir():
-        raise TaskError(f"{root}: no such folder (use a task folder, a folder of tasks, or 'builtin')")
+        raise TaskError(f"{root}: no such folder (use a task folder, a folder of tasks, 'builtin', or SWE instance .json)")
     if any((root / n).exists() for n in ("task.yaml", "task.yml", "task.toml")):
         return [load_task(root)]
-    tasks = [load_task(p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-    if not tasks:
+    instances = sorted(root.glob("*.json"))
+    if instances and not any(p.is_dir() and (p / "task.yaml").exists() for p in root.iterdir()):
+        from ale.bench.swe import load_instances
+
+        return load_instances(instances, errors)
+    tasks = []
+    for p in sorted(root.iterdir()):
+        if not p.is_dir() or p.name.startswith((".", "_")):
+            continue
+        try:
+            tasks.append(load_task(p))
+        except TaskError as e:
+            if errors is None:
+                raise
+            e.path = p
+            errors.append(e)
+    if not tasks and not errors:
         raise TaskError(f"{root}: no task folders inside")
     return tasks
 

@@ -1,0 +1,345 @@
+"""The evaluator: tasks x attempts in parallel sandboxes through the agent harness, graded and summarised.
+
+Shape: one asyncio loop owns an embedded SandboxManager; each episode runs the sync agent loop
+(`ale.agent.Agent`) in a worker thread whose sandbox calls are sent back to that loop. Tests are
+copied in only after the agent is done (`ale.bench.task.grade`).
+
+Agents: `oracle` (a scripted model whose actions write the task's reference solution, run it, and
+finish: the solution goes through the harness and leaves a trajectory), `null` (finishes at once), or
+any model spec of `ale.agent.load_model`.
+
+Scores: Avg@K pass@1 = mean over tasks of the mean reward over its K attempts (the report's
+"pass@1 averaged over 3 runs"). Infrastructure errors (sandbox or model backend failures) are
+retried and counted apart: they never count as agent failures and are left out of pass rates.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ale.bench.task import Task, ensure_image, grade
+
+# Failure classes of an attempt. The first five map from the harness's end reasons; `loop` and
+# `context_limit` are the harness's own endings, kept apart rather than folded into another class.
+FAILURES = ("tests_failed", "agent_timeout", "step_limit", "format_errors", "guard_stop", "loop", "context_limit",
+            "task_error", "infrastructure_error")
+_END_TO_FAILURE = {"finished": "tests_failed", "timeout": "agent_timeout", "step_limit": "step_limit",
+                   "format_errors": "format_errors", "guard_stop": "guard_stop", "loop": "loop",
+                   "context_limit": "context_limit"}
+ORACLE_PATH = "/tmp/ale-oracle/solution.sh"
+
+
+@dataclass
+class EvalConfig:
+    agent: str = "oracle"  # oracle | null | a model spec for ale.agent.load_model
+    attempts: int = 1  # K of Avg@K
+    concurrency: int = 4  # episodes at once
+    max_steps: int = 50
+    infra_retries: int = 2  # extra tries of an attempt that hit an infrastructure error
+    memory: str = "2g"  # per sandbox
+    cpus: float = 1.0
+    temperature: float | None = None
+
+
+class InfraError(RuntimeError):
+    """The sandbox or model backend failed (not the agent): the attempt is retried."""
+
+
+class _LoopRunner:
+    """What ale.sandbox.client.Sandbox needs of a loop: run(coro) blocks a worker thread until the
+    coroutine finished on the evaluator's event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+
+    def run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+
+def oracle_model(task: Task):
+    from ale.agent.models import ScriptedModel
+
+    return ScriptedModel([
+        {"content": "Writing the reference solution.", "tool_calls": [{"function": {
+            "name": "write_file", "arguments": json.dumps({"path": ORACLE_PATH, "content": task.solution.read_text()})}}]},
+        {"content": "Running it.", "tool_calls": [{"function": {
+            "name": "bash", "arguments": json.dumps({"command": f"bash {ORACLE_PATH}"})}}]},
+        {"content": None, "tool_calls": [{"function": {"name": "finish", "arguments": json.dumps({"summary": "ran the reference solution"})}}]},
+    ], name="oracle")
+
+
+def null_model():
+    from ale.agent.models import ScriptedModel
+
+    return ScriptedModel([{"content": None, "tool_calls": [{"function": {
+        "name": "finish", "arguments": json.dumps({"summary": "did nothing"})}}]}], name="null")
+
+
+class Evaluator:
+    """Runs attempts; use `async with Evaluator(cfg) as ev: await ev.attempt(task, agent, k)`."""
+
+    def __init__(self, cfg: EvalConfig, traj_dir: Path | None = None, manager=None):
+        self.cfg, self.traj_dir = cfg, traj_dir
+        self._manager = manager
+        self._images: dict[str, asyncio.Future] = {}
+        self._model = None
+        self._model_lock = threading.Lock()
+
+    async def __aenter__(self) -> Evaluator:
+        from ale.sandbox import AsyncSandboxClient, SandboxManager
+
+        self._owns = self._manager is None
+        self.manager = self._manager or SandboxManager()
+        await self.manager.start()
+        self.client = AsyncSandboxClient(manager=self.manager)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, self.cfg.concurrency), thread_name_prefix="ale-episode")
+        self.loop = asyncio.get_running_loop()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True)
+        if self._owns:
+            await self.manager.close()
+
+    async def image(self, task: Task) -> str:
+        """Build each task's image once, however many attempts wait for it."""
+        fut = self._images.get(task.id)
+        if fut is None:
+            fut = self._images[task.id] = asyncio.ensure_future(ensure_image(self.manager, task))
+        return await asyncio.shield(fut)
+
+    def _model_for(self, task: Task, agent: str):
+        if agent == "oracle":
+            return oracle_model(task)
+        if agent == "null":
+            return null_model()
+        if agent.startswith("scripted:"):  # a script is replayed from its start in every episode
+            from ale.agent.models import load_model
+            return load_model(agent)
+        with self._model_lock:  # real models load once and are shared by the episodes
+            if self._model is None:
+                from ale.agent.models import load_model
+                kw = {} if self.cfg.temperature is None else {"temperature": self.cfg.temperature}
+                self._model = load_model(agent, **kw)
+            return self._model
+
+    def _episode(self, task: Task, agent: str, sandbox) -> Any:
+        """In a worker thread: the sync agent loop over the sandbox."""
+        from ale.agent import Agent, AgentConfig, SandboxEnvironment
+        from ale.sandbox.client import Sandbox
+
+        env = SandboxEnvironment(Sandbox(_LoopRunner(self.loop), sandbox))
+        scripted = agent in ("oracle", "null") or agent.startswith("scripted:")
+        cfg = AgentConfig(max_steps=self.cfg.max_steps, wall_time_s=task.agent_timeout,
+                          # the reference solution may run quietly for long: only the task's timeout bounds it
+                          command_timeout_s=task.agent_timeout if agent == "oracle" else 120.0,
+                          idle_timeout_s=None if agent == "oracle" else 60.0)
+        try:
+            return Agent(self._model_for(task, agent), env, cfg, summarizer="actions" if scripted else None).run(
+                task.instruction)
+        finally:
+            try:
+                env.close()
+            except Exception:  # the sandbox may be gone already; deleting it follows anyway
+                pass
+
+    async def attempt(self, task: Task, agent: str, k: int) -> dict[str, Any]:
+        """One attempt, retried on infrastructure errors; returns its record."""
+        infra: list[str] = []
+        for _ in range(1 + self.cfg.infra_retries):
+            rec = await self._attempt_once(task, agent, k)
+            if rec["failure"] != "infrastructure_error":
+                break
+            infra.append(rec["error"])
+        rec["infra_errors"] = infra if rec["failure"] != "infrastructure_error" else infra[:-1]
+        return rec
+
+    async def _attempt_once(self, task: Task, agent: str, k: int) -> dict[str, Any]:
+        from ale.sandbox import SandboxSpec
+
+        t0 = time.time()
+        rec: dict[str, Any] = {"attempt": k, "passed": False, "reward": 0.0, "failure": None, "end_reason": None,
+                               "n_tests": 0, "n_tests_passed": 0, "prompt_tokens": 0, "completion_tokens": 0,
+                               "steps": 0, "agent_s": 0.0, "grade_s": 0.0, "wall_s": 0.0, "trajectory": None,
+                               "error": None}
+        if agent == "oracle" and task.solution is None:
+            return {**rec, "failure": "task_error", "error": f"{task.path}: no solution.sh or solution/solve.sh"}
+        try:
+            img = await self.image(task)
+        except Exception as e:  # a Dockerfile that does not build is the task's fault, not the agent's
+            return {**rec, "failure": "task_error", "error": f"image build failed: {_short(e)}"}
+        sandbox = None
+        try:
+            try:
+                sandbox = await self.client.create(SandboxSpec(image=img, memory=self.cfg.memory, disk=self.cfg.memory,
+                                                               cpus=self.cfg.cpus, labels={"task": task.id}))
+                traj = await self.loop.run_in_executor(self.pool, self._episode, task, agent, sandbox)
+                rec["agent_s"] = traj.wall_s
+                if traj.end_reason == "error":  # the harness says the model backend or the sandbox failed
+                    raise InfraError(traj.end_detail)
+                t1 = time.time()
+                g = await grade(self.manager, sandbox.id, task)
+                rec["grade_s"] = time.time() - t1
+            except InfraError:
+                raise
+            except Exception as e:
+                raise InfraError(_short(e)) from e
+        except InfraError as e:
+            rec.update(failure="infrastructure_error", error=str(e), wall_s=time.time() - t0)
+            return rec
+        finally:
+            if sandbox is not None:
+                try:
+                    await sandbox.delete()
+                except Exception:  # already gone (guard reset, crash): nothing left to clean
+                    pass
+        traj.reward = g.reward
+        traj.events.append({"type": "grade", "at": time.time(), "reward": g.reward, "n_tests": g.n_tests,
+                            "n_passed": g.n_passed, "exit_code": g.exit_code, "timed_out": g.timed_out})
+        rec.update(passed=g.passed, reward=g.reward, end_reason=traj.end_reason, n_tests=g.n_tests,
+                   n_tests_passed=g.n_passed, steps=len(traj.steps),
+                   prompt_tokens=sum(t.prompt_tokens for t in traj.turns),
+                   completion_tokens=sum(t.completion_tokens for t in traj.turns), wall_s=time.time() - t0)
+        if not g.passed:
+            rec["failure"] = _END_TO_FAILURE.get(traj.end_reason, "tests_failed")
+            rec["test_output_tail"] = g.output[-2000:]
+        if self.traj_dir is not None:
+            path = self.traj_dir / f"{task.id}.{agent_tag(agent)}.{k}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            traj.save(path)
+            rec["trajectory"] = str(path)
+        return rec
+
+
+def agent_tag(agent: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in agent)[-40:]
+
+
+def _short(e: BaseException) -> str:
+    msg = f"{type(e).__name__}: {e}"
+    return msg if len(msg) < 2000 else msg[:2000] + "..."
+
+
+def task_record(task: Task, agent: str, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per task: reward = mean reward of its scored attempts (pass@1 estimate); passed = every scored
+    attempt passed; failure = the most common failure class of its attempts (None when passed)."""
+    scored = [a for a in attempts if a["failure"] != "infrastructure_error"]
+    reward = statistics.fmean(a["reward"] for a in scored) if scored else 0.0
+    passed = bool(scored) and all(a["passed"] for a in scored)
+    fails = Counter(a["failure"] for a in (scored or attempts) if a["failure"])
+    return {"task_id": task.id, "domain": task.domain, "difficulty": task.difficulty, "agent": agent,
+            "passed": passed, "reward": reward, "failure": None if passed else fails.most_common(1)[0][0],
+            "any_passed": any(a["passed"] for a in scored),
+            "prompt_tokens": sum(a["prompt_tokens"] for a in attempts),
+            "completion_tokens": sum(a["completion_tokens"] for a in attempts),
+            "wall_s": sum(a["wall_s"] for a in attempts), "attempts": attempts}
+
+
+def summarize(records: list[dict[str, Any]], agent: str, attempts: int, wall_s: float) -> dict[str, Any]:
+    scored = [r for r in records if r["failure"] != "infrastructure_error"]
+
+    def group(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"n_tasks": len(rs), "n_passed": sum(r["passed"] for r in rs),
+                "pass_rate": statistics.fmean(r["reward"] for r in rs) if rs else 0.0}
+
+    def by(key: str) -> dict[str, Any]:
+        return {v: group([r for r in scored if r[key] == v]) for v in sorted({r[key] for r in scored})}
+
+    all_attempts = [a for r in records for a in r["attempts"]]
+    return {"agent": agent, "attempts": attempts, **group(scored), "n_tasks_total": len(records),
+            "n_infrastructure_errors": sum(len(a.get("infra_errors", [])) + (a["failure"] == "infrastructure_error")
+                                           for a in all_attempts),
+            "n_tasks_infrastructure_failed": len(records) - len(scored),
+            "pass_at_k": statistics.fmean(r["any_passed"] for r in scored) if scored else 0.0,
+            "by_domain": by("domain"), "by_difficulty": by("difficulty"),
+            "failures": dict(Counter(a["failure"] for a in all_attempts if a["failure"])),
+            "prompt_tokens": sum(r["prompt_tokens"] for r in records),
+            "completion_tokens": sum(r["completion_tokens"] for r in records), "wall_s": wall_s}
+
+
+def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_dir: Path | None = None,
+             progress: bool = True, on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation; returns {"summary", "tasks", "config"}. With `out`, writes the
+    results JSON there, per-task records in `<out stem>.tasks/` (a rerun skips tasks whose record is
+    complete for the same agent and K), trajectories in traj_dir (default `<out stem>.trajs/`) and an
+    HTML report at `<out stem>.html`."""
+    if cfg.attempts < 1 or cfg.concurrency < 1:
+        raise ValueError("attempts and concurrency must be at least 1")
+    ids = [t.id for t in tasks]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise ValueError(f"duplicate task ids: {', '.join(sorted(dup))}")
+    task_dir = out.parent / f"{out.stem}.tasks" if out else None
+    if out and traj_dir is None:
+        traj_dir = out.parent / f"{out.stem}.trajs"
+    done: dict[str, dict[str, Any]] = {}
+    if task_dir and task_dir.is_dir():
+        for t in tasks:
+            f = task_dir / f"{t.id}.json"
+            if f.exists():
+                try:
+                    r = json.loads(f.read_text())
+                except json.JSONDecodeError:  # a half-written record: run the task again
+                    continue
+                if (r.get("agent") == cfg.agent and len(r.get("attempts", [])) == cfg.attempts
+                        and r.get("failure") != "infrastructure_error"):
+                    done[t.id] = r
+    todo = [t for t in tasks if t.id not in done]
+    t0 = time.time()
+    fresh = asyncio.run(_run(todo, cfg, task_dir, traj_dir, progress, len(done), on_record)) if todo else {}
+    records = [done.get(t.id) or fresh[t.id] for t in tasks]
+    results = {"summary": summarize(records, cfg.agent, cfg.attempts, time.time() - t0),
+               "config": {"agent": cfg.agent, "attempts": cfg.attempts, "concurrency": cfg.concurrency,
+                          "max_steps": cfg.max_steps, "resumed_tasks": sorted(done)},
+               "tasks": records}
+    if out:
+        from ale.bench.report import write_html
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1))
+        write_html(results, out.with_suffix(".html"))
+    return results
+
+
+async def _run(tasks: list[Task], cfg: EvalConfig, task_dir: Path | None, traj_dir: Path | None, progress: bool,
+               n_done: int, on_record) -> dict[str, dict[str, Any]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    sem = asyncio.Semaphore(cfg.concurrency)
+    passed = Counter()
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.fields[status]}"), disable=not progress, transient=False)
+    records: dict[str, dict[str, Any]] = {}
+    async with Evaluator(cfg, traj_dir) as ev:
+        with bar:
+            pid = bar.add_task(f"{cfg.agent} x{cfg.attempts}", total=len(tasks) * cfg.attempts,
+                               status=f"resumed {n_done}" if n_done else "")
+
+            async def one(task: Task, k: int) -> dict[str, Any]:
+                async with sem:
+                    rec = await ev.attempt(task, cfg.agent, k)
+                passed[rec["passed"]] += 1
+                bar.update(pid, advance=1, status=f"passed {passed[True]}/{passed[True] + passed[False]}")
+                return rec
+
+            async def run_task(task: Task) -> None:
+                attempts = await asyncio.gather(*(one(task, k) for k in range(cfg.attempts)))
+                rec = records[task.id] = task_record(task, cfg.agent, list(attempts))
+                if task_dir:
+                    task_dir.mkdir(parents=True, exist_ok=True)
+                    tmp = task_dir / f".{task.id}.json.tmp"
+                    tmp.write_text(json.dumps(rec, indent=1))
+                    tmp.replace(task_dir / f"{task.id}.json")
+                if on_record:
+                    on_record(rec)
+
+            await asyncio.gather(*(run_task(t) for t in tasks))
+    return records
