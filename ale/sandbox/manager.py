@@ -29,6 +29,7 @@ from .spec import (Conflict, ExecResult, FileEntry, GuardAction, NotFound, OverC
 DEFAULT_HOME = Path(os.environ.get("ALE_HOME", "/var/lib/ale"))
 OUTPUT_DIR = "/tmp/ale-output"
 MAX_SPILL = 256 << 20
+MAX_EVENTS = 10_000  # kept in memory per sandbox (the init already rate-limits what it reports)
 
 # The guard's default policy: what to do on each kind of event.
 DEFAULT_POLICY: dict[str, str] = {
@@ -72,6 +73,7 @@ class Sandbox:
     cpu_busy_since: float | None = None
     last_throttle_event: float = 0.0
     spills: int = 0
+    event_seq: int = 0
     generation: int = 0  # bumped on every (re)start
 
 
@@ -450,8 +452,11 @@ class SandboxManager:
 
     # ------------------------------------------------------------------ events and the guard
     def _event(self, sb: Sandbox, ev: dict[str, Any]) -> dict:
-        ev = {"time": time.time(), **ev}
+        ev = {"seq": sb.event_seq, "time": time.time(), **ev}
+        sb.event_seq += 1
         sb.events.append(ev)
+        if len(sb.events) > MAX_EVENTS:  # bounded memory per sandbox; the file keeps everything
+            del sb.events[: len(sb.events) - MAX_EVENTS]
         try:
             with open(self.run_dir / f"{sb.id}.events.jsonl", "a") as f:
                 f.write(json.dumps(ev) + "\n")
@@ -460,7 +465,8 @@ class SandboxManager:
         return ev
 
     async def events(self, sid: str, since: int = 0) -> list[dict]:
-        return self._get(sid).events[since:]
+        """Events with seq >= since (seq numbers are stable even when old events are dropped)."""
+        return [e for e in self._get(sid).events if e["seq"] >= since]
 
     def _on_init_event(self, sb: Sandbox, gen: int, ev: dict) -> None:
         if gen != sb.generation:

@@ -28,7 +28,7 @@ def test_fork_bomb_is_contained_and_reset(client):
 def test_memory_bomb_is_killed_and_reset(client):
     box = client.create(SandboxSpec(memory="128m"))
     r = box.exec(["python3", "-c", "b = bytearray(512 * 2**20); print('survived')"], timeout=30)
-    assert r.exit_code == 137 and "survived" not in r.stdout
+    assert r.exit_code in (137, -1) and "survived" not in r.stdout  # OOM-killed, or the reset got there first
     assert r.guard is not None and r.guard.kind == "oom_kill"
     assert "oom_kill" in _kinds(box)
     box.delete()

@@ -46,6 +46,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { F_READY = 1, F_SPAWN = 2, F_STARTED = 3, F_OUT = 4, F_EXIT = 5, F_IN = 6, F_CLOSEIN = 7,
@@ -350,6 +351,25 @@ static void handle_request(uint8_t type, uint32_t id, const char *pl, uint32_t l
     }
 }
 
+/* Events are rate-limited here, at the source: a sandbox looping on a denied call must not turn
+ * into a flood of frames the host has to parse. Past EVENTS_PER_SEC in one second, events are only
+ * counted, and the count is reported once the next second starts. */
+#define EVENTS_PER_SEC 50
+static time_t ev_second;
+static unsigned ev_sent, ev_suppressed;
+
+static int event_allowed(void) {
+    time_t now = time(NULL);
+    if (now != ev_second) {
+        if (ev_suppressed)
+            send_text(F_EVENT, 0, "{\"kind\":\"events_suppressed\",\"count\":%u}", ev_suppressed);
+        ev_second = now; ev_sent = 0; ev_suppressed = 0;
+    }
+    if (ev_sent < EVENTS_PER_SEC) { ev_sent++; return 1; }
+    ev_suppressed++;
+    return 0;
+}
+
 static void handle_notification(int listener) {
     struct seccomp_notif req;
     struct seccomp_notif_resp resp;
@@ -384,12 +404,12 @@ static void handle_notification(int listener) {
         }
         resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        if (addr[0]) send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\"}", req.pid, addr);
+        if (addr[0] && event_allowed()) send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\"}", req.pid, addr);
         return;
     }
     resp.error = -EPERM;
     ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-    send_text(F_EVENT, 0, "{\"kind\":\"denied_syscall\",\"pid\":%d,\"nr\":%d,\"arch\":%u}", req.pid, nr, req.data.arch);
+    if (event_allowed()) send_text(F_EVENT, 0, "{\"kind\":\"denied_syscall\",\"pid\":%d,\"nr\":%d,\"arch\":%u}", req.pid, nr, req.data.arch);
 }
 
 static void serve(int listener) {
