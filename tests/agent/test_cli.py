@@ -4,7 +4,7 @@ from typer.testing import CliRunner
 
 from ale.agent import cli
 from ale.agent.environment import SandboxEnvironment
-from conftest import LocalEnvironment
+from .agent_testkit import LocalEnvironment
 
 runner = CliRunner()
 

@@ -4,7 +4,7 @@ import json
 from ale.agent import END_REASONS, Agent, AgentConfig, Trajectory
 from ale.agent.models import ScriptedModel
 from ale.agent.protocols import ContextLengthError
-from conftest import LocalEnvironment
+from .agent_testkit import LocalEnvironment
 
 
 def tc(name, **args):

@@ -10,8 +10,7 @@ from ale.agent.models.hf import ChatRenderer, HFModel
 from ale.agent.models.openai_http import OpenAIModel
 from ale.agent.models.scripted import ScriptExhausted
 from ale.agent.protocols import ContextLengthError, Model, ModelError
-from conftest import make_tiny_tokenizer
-from test_trajectory import check_exact
+from .agent_testkit import check_exact, make_tiny_tokenizer
 
 MSGS = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "say hi"}]
 

@@ -4,12 +4,12 @@ import json
 import pytest
 
 from ale.agent import Agent, AgentConfig, Trajectory, load_model, training_data
-from test_trajectory import check_exact
+from .agent_testkit import check_exact
 
 
 @pytest.mark.slow
 def test_smollm2_runs_a_few_steps(env, tmp_path):
-    model = load_model("smollm2-135m", temperature=0.7, top_p=0.9, max_new_tokens=64, seed=0)
+    model = load_model("smollm2-135m", temperature=0.7, top_p=0.9, max_new_tokens=48, seed=0)
     assert model.name == "smollm2-135m" and not model.supports_native_tools  # its template has no tools
     env.write_file("hello.txt", "hello world\n")
     t = Agent(model, env, AgentConfig(max_steps=3, max_format_errors=5)).run(

@@ -8,7 +8,7 @@ from ale.agent import Agent, AgentConfig, Trajectory, build_sequences, training_
 from ale.agent.models.hf import ChatRenderer
 from ale.agent.protocols import TOKEN_IDS_KEY
 from ale.agent.trajectory import ModelTurn
-from conftest import LocalEnvironment, TokenScriptedModel, make_tiny_tokenizer
+from .agent_testkit import LocalEnvironment, TokenScriptedModel, check_exact, make_tiny_tokenizer
 
 TOK = make_tiny_tokenizer()
 
@@ -35,27 +35,6 @@ def episodes(draw):
                                after_compaction=compact))
         history = history + resp
     return turns, n_compactions
-
-
-def check_exact(turns, seqs):
-    with_ids = [t for t in turns if t.response_ids is not None]
-    assert [c[2] for s in seqs for c in s.chunks] == [t.index for t in with_ids]  # one chunk per turn, in order
-    for s in seqs:
-        assert len(s.input_ids) == len(s.loss_mask) == len(s.logprobs)
-        trainable = [x for x, m in zip(s.input_ids, s.loss_mask) if m]
-        sampled = [x for c in s.chunks for x in turns[c[2]].response_ids]
-        assert trainable == sampled
-        covered = [0] * len(s.input_ids)
-        for start, end, ti in s.chunks:
-            t = turns[ti]
-            assert s.input_ids[start:end] == t.response_ids and s.logprobs[start:end] == t.logprobs
-            assert s.input_ids[:start] == t.prompt_ids  # append-only: the prompt is the sequence so far
-            for k in range(start, end):
-                covered[k] = 1
-        assert covered == s.loss_mask
-    for s in seqs[1:]:
-        assert s.reason == "compaction"
-        assert turns[s.chunks[0][2]].after_compaction
 
 
 @settings(max_examples=150, deadline=None)
