@@ -1,0 +1,77 @@
+"""`ale train rl CONFIG`, `ale train sft CONFIG`, `ale train plot RUN_DIR` (typer app ``app``)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Train policies: RL with IPA (and baselines), SFT, plots.", no_args_is_help=True,
+                  add_completion=False)
+
+
+def _load(config: str, overrides: list[str], steps: int | None, out: str | None, kind: str):
+    from ale.train.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config, overrides, steps=steps, out=out)
+    except ConfigError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    if cfg.kind != kind:
+        typer.echo(f"error: {config} is a {cfg.kind} config (kind: {cfg.kind}); use `ale train {cfg.kind}`", err=True)
+        raise typer.Exit(2)
+    return cfg
+
+
+@app.command()
+def rl(config: str = typer.Argument(..., help="YAML config"),
+       overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides, e.g. algo.gamma=0.9"),
+       steps: Optional[int] = typer.Option(None, help="number of RL steps (overrides `steps`)"),
+       out: Optional[str] = typer.Option(None, help="run folder (overrides `out`)"),
+       resume: bool = typer.Option(True, help="continue from the run folder's latest checkpoint if there is one")):
+    """Run RL steps; writes OUT/metrics.jsonl, TensorBoard logs and checkpoints."""
+    cfg = _load(config, overrides or [], steps, out, "rl")
+    from ale.train.trainer import RLTrainer
+
+    trainer = RLTrainer(cfg, resume=resume)
+    try:
+        trainer.train()
+    finally:
+        trainer.close()
+    typer.echo(f"done: {cfg.out}/metrics.jsonl")
+
+
+@app.command()
+def sft(config: str = typer.Argument(..., help="YAML config"),
+        overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides"),
+        steps: Optional[int] = typer.Option(None, help="number of optimiser steps"),
+        out: Optional[str] = typer.Option(None, help="run folder"),
+        resume: bool = typer.Option(True, help="continue from the latest checkpoint if there is one")):
+    """Supervised fine-tuning on agent trajectories (the report's chunk-masked NLL)."""
+    cfg = _load(config, overrides or [], steps, out, "sft")
+    from ale.train.trainer import SFTTrainer
+
+    trainer = SFTTrainer(cfg, resume=resume)
+    try:
+        trainer.train()
+    finally:
+        trainer.close()
+    typer.echo(f"done: {cfg.out}/metrics.jsonl")
+
+
+@app.command()
+def plot(run_dir: str = typer.Argument(..., help="a run folder with metrics.jsonl"),
+         out: Optional[str] = typer.Option(None, help="PNG path (default RUN_DIR/curves.png)")):
+    """Draw the run's curves to a PNG."""
+    from ale.train.metrics import plot_run
+
+    try:
+        path = plot_run(run_dir, out)
+    except (FileNotFoundError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    typer.echo(str(path))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,350 @@
+"""Rollouts: many agent episodes at once over real sandboxes, graded by the task's tests.
+
+- ``SandboxPool``: one sandbox manager on its own event-loop thread; fresh sandbox per episode,
+  task images built once, grading through ``ale.bench.task.grade``.
+- ``run_episodes``: runs ``EpisodeSpec`` s in waves of ``concurrency`` threads, each driving
+  ``ale.agent.Agent`` with an ``EngineClient`` (so the engine batches all waiting episodes).
+  Dynamic filtering: an episode broken by infrastructure (sandbox or grader failure, harness error,
+  no token ids) is dropped and resampled from the same initial state (same task, same expert anchor,
+  fresh sandbox), at most ``max_resamples`` times; drops are counted.
+- Chunk-level initialised resampling: ``ExpertStore`` keeps expert trajectories per task as their
+  chunks' token ids; ``PrefixReplayModel`` replays chunks 0..k-1 of an expert through the normal
+  harness (so its tool calls run again in the fresh sandbox and rebuild the state) and hands over to
+  the policy from chunk k on.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ale.agent.loop import Agent, AgentConfig
+from ale.agent.protocols import ModelReply
+from ale.agent.trajectory import Trajectory, training_data
+from ale.train.engine import EngineChatModel, EngineClient
+
+
+class _LoopThread:
+    """An asyncio loop on a daemon thread; ``run`` blocks on a coroutine (what the sync SDK proxies need)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="train-sandbox-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class SandboxPool:
+    def __init__(self, memory: str = "1g", workdir: str = "/workspace"):
+        from ale.sandbox.client import AsyncSandboxClient
+        from ale.sandbox.manager import SandboxManager
+
+        self.memory, self.workdir = memory, workdir
+        self._loop = _LoopThread()
+        self.manager = SandboxManager()
+        self._loop.run(self.manager.start())
+        self.client = AsyncSandboxClient(manager=self.manager)
+        self._images: dict[str, str] = {}
+        self._image_lock = threading.Lock()
+
+    def image(self, task: Any) -> str:
+        from ale.bench.task import ensure_image
+
+        with self._image_lock:
+            if task.id not in self._images:
+                self._images[task.id] = self._loop.run(ensure_image(self.manager, task))
+            return self._images[task.id]
+
+    def create(self, task: Any) -> Any:
+        from ale.sandbox.client import Sandbox
+        from ale.sandbox.spec import SandboxSpec
+
+        spec = SandboxSpec(image=self.image(task), network="none", memory=self.memory, workdir=self.workdir)
+        sb = Sandbox(self._loop, self._loop.run(self.client.create(spec)))
+        sb.exec(f"mkdir -p {self.workdir}", timeout=30)
+        return sb
+
+    def grade(self, sandbox: Any, task: Any) -> Any:
+        from ale.bench.task import grade
+
+        return self._loop.run(grade(self.manager, sandbox.info.id, task))
+
+    def close(self) -> None:
+        self._loop.run(self.client.close())
+        self._loop.run(self.manager.close())
+        self._loop.stop()
+
+
+# ---------------------------------------------------------------- experts
+
+
+@dataclass
+class Expert:
+    """An expert trajectory as the token ids of its chunks (one per model turn), in the policy's tokenizer."""
+
+    chunks: list[list[int]]
+    reward: float = 1.0
+    source: str = "teacher"  # teacher | solution | policy
+
+
+class ExpertStore:
+    """Expert trajectories per task id, plus per-anchor success counts (for rollback and crucial chunks)."""
+
+    def __init__(self, max_per_task: int = 4):
+        self.max_per_task = max_per_task
+        self.experts: dict[str, list[Expert]] = {}
+        self.anchor: dict[str, int] = {}  # sequential rollback: current anchor per task
+        self.history: dict[str, dict[int, list[float]]] = {}  # task -> anchor -> rewards seen
+
+    def add(self, task_id: str, expert: Expert) -> None:
+        items = self.experts.setdefault(task_id, [])
+        if any(e.chunks == expert.chunks for e in items):
+            return
+        items.append(expert)
+        del items[:-self.max_per_task]  # keep the newest
+
+    def record(self, task_id: str, anchor: int, reward: float) -> None:
+        self.history.setdefault(task_id, {}).setdefault(anchor, []).append(reward)
+
+    def success_by_anchor(self, task_id: str) -> list[float]:
+        """Success rate per anchor 0..max seen (NaN-free: unseen anchors copy the next seen one)."""
+        hist = self.history.get(task_id, {})
+        if not hist:
+            return []
+        top = max(hist)
+        rates: list[float] = [math.nan] * (top + 1)
+        for k, rewards in hist.items():
+            rates[k] = sum(r > 0 for r in rewards) / len(rewards)
+        for k in range(top - 1, -1, -1):
+            if math.isnan(rates[k]):
+                rates[k] = rates[k + 1]
+        return rates
+
+    def state(self) -> dict[str, Any]:
+        return {"experts": {t: [vars(e) for e in es] for t, es in self.experts.items()}, "anchor": self.anchor,
+                "history": {t: {str(k): v for k, v in h.items()} for t, h in self.history.items()}}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.experts = {t: [Expert(**e) for e in es] for t, es in state["experts"].items()}
+        self.anchor = dict(state["anchor"])
+        self.history = {t: {int(k): list(v) for k, v in h.items()} for t, h in state["history"].items()}
+
+
+def expert_from_solution(task: Any, tokenizer: Any) -> Expert | None:
+    """A scripted expert from the task's reference solution: one bash chunk running it, one finish chunk."""
+    if task.solution is None:
+        return None
+    script = Path(task.solution).read_text().strip()
+    texts = [f"```bash\n{script}\n```", '<tool_call>{"name": "finish", "arguments": {"summary": "done"}}</tool_call>']
+    eos = tokenizer.eos_token_id
+    return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], 1.0, "solution")
+
+
+def expert_from_trajectory(traj: Trajectory, tokenizer: Any) -> Expert:
+    """Chunks of a saved trajectory (e.g. a teacher run): its sampled ids when present, else its
+    assistant texts encoded with the policy's tokenizer (a teacher may use another tokenizer)."""
+    if traj.turns and all(t.response_ids for t in traj.turns):
+        return Expert([list(t.response_ids) for t in traj.turns], float(traj.reward or 0.0), "teacher")
+    texts = [m.get("content") or "" for m in traj.messages if m.get("role") == "assistant"]
+    eos = tokenizer.eos_token_id
+    return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], float(traj.reward or 0.0),
+                  "teacher")
+
+
+class PrefixReplayModel:
+    """Replays an expert's first k chunks (exact token ids, log mu unknown = NaN), then the policy samples."""
+
+    def __init__(self, policy: EngineClient, prefix: list[list[int]]):
+        self.policy, self.prefix = policy, prefix
+        self.name, self.context_window = policy.name, policy.context_window
+        self.supports_native_tools = policy.supports_native_tools
+        self.replayed = 0
+
+    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> ModelReply:
+        if self.replayed >= len(self.prefix):
+            return self.policy.generate(messages, tools)
+        renderer = self.policy.owner.renderer
+        prompt = renderer.render(messages, tools)
+        ids = self.prefix[self.replayed]
+        self.replayed += 1
+        return ModelReply(message={"role": "assistant", "content": renderer.tok.decode(ids, skip_special_tokens=True)},
+                          prompt_tokens=len(prompt), completion_tokens=len(ids), prompt_ids=prompt, response_ids=list(ids),
+                          logprobs=[math.nan] * len(ids), finish_reason="stop", raw={"expert": True})
+
+
+# ---------------------------------------------------------------- episodes
+
+
+@dataclass
+class EpisodeSpec:
+    task: Any  # ale.bench.task.Task
+    group: int  # samples of one task in one step share a group id
+    client_id: int  # fixed per spec: the engine orders batch rows by it (reproducible batches)
+    expert: Expert | None = None
+    anchor: int = 0  # chunks of the expert replayed before the policy starts
+
+
+@dataclass
+class Episode:
+    spec: EpisodeSpec
+    trajectory: Trajectory
+    reward: float
+    versions: list[int]  # policy version of every sampled turn
+    start_version: int = 0  # the engine's version when the episode started
+    attempts: int = 1
+    env_s: float = 0.0
+    broken_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> int:
+        """The oldest policy version that sampled a token of this episode (staleness is judged by it)."""
+        return min(self.versions, default=self.start_version)
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = training_data(self.trajectory)
+        for row in rows:
+            row.update(group=self.spec.group, version=self.version, reward=self.reward,
+                       expert_chunks=self._expert_chunks(row))
+        return rows
+
+    def _expert_chunks(self, row: dict[str, Any]) -> int:
+        return sum(1 for turn in row["turns"] if turn < self.spec.anchor)
+
+
+def _broken(traj: Trajectory) -> str | None:
+    """Why an episode is unusable for training because of infrastructure (None: it is usable).
+
+    The harness ends with reason "error" on exceptions of the model backend, tools' environment or
+    harness; a policy's own mistakes end with other reasons (format_errors, step_limit, ...)."""
+    if traj.end_reason == "error":
+        return f"error: {traj.end_detail[:200]}"
+    if not traj.sequences:
+        return "no token ids"
+    return None
+
+
+def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
+                max_resamples: int, reward_mode: str) -> Episode | None:
+    """One episode with dynamic filtering; None when every attempt was broken."""
+    from ale.agent.environment import SandboxEnvironment
+
+    reasons: list[str] = []
+    client = model.client(spec.client_id)
+    try:
+        for attempt in range(max_resamples + 1):
+            t0 = time.time()
+            sandbox = None
+            try:
+                sandbox = pool.create(spec.task)
+                env = SandboxEnvironment(sandbox, workdir=pool.workdir)
+                client.versions = []
+                start_version = model.engine.version
+                policy: Any = client if spec.anchor == 0 or spec.expert is None else \
+                    PrefixReplayModel(client, spec.expert.chunks[:spec.anchor])
+                traj = Agent(policy, env, agent_cfg).run(spec.task.instruction)
+                env.close()
+                reason = _broken(traj)
+                if reason is None:
+                    g = pool.grade(sandbox, spec.task)
+                    reward = g.reward if reward_mode == "pass" else g.fraction
+                    traj.reward = reward
+                    gen_s = sum(t.duration_s for t in traj.turns)
+                    return Episode(spec, traj, reward, list(client.versions), start_version, attempt + 1,
+                                   env_s=time.time() - t0 - gen_s, broken_reasons=reasons)
+            except Exception as e:  # sandbox creation or grading failed: infrastructure
+                reason = f"{type(e).__name__}: {e}"
+            finally:
+                if sandbox is not None:
+                    try:
+                        sandbox.delete()
+                    except Exception:
+                        pass
+            reasons.append(reason)
+        return None
+    finally:
+        client.release()
+
+
+@dataclass
+class RolloutResult:
+    episodes: list[Episode]
+    dropped_broken: int  # episodes given up after max_resamples
+    resampled: int  # broken attempts that were retried
+    wall_s: float
+
+
+def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
+                 concurrency: int, max_resamples: int, reward_mode: str) -> RolloutResult:
+    """Run specs in waves of ``concurrency`` (all of a wave registered with the engine up front, so
+    the lock-step batches do not depend on thread timing)."""
+    t0 = time.time()
+    episodes: list[Episode] = []
+    dropped = resampled = 0
+    with ThreadPoolExecutor(max_workers=concurrency) as ex:
+        for start in range(0, len(specs), concurrency):
+            wave = specs[start:start + concurrency]
+            for s in wave:
+                model.client(s.client_id)  # register now; run_episode re-registers the same id and releases it
+            futures = [ex.submit(run_episode, s, pool, model, agent_cfg, max_resamples, reward_mode) for s in wave]
+            for s, f in zip(wave, futures):
+                ep = f.result()
+                if ep is None:
+                    dropped += 1
+                    resampled += max_resamples
+                else:
+                    episodes.append(ep)
+                    resampled += ep.attempts - 1
+    return RolloutResult(episodes, dropped, resampled, time.time() - t0)
+
+
+def make_specs(tasks: list[Any], n_samples: int, step: int, store: ExpertStore | None, rcfg: Any,
+               rng: random.Random) -> list[EpisodeSpec]:
+    """n_samples episodes per task (one group each); with resampling on, a fraction start from expert anchors."""
+    specs = []
+    for g, task in enumerate(tasks):
+        experts = store.experts.get(task.id, []) if store is not None else []
+        n_anchored = int(round(n_samples * rcfg.fraction)) if experts else 0
+        for i in range(n_samples):
+            spec = EpisodeSpec(task=task, group=step * 10_000 + g, client_id=len(specs))
+            if i < n_anchored:
+                expert = experts[rng.randrange(len(experts))]
+                last = len(expert.chunks) - 1
+                if last >= 1:
+                    if rcfg.mode == "sequential":
+                        anchor = store.anchor.setdefault(task.id, last)
+                    else:  # parallelised initialisation: several anchors spread over the expert's chunks
+                        a = min(rcfg.anchors_per_task, last)
+                        choices = [last - j * (last - 1) // (a - 1) for j in range(a)] if a > 1 else [last]
+                        anchor = choices[i % len(choices)]
+                    spec.expert, spec.anchor = expert, anchor
+            specs.append(spec)
+    return specs
+
+
+def update_rollback(store: ExpertStore, task_id: str, threshold: float, window: int) -> None:
+    """Sequential rollback: move the task's anchor one chunk back once its suffix is mastered."""
+    anchor = store.anchor.get(task_id)
+    if anchor is None or anchor <= 0:
+        return
+    recent = store.history.get(task_id, {}).get(anchor, [])[-window:]
+    if len(recent) >= window and sum(r > 0 for r in recent) / len(recent) >= threshold:
+        store.anchor[task_id] = anchor - 1
+
+
+def save_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    tmp.replace(path)

@@ -1,0 +1,450 @@
+"""The RL and SFT training loops, checkpoints and exact resume.
+
+RL step (sync mode): sample tasks -> episodes (n per task, through the agent harness in real
+sandboxes) -> rows -> ``update_step`` with the configured algorithm's loss -> weights to the engine
+(policy version + 1) -> log -> checkpoint. Async mode: a producer thread samples step t+1 while
+step t trains; an episode whose oldest token is more than ``max_policy_lag`` versions old is dropped.
+
+Checkpoint (RUN/checkpoints/step-N): model, optimiser, scheduler, RNG states (python, torch),
+data position, policy version, expert store. Generation seeds derive from (seed, step), so a
+resumed sync run repeats the uninterrupted run's next steps exactly.
+"""
+from __future__ import annotations
+
+import json
+import math
+import queue
+import random
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ale.agent.loop import DEFAULT_SYSTEM_PROMPT, AgentConfig
+from ale.train.algorithms import imitation_loss, policy_loss, sft_loss, PolicyBatch
+from ale.train.config import TrainConfig
+from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
+from ale.train.metrics import MetricsLogger
+from ale.train.policy import engine_base, engine_state_dict, load_policy
+from ale.train.rollout import (Episode, ExpertStore, SandboxPool, expert_from_solution, expert_from_trajectory,
+                               make_specs, run_episodes, update_rollback)
+from ale.train.update import TrainBatch, collate, update_step
+
+
+class TaskSampler:
+    """Epoch-wise shuffled task order with a cursor: its state is the run's data position."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch, self.cursor = n, seed, 0, 0
+        self._order = self._shuffle()
+
+    def _shuffle(self) -> list[int]:
+        order = list(range(self.n))
+        random.Random(self.seed * 7919 + self.epoch).shuffle(order)
+        return order
+
+    def take(self, k: int) -> list[int]:
+        out = []
+        for _ in range(k):
+            if self.cursor >= self.n:
+                self.epoch, self.cursor = self.epoch + 1, 0
+                self._order = self._shuffle()
+            out.append(self._order[self.cursor])
+            self.cursor += 1
+        return out
+
+    def state(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "cursor": self.cursor}
+
+    def load_state(self, s: dict[str, int]) -> None:
+        self.epoch, self.cursor = s["epoch"], s["cursor"]
+        self._order = self._shuffle()
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> tuple[torch.optim.Optimizer, Any]:
+    o = cfg.optim
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=o.lr, betas=o.betas,
+                            weight_decay=o.weight_decay)
+    total = max(cfg.steps, 1)
+
+    def factor(step: int) -> float:
+        if step < o.warmup_steps:
+            return (step + 1) / (o.warmup_steps + 1)
+        progress = (step - o.warmup_steps) / max(total - o.warmup_steps, 1)
+        if o.schedule == "linear":
+            return max(0.0, 1.0 - progress)
+        if o.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+        return 1.0
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    ckpts = sorted((run_dir / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+    return ckpts[-1] if ckpts else None
+
+
+class _Base:
+    """Shared by RL and SFT: model, optimiser, checkpoints, logging."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = True):
+        self.cfg = cfg
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(cfg.model_dump_json(indent=1))
+        self.model, self.tok = load_policy(cfg.policy)
+        self.optimizer, self.scheduler = make_optimizer(self.model, cfg)
+        self.step, self.version = 0, 0
+        self.extra_state: dict[str, Any] = {}
+        ckpt = latest_checkpoint(self.out) if resume else None
+        if ckpt is not None:
+            self._load(ckpt)
+        self.logger = MetricsLogger(self.out, cfg.tensorboard, resume_step=self.step if ckpt is not None else None)
+
+    # ---- checkpoints
+    def save_checkpoint(self) -> Path:
+        root = self.out / "checkpoints"
+        final, tmp = root / f"step-{self.step}", root / f"step-{self.step}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        torch.save(self.model.state_dict(), tmp / "model.pt")
+        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(),
+                    "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}, tmp / "state.pt")
+        (tmp / "trainer.json").write_text(json.dumps({"step": self.step, "version": self.version, **self.state()}))
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)  # a checkpoint folder exists only once complete
+        for old in sorted(root.glob("step-*"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[:-self.cfg.keep_checkpoints]:
+            if not old.name.endswith(".tmp"):
+                shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def _load(self, ckpt: Path) -> None:
+        self.model.load_state_dict(torch.load(ckpt / "model.pt"))
+        st = torch.load(ckpt / "state.pt", weights_only=False)
+        self.optimizer.load_state_dict(st["optimizer"])
+        self.scheduler.load_state_dict(st["scheduler"])
+        torch.set_rng_state(st["torch_rng"])
+        random.setstate(st["python_rng"])
+        if st.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(st["cuda_rng"])
+        meta = json.loads((ckpt / "trainer.json").read_text())
+        self.step, self.version = meta["step"], meta["version"]
+        self.extra_state = meta
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def _progress(self, total: int):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), disable=not self.cfg.progress,
+                        transient=False)
+
+
+class RLTrainer(_Base):
+    def __init__(self, cfg: TrainConfig, resume: bool = True):
+        from ale.bench.task import load_tasks
+
+        super().__init__(cfg, resume)
+        r = cfg.rollout
+        tasks = load_tasks(r.tasks)
+        if r.task_filter:
+            unknown = set(r.task_filter) - {t.id for t in tasks}
+            if unknown:
+                raise ValueError(f"rollout.task_filter: unknown task ids {sorted(unknown)}")
+            tasks = [t for t in tasks if t.id in r.task_filter]
+        self.tasks = tasks
+        self.sampler = TaskSampler(len(tasks), cfg.seed)
+        self.store = ExpertStore()
+        if cfg.resample.enabled:
+            self._seed_experts()
+        if "sampler" in self.extra_state:
+            self.sampler.load_state(self.extra_state["sampler"])
+            self.store.load_state(self.extra_state["store"])
+        self.engine = self._make_engine()
+        s = cfg.sampling
+        self.chat = EngineChatModel(self.engine, self.tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
+                                    cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
+        a = cfg.agent
+        self.agent_cfg = AgentConfig(system_prompt=a.system_prompt or DEFAULT_SYSTEM_PROMPT, max_steps=a.max_steps,
+                                     wall_time_s=a.wall_time_s, command_timeout_s=a.command_timeout_s,
+                                     tool_format=a.tool_format, max_format_errors=a.max_format_errors,
+                                     tools=tuple(a.tools) if a.tools else None, notes_file=None)
+        self.pool = SandboxPool(r.memory, r.workdir)
+        self.totals = {"dropped_broken": 0, "dropped_stale": 0, "resampled": 0}
+
+    def _make_engine(self) -> Any:
+        eos, pad = self.tok.eos_token_id, self.tok.pad_token_id
+        if self.cfg.sampling.kind == "vllm":
+            from ale.train.engine import VLLMEngine
+
+            path = self.out / "engine-init"
+            engine_base(self.model).save_pretrained(path)
+            self.tok.save_pretrained(path)
+            return VLLMEngine(str(path), eos, version=self.version)
+        return HFEngine(engine_base(self.model), eos, pad, version=self.version)
+
+    def _seed_experts(self) -> None:
+        rc = self.cfg.resample
+        if rc.expert_from_solution:
+            for t in self.tasks:
+                e = expert_from_solution(t, self.tok)
+                if e is not None:
+                    self.store.add(t.id, e)
+        if rc.experts:
+            from ale.agent.trajectory import Trajectory
+
+            ids = {t.id for t in self.tasks}
+            for f in sorted(Path(rc.experts).glob("*.json")):
+                traj = Trajectory.load(f)
+                task_id = (traj.config or {}).get("task_id") or f.stem.split(".")[0]
+                if task_id in ids and (traj.reward or 0) > 0:
+                    self.store.add(task_id, expert_from_trajectory(traj, self.tok))
+
+    def state(self) -> dict[str, Any]:
+        return {"sampler": self.sampler.state(), "store": self.store.state(), "totals": self.totals}
+
+    # ---- rollouts
+    def collect(self, step: int) -> tuple[list[Episode], dict[str, float]]:
+        r = self.cfg.rollout
+        tasks = [self.tasks[i] for i in self.sampler.take(r.tasks_per_step)]
+        rng = random.Random(self.cfg.seed * 1_000_003 + step)
+        specs = make_specs(tasks, r.n_samples, step, self.store if self.cfg.resample.enabled else None,
+                           self.cfg.resample, rng)
+        self.chat.seed, self.chat.batches = self.cfg.seed * 1_000_003 + step, 0  # seeds follow the step, not history
+        gen0, tok0 = self.chat.generate_s, self.chat.tokens_generated
+        res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward)
+        gen_s = self.chat.generate_s - gen0
+        return res.episodes, {"dropped_broken": res.dropped_broken, "resampled": res.resampled,
+                              "time_rollout_s": res.wall_s, "time_generation_s": gen_s,
+                              "time_env_s": max(res.wall_s - gen_s, 0.0),
+                              "generated_tokens": self.chat.tokens_generated - tok0}
+
+    def loss_fn(self, logp: torch.Tensor, b: TrainBatch) -> tuple[torch.Tensor, dict[str, float]]:
+        pb = PolicyBatch(response_mask=b.response_mask, old_logp=b.old_logp, rewards=b.rewards, group_ids=b.group_ids,
+                         infer_logp=b.infer_logp, chunk_ids=b.chunk_ids)
+        if bool(b.expert_prefix.any()):
+            return imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo)
+        return policy_loss(logp, pb, self.cfg.algo)
+
+    def train_on(self, episodes: list[Episode]) -> dict[str, float]:
+        rows = [row for ep in episodes for row in ep.rows()]
+        batch = collate(rows, self.tok.pad_token_id)
+        stats = update_step(self.model, self.optimizer, self.scheduler, batch, self.loss_fn,
+                            self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch)
+        stats["train_tokens"] = float(batch.response_mask.sum())
+        self.version += 1
+        self.engine.load_weights(engine_state_dict(self.model), self.version)
+        return stats
+
+    def _episode_stats(self, episodes: list[Episode]) -> dict[str, float]:
+        n = max(len(episodes), 1)
+        rewards = [ep.reward for ep in episodes]
+        lens = [sum(len(t.response_ids or []) for t in ep.trajectory.turns) for ep in episodes]
+        out = {"episodes": float(len(episodes)), "reward_mean": sum(rewards) / n,
+               "success_rate": sum(r >= 1.0 for r in rewards) / n, "response_len_mean": sum(lens) / n,
+               "turns_mean": sum(len(ep.trajectory.turns) for ep in episodes) / n,
+               "anchored_frac": sum(ep.spec.anchor > 0 for ep in episodes) / n,
+               "policy_lag_mean": sum(self.version - ep.version for ep in episodes) / n}
+        reasons: dict[str, int] = {}
+        for ep in episodes:
+            reasons[ep.trajectory.end_reason or "none"] = reasons.get(ep.trajectory.end_reason or "none", 0) + 1
+        out.update({f"end_{k}": float(v) for k, v in reasons.items()})
+        return out
+
+    def _after_episodes(self, episodes: list[Episode]) -> None:
+        rc = self.cfg.resample
+        if not rc.enabled:
+            return
+        for ep in episodes:
+            if ep.spec.expert is not None:
+                self.store.record(ep.spec.task.id, ep.spec.anchor, ep.reward)
+                if rc.mode == "sequential":
+                    update_rollback(self.store, ep.spec.task.id, rc.master_threshold, rc.window)
+            elif rc.add_successes and ep.reward >= 1.0:
+                self.store.record(ep.spec.task.id, 0, ep.reward)
+                self.store.add(ep.spec.task.id, _policy_expert(ep))
+            else:
+                self.store.record(ep.spec.task.id, 0, ep.reward)
+
+    # ---- the loop
+    def train(self, steps: int | None = None) -> list[dict[str, Any]]:
+        target = steps if steps is not None else self.cfg.steps
+        records = []
+        producer = _AsyncProducer(self) if self.cfg.rollout.async_mode else None
+        try:
+            with self._progress(target) as bar:
+                task = bar.add_task("rl", total=target, completed=self.step, info="")
+                while self.step < target:
+                    t0 = time.time()
+                    step = self.step + 1
+                    if producer is not None:
+                        episodes, roll = producer.get()
+                        fresh = [ep for ep in episodes if self.version - ep.version <= self.cfg.rollout.max_policy_lag]
+                        roll["dropped_stale"] = len(episodes) - len(fresh)
+                        episodes = fresh
+                    else:
+                        episodes, roll = self.collect(step)
+                        roll["dropped_stale"] = 0
+                    self._after_episodes(episodes)
+                    ep_stats = self._episode_stats(episodes)
+                    t1 = time.time()
+                    train_stats = self.train_on(episodes) if episodes else {"loss": math.nan, "grad_norm": math.nan}
+                    t2 = time.time()
+                    self.step = step
+                    for k in self.totals:
+                        self.totals[k] += int(roll.get(k, 0))
+                    record = {"step": step, "policy_version": self.version, **ep_stats, **roll, **train_stats,
+                              "time_train_s": t2 - t1, "time_step_s": t2 - t0,
+                              "tokens_per_s": roll["generated_tokens"] / max(t2 - t0, 1e-9),
+                              **{f"total_{k}": v for k, v in self.totals.items()}}
+                    self.logger.log(record)
+                    records.append(record)
+                    if self.cfg.checkpoint_every and step % self.cfg.checkpoint_every == 0 or step == target:
+                        self.save_checkpoint()
+                    bar.update(task, completed=step, info=f"reward {record['reward_mean']:.2f} loss {record['loss']:.4f}")
+        finally:
+            if producer is not None:
+                producer.stop()
+        self.write_crucial_report()
+        return records
+
+    def write_crucial_report(self) -> None:
+        if not self.cfg.resample.enabled:
+            return
+        from ale.train.algorithms import crucial_chunks
+
+        report = {}
+        for task_id in sorted(self.store.history):
+            rates = self.store.success_by_anchor(task_id)
+            if rates:
+                report[task_id] = {"success_by_anchor": rates,
+                                   "crucial": [vars(c) for c in crucial_chunks(rates, 1.0, top_k=3)]}
+        (self.out / "crucial_chunks.json").write_text(json.dumps(report, indent=1))
+
+    def close(self) -> None:
+        self.chat.close()
+        self.pool.close()
+        self.logger.close()
+
+
+def _policy_expert(ep: Episode) -> Any:
+    from ale.train.rollout import Expert
+
+    return Expert([list(t.response_ids or []) for t in ep.trajectory.turns], ep.reward, "policy")
+
+
+class _AsyncProducer:
+    """Samples the next step's episodes on a thread while the trainer trains (queue of one)."""
+
+    def __init__(self, trainer: RLTrainer):
+        self.trainer = trainer
+        self.q: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="rollout-producer", daemon=True)
+        self.next_step = trainer.step + 1
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self.trainer.collect(self.next_step)
+            except Exception as e:  # surfaced to the trainer
+                item = e
+            self.next_step += 1
+            while not self._stop.is_set():
+                try:
+                    self.q.put(item, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+
+    def get(self) -> tuple[list[Episode], dict[str, float]]:
+        item = self.q.get()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self.q.get_nowait()
+        except queue.Empty:
+            pass
+        self.thread.join(timeout=120)
+
+
+class SFTTrainer(_Base):
+    """The report's SFT (Eq. 1-2): NLL over model chunks, dropping chunks whose tool call errored."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = True):
+        super().__init__(cfg, resume)
+        from ale.agent.trajectory import training_data
+
+        files: list[Path] = []
+        for spec in cfg.sft.data:
+            p = Path(spec)
+            if p.is_dir():
+                files += sorted(p.glob("*.json"))
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise FileNotFoundError(f"sft.data: {p} does not exist")
+        self.rows = [row for f in files for row in training_data(f) if any(row["loss_mask"])]
+        if not self.rows:
+            raise ValueError(f"sft.data: no trajectory with model tokens in {cfg.sft.data}")
+        self.position = int(self.extra_state.get("position", 0))
+
+    def state(self) -> dict[str, Any]:
+        return {"position": self.position}
+
+    def _order(self, epoch: int) -> list[int]:
+        order = list(range(len(self.rows)))
+        if self.cfg.sft.shuffle:
+            random.Random(self.cfg.seed * 7919 + epoch).shuffle(order)
+        return order
+
+    def loss_fn(self, logp: torch.Tensor, b: TrainBatch) -> tuple[torch.Tensor, dict[str, float]]:
+        errors = b.chunk_error if self.cfg.sft.drop_errored_chunks else None
+        return sft_loss(logp, b.response_mask, chunk_ids=b.chunk_ids, chunk_error=errors,
+                        aggregation="token_mean")
+
+    def train(self, steps: int | None = None) -> list[dict[str, Any]]:
+        bs = self.cfg.sft.batch_size
+        per_epoch = math.ceil(len(self.rows) / bs)
+        target = steps if steps is not None else min(self.cfg.steps, per_epoch * self.cfg.sft.epochs)
+        records = []
+        with self._progress(target) as bar:
+            task = bar.add_task("sft", total=target, completed=self.step, info="")
+            while self.step < target:
+                t0 = time.time()
+                epoch, start = divmod(self.position, per_epoch)
+                idx = self._order(epoch)[start * bs:(start + 1) * bs]
+                batch = collate([self.rows[i] for i in idx], self.tok.pad_token_id)
+                stats = update_step(self.model, self.optimizer, self.scheduler, batch, self.loss_fn,
+                                    self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch)
+                self.position += 1
+                self.step += 1
+                self.version += 1
+                dt = time.time() - t0
+                record = {"step": self.step, "epoch": epoch, **stats, "tokens": float(batch.attention_mask.sum()),
+                          "tokens_per_s": float(batch.attention_mask.sum()) / max(dt, 1e-9), "time_train_s": dt}
+                self.logger.log(record)
+                records.append(record)
+                if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0 or self.step == target:
+                    self.save_checkpoint()
+                bar.update(task, completed=self.step, info=f"loss {stats['loss']:.4f}")
+        return records
+
+    def close(self) -> None:
+        self.logger.close()

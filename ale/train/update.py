@@ -1,0 +1,120 @@
+"""The algorithm-blind update step and the batch it consumes.
+
+``TrainBatch`` holds padded token rows: ids, response (loss) mask, the engine's log-probs mu,
+rewards, group ids, chunk ids, the expert-prefix mask and each row's policy version. ``update_step``
+recomputes log pi_old with the trainer's own forward pass (kept next to the engine's mu, so the
+train/inference masks compare two real numbers), calls a loss function it knows nothing about, clips
+the gradient and steps the optimiser.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from ale.train.algorithms import chunks_from_spans
+
+LossFn = Callable[[Tensor, "TrainBatch"], tuple[Tensor, dict[str, float]]]
+
+
+@dataclass
+class TrainBatch:
+    input_ids: Tensor  # [B, T] long, right-padded
+    attention_mask: Tensor  # [B, T] 1 on real tokens
+    response_mask: Tensor  # [B, T] bool: tokens that may receive loss (model chunks)
+    infer_logp: Tensor  # [B, T] log mu, NaN where unknown (prompts, prefilled expert tokens)
+    chunk_ids: Tensor  # [B, T] chunk index per token, -1 outside chunks
+    rewards: Tensor  # [B]
+    group_ids: Tensor  # [B]
+    versions: Tensor  # [B] policy version that sampled the row (oldest turn)
+    expert_prefix: Tensor  # [B, T] bool: tokens of replayed expert chunks (initialised resampling)
+    chunk_error: Tensor  # [B, K_max] bool: the chunk's tool call errored (SFT mask)
+    old_logp: Tensor | None = None  # filled by update_step
+
+    @property
+    def size(self) -> int:
+        return int(self.input_ids.shape[0])
+
+
+def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
+    """Rows (``ale.agent.training_data`` dicts plus ``group``, ``version``, ``expert_chunks``) -> TrainBatch.
+
+    ``expert_chunks``: how many leading chunks of the row were replayed from an expert (0 if none).
+    """
+    if not rows:
+        raise ValueError("collate: no rows")
+    width = max(len(r["input_ids"]) for r in rows)
+    b = len(rows)
+    ids = torch.full((b, width), pad_id, dtype=torch.long)
+    attention = torch.zeros((b, width), dtype=torch.long)
+    infer = torch.full((b, width), math.nan)
+    prefix = torch.zeros((b, width), dtype=torch.bool)
+    k_max = max(1, max(len(r["chunks"]) for r in rows))
+    errors = torch.zeros((b, k_max), dtype=torch.bool)
+    spans = []
+    for i, r in enumerate(rows):
+        n = len(r["input_ids"])
+        ids[i, :n] = torch.tensor(r["input_ids"])
+        attention[i, :n] = 1
+        row_spans = [(int(s), int(e)) for s, e in r["chunks"]]
+        spans.append(row_spans)
+        lp = torch.tensor(r["logprobs"], dtype=torch.float32)
+        n_expert = int(r.get("expert_chunks", 0))
+        for k, (s, e) in enumerate(row_spans):
+            if k < n_expert:
+                prefix[i, s:e] = True  # expert tokens: mu unknown, stays NaN
+            else:
+                infer[i, s:e] = lp[s:e]
+        for k, err in enumerate(r.get("chunk_errors", [])):
+            errors[i, k] = bool(err)
+    chunk_ids = chunks_from_spans(spans, width)
+    return TrainBatch(
+        input_ids=ids, attention_mask=attention, response_mask=chunk_ids >= 0, infer_logp=infer, chunk_ids=chunk_ids,
+        rewards=torch.tensor([float(r.get("reward") or 0.0) for r in rows]),
+        group_ids=torch.tensor([int(r.get("group", i)) for i, r in enumerate(rows)]),
+        versions=torch.tensor([int(r.get("version", 0)) for r in rows]), expert_prefix=prefix, chunk_error=errors)
+
+
+def token_logprobs(model: torch.nn.Module, input_ids: Tensor, attention_mask: Tensor, micro_batch: int) -> Tensor:
+    """log pi(token t | tokens < t) as [B, T] float32 (column 0, which has no context, is 0)."""
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, input_ids.shape[0], micro_batch):
+        ids = input_ids[start:start + micro_batch].to(device)
+        mask = attention_mask[start:start + micro_batch].to(device)
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+        lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+        out.append(torch.cat([torch.zeros_like(lp[:, :1]), lp], 1))
+    return torch.cat(out, 0)
+
+
+def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, batch: TrainBatch,
+                loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8) -> dict[str, float]:
+    """One optimiser step on ``batch``; returns loss, grad_norm (before clipping) and the loss's stats.
+
+    The whole batch's per-token log-probs are gathered before one backward, so every aggregation
+    mode normalises over the full batch exactly as the algorithm functions define it.
+    """
+    model.eval()  # no dropout: pi_old and pi_theta must be the same function of the weights
+    with torch.no_grad():
+        batch.old_logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch)
+    optimizer.zero_grad(set_to_none=True)
+    logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch)
+    device = logp.device
+    if device.type != "cpu":
+        for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp"):
+            setattr(batch, name, getattr(batch, name).to(device))
+    loss, stats = loss_fn(logp, batch)
+    loss.backward()
+    params = [p for p in model.parameters() if p.requires_grad]
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm > 0 else float("inf")))
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    model.train()
+    out = {"loss": float(loss.item()), "grad_norm": grad_norm, "lr": float(optimizer.param_groups[0]["lr"])}
+    out.update(stats)
+    return out
