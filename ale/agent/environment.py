@@ -41,16 +41,18 @@ class SandboxEnvironment:
 
     def run(self, command: str, timeout: float, idle_timeout: float | None = None) -> CommandResult:
         if self._session is None:
-            self._session = self.sandbox.create_session()
-            self._session.run(f"cd {shlex.quote(self.workdir)}", timeout=30)
+            self._session = self.sandbox.create_session(cwd=self.workdir)
         kwargs: dict[str, Any] = {"timeout": timeout}
         if idle_timeout is not None:
             kwargs["idle_timeout"] = idle_timeout
         r = self._session.run(command, **kwargs)
-        if r.status != "completed" and not r.guard:
+        guard = r.guard.model_dump() if hasattr(r.guard, "model_dump") else r.guard  # GuardAction -> dict
+        if r.status == "closed":  # the shell exited (or the guard reset the sandbox): start a new one next time
+            self._session = None
+        elif r.status != "completed" and not guard:
             self._session.interrupt()
         return CommandResult(output=r.output, exit_code=r.exit_code, status=r.status, truncated=r.truncated,
-                             output_path=r.output_path, duration_s=r.duration_s, guard=r.guard)
+                             output_path=r.output_path, duration_s=r.duration_s, guard=guard)
 
     def read_file(self, path: str) -> str:
         return self.sandbox.read_file(self._abs(path))

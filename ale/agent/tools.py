@@ -84,19 +84,21 @@ _STATUS_NOTES = {
     "waiting_for_input": "the command was waiting for input on stdin and was stopped; run it non-interactively",
     "incomplete_input": "the command was incomplete (unclosed quote or heredoc) and was cancelled",
     "interrupted": "the command was interrupted",
+    "closed": "the shell exited; the next command starts a new shell in the working directory",
 }
 
 
 def bash(ctx: ToolContext, a: dict[str, Any]) -> Observation:
     timeout = min(float(a.get("timeout") or ctx.command_timeout), ctx.command_timeout)
     r = ctx.env.run(a["command"], timeout=timeout, idle_timeout=ctx.idle_timeout)
-    text = r.output[:-1] if r.output.endswith("\n") else r.output  # the notes below start on their own line
+    lines = [r.output[:-1] if r.output.endswith("\n") else r.output] if r.output else []
     if r.status != "completed":
-        text += f"\n[{_STATUS_NOTES.get(r.status, r.status).format(t=timeout)}]"
+        lines.append(f"[{_STATUS_NOTES.get(r.status, r.status).format(t=timeout)}]")
     if r.guard:
-        text += f"\n[sandbox guard: {json.dumps(r.guard, sort_keys=True)}]"
+        lines.append(f"[sandbox guard: {json.dumps(r.guard, sort_keys=True)}]")
     if r.exit_code is not None:
-        text += f"\n[exit code: {r.exit_code}]"
+        lines.append(f"[exit code: {r.exit_code}]")
+    text = "\n".join(lines)
     extra = {"status": r.status, "command_s": r.duration_s}
     if r.output_path:
         extra["output_path"] = r.output_path
@@ -157,6 +159,12 @@ def multi_edit(ctx: ToolContext, a: dict[str, Any]) -> Observation:
     return Observation(text=f"applied {len(a['edits'])} edits to {a['path']}")
 
 
+def _in_workdir(ctx: ToolContext, cmd: str) -> str:
+    """Run in a subshell at the workdir: relative paths mean what they mean for read_file/write_file,
+    whatever directory the agent's shell is in, and the shell's cwd is left alone."""
+    return f"(cd {shlex.quote(ctx.env.workdir)} && {cmd})"
+
+
 _GLOB_PY = ("import glob,os,sys; os.chdir(sys.argv[1]); "
             "r=sorted(p for p in glob.glob(sys.argv[2], recursive=True) if '/.git/' not in '/'+p+'/'); "
             "print('\\n'.join(r[:200])); print(f'[{len(r)-200} more]') if len(r)>200 else None")
@@ -164,7 +172,7 @@ _GLOB_PY = ("import glob,os,sys; os.chdir(sys.argv[1]); "
 
 def glob_tool(ctx: ToolContext, a: dict[str, Any]) -> Observation:
     cmd = f"python3 -c {shlex.quote(_GLOB_PY)} {shlex.quote(a.get('path') or '.')} {shlex.quote(a['pattern'])}"
-    r = ctx.env.run(cmd, timeout=ctx.command_timeout)
+    r = ctx.env.run(_in_workdir(ctx, cmd), timeout=ctx.command_timeout)
     if r.exit_code != 0:
         raise ToolError(f"glob failed: {r.output.strip()}")
     return Observation(text=r.output.strip() or "no files match")
@@ -175,7 +183,7 @@ def grep(ctx: ToolContext, a: dict[str, Any]) -> Observation:
     if a.get("include"):
         flags += f" --include={shlex.quote(a['include'])}"
     cmd = f"grep {flags} -e {shlex.quote(a['pattern'])} -- {shlex.quote(a.get('path') or '.')} | head -n 200"
-    r = ctx.env.run(f"set -o pipefail; {cmd}", timeout=ctx.command_timeout)
+    r = ctx.env.run(_in_workdir(ctx, f"set -o pipefail; {cmd}"), timeout=ctx.command_timeout)
     if r.exit_code == 1 and not r.output.strip():
         return Observation(text="no matches")
     if r.exit_code not in (0, 141):  # 141: head closed the pipe early

@@ -5,6 +5,7 @@ from types import SimpleNamespace as NS
 from ale.agent import Agent, AgentConfig, SandboxEnvironment
 from ale.agent.models import ScriptedModel
 from ale.agent.protocols import Environment
+from ale.sandbox.spec import GuardAction
 
 
 class FakeSession:
@@ -13,8 +14,6 @@ class FakeSession:
 
     def run(self, cmd, timeout, idle_timeout=None):
         self.log.append(("run", cmd, timeout, idle_timeout))
-        if cmd.startswith("cd "):
-            return NS(output="", exit_code=0, status="completed", truncated=False, output_path=None, duration_s=0, guard=None)
         return self.results.pop(0)
 
     def interrupt(self):
@@ -32,8 +31,8 @@ class FakeSandbox:
         self.log.append(("exec", cmd))
         return NS(exit_code=0, stdout="/workspace\n" if cmd == "pwd" else "", stderr="", timed_out=False)
 
-    def create_session(self):
-        self.log.append(("create_session",))
+    def create_session(self, cwd=None):
+        self.log.append(("create_session", cwd))
         return FakeSession(self.log, self.results)
 
     def read_file(self, path):
@@ -55,17 +54,22 @@ def res(out, code=0, status="completed", guard=None, path=None):
 
 
 def test_adapter_maps_session_results_and_interrupts_stuck_commands():
-    sb = FakeSandbox([res("hi\n"), res("partial", None, "waiting_for_input"), res("", 137, "interrupted",
-                                                                                   guard={"action": "stop_and_reset"})])
+    guard = GuardAction(kind="pids_limit", action="stop_and_reset", reason="fork bomb")
+    sb = FakeSandbox([res("hi\n"), res("partial", None, "waiting_for_input"), res("", None, "closed"), res("again\n"),
+                      res("", -1, "interrupted", guard=guard)])
     env = SandboxEnvironment(sb, owns_sandbox=True)
     assert isinstance(env, Environment) and env.workdir == "/workspace"
     r = env.run("echo hi", timeout=5, idle_timeout=2)
     assert (r.output, r.exit_code, r.status) == ("hi\n", 0, "completed")
-    assert sb.log[1:4] == [("create_session",), ("run", "cd /workspace", 30, None), ("run", "echo hi", 5, 2)]
+    assert sb.log[1:3] == [("create_session", "/workspace"), ("run", "echo hi", 5, 2)]
     r = env.run("read x", timeout=5)
     assert r.status == "waiting_for_input" and sb.log[-1] == ("interrupt",)
+    env.run("exit", timeout=5)
+    assert env.run("echo again", timeout=5).output == "again\n"
+    assert sb.log[-2:] == [("create_session", "/workspace"), ("run", "echo again", 5, None)]  # a new shell
     r = env.run(":(){ :|:& };:", timeout=5)
-    assert r.guard == {"action": "stop_and_reset"} and sb.log[-1][0] == "run"  # nothing left to interrupt
+    assert r.guard == {"kind": "pids_limit", "action": "stop_and_reset", "reason": "fork bomb"}
+    assert sb.log[-1][0] == "run"  # nothing left to interrupt
     env.write_file("a/b.txt", "x")
     assert sb.files == {"/workspace/a/b.txt": "x"} and ("exec", "mkdir -p /workspace/a") in sb.log
     assert env.read_file("/workspace/a/b.txt") == env.read_file("a/b.txt") == "x"

@@ -88,7 +88,9 @@ def test_glob_and_grep(env):
     env.write_file("src/pkg/b.py", "FOO = 2\n")
     env.write_file("notes.md", "foo bar\n")
     env.write_file(".git/x.py", "foo\n")
+    call(ctx, "bash", command="cd src/pkg")  # the agent's shell moved: search paths stay workdir-relative
     assert call(ctx, "glob", pattern="**/*.py").text.split("\n") == ["src/a.py", "src/pkg/b.py"]
+    assert call(ctx, "glob", pattern="*.py", path="src").text == "a.py"
     assert call(ctx, "glob", pattern="*.rs").text == "no files match"
     o = call(ctx, "grep", pattern="foo", include="*.py")
     assert o.text == "./src/a.py:1:def foo():"
@@ -96,6 +98,7 @@ def test_glob_and_grep(env):
     assert call(ctx, "grep", pattern="zzz").text == "no matches"
     bad = call(ctx, "grep", pattern="(")
     assert bad.error and "grep failed" in bad.text
+    assert call(ctx, "bash", command="pwd").text.startswith(env.workdir + "/src/pkg")  # shell cwd untouched
 
 
 def test_todo_keeps_the_plan_and_validates(env):
