@@ -47,7 +47,7 @@ class SandboxEnvironment:
             kwargs["idle_timeout"] = idle_timeout
         r = self._session.run(command, **kwargs)
         guard = r.guard.model_dump() if hasattr(r.guard, "model_dump") else r.guard  # GuardAction -> dict
-        if r.status == "closed":  # the shell exited (or the guard reset the sandbox): start a new one next time
+        if r.status == "closed" or guard:  # the shell exited, or the guard stopped/reset the sandbox
             self._session = None
         elif r.status != "completed" and not guard:
             self._session.interrupt()
@@ -67,10 +67,11 @@ class SandboxEnvironment:
         return list(self.sandbox.events())
 
     def close(self) -> None:
-        if self._session is not None:
+        session, self._session = self._session, None
+        if session is not None:
             try:
-                self._session.close()
-            finally:
-                self._session = None
+                session.close()
+            except Exception:  # best effort: a reset or stopped sandbox has already dropped its sessions
+                pass
         if self._owns:
             self.sandbox.delete()
