@@ -56,7 +56,7 @@ def res(out, code=0, status="completed", guard=None, path=None):
 def test_adapter_maps_session_results_and_interrupts_stuck_commands():
     guard = GuardAction(kind="pids_limit", action="stop_and_reset", reason="fork bomb")
     sb = FakeSandbox([res("hi\n"), res("partial", None, "waiting_for_input"), res("", None, "closed"), res("again\n"),
-                      res("", -1, "interrupted", guard=guard)])
+                      res("", -1, "interrupted", guard=guard), res("fresh\n")])
     env = SandboxEnvironment(sb, owns_sandbox=True)
     assert isinstance(env, Environment) and env.workdir == "/workspace"
     r = env.run("echo hi", timeout=5, idle_timeout=2)
@@ -69,7 +69,8 @@ def test_adapter_maps_session_results_and_interrupts_stuck_commands():
     assert sb.log[-2:] == [("create_session", "/workspace"), ("run", "echo again", 5, None)]  # a new shell
     r = env.run(":(){ :|:& };:", timeout=5)
     assert r.guard == {"kind": "pids_limit", "action": "stop_and_reset", "reason": "fork bomb"}
-    assert sb.log[-1][0] == "run"  # nothing left to interrupt
+    assert sb.log[-1][0] == "run"  # nothing left to interrupt: the guard reset the sandbox and its sessions
+    assert env.run("echo fresh", timeout=5).output == "fresh\n" and sb.log[-2][0] == "create_session"
     env.write_file("a/b.txt", "x")
     assert sb.files == {"/workspace/a/b.txt": "x"} and ("exec", "mkdir -p /workspace/a") in sb.log
     assert env.read_file("/workspace/a/b.txt") == env.read_file("a/b.txt") == "x"
