@@ -1,0 +1,137 @@
+"""RL runs in real sandboxes with a tiny model: the CLI contract, weight sync, dynamic filtering,
+async mode, expert-prefix resampling, plots."""
+from __future__ import annotations
+
+import json
+import math
+
+import torch
+from typer.testing import CliRunner
+
+from ale.train.cli import app
+from ale.train.rollout import ExpertStore, update_rollback
+from ale.train.trainer import RLTrainer
+
+from conftest import EASY_TASKS, TINY_RL, tiny_rl_config
+
+
+def test_cli_two_ipa_steps_write_metrics(tmp_path):
+    out = tmp_path / "run"
+    r = CliRunner().invoke(app, ["rl", str(TINY_RL), f"rollout.tasks={EASY_TASKS}", "rollout.tasks_per_step=1",
+                                 "sampling.max_new_tokens=32", "progress=false", "--steps", "2", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [rec["step"] for rec in records] == [1, 2]
+    for rec in records:
+        for key in ("reward_mean", "loss", "grad_norm", "tokens_per_s", "time_generation_s", "time_env_s",
+                    "time_train_s", "mask_kept_frac" if "mask_kept_frac" in rec else "rl_mask_kept_frac",
+                    "dropped_broken", "dropped_stale", "response_len_mean"):
+            assert isinstance(rec[key], (int, float)) and math.isfinite(rec[key]), key
+        assert rec["episodes"] == 2 and rec["grad_norm"] > 0 and rec["tokens_per_s"] > 0
+    assert [rec["policy_version"] for rec in records] == [1, 2]
+    assert (out / "checkpoints" / "step-2" / "model.pt").exists()
+    assert list((out / "tb").glob("events.*"))  # TensorBoard
+    r = CliRunner().invoke(app, ["plot", str(out)])
+    assert r.exit_code == 0 and (out / "curves.png").stat().st_size > 10_000
+
+
+def test_engine_gets_the_trained_weights_and_episodes_record_versions(tmp_path):
+    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.n_samples=2")
+    trainer = RLTrainer(cfg)
+    try:
+        start = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+        episodes, roll = trainer.collect(1)
+        assert len(episodes) == 2 and roll["dropped_broken"] == 0
+        for ep in episodes:
+            assert ep.versions and set(ep.versions) == {0}  # every sampled turn says which weights sampled it
+            rows = ep.rows()
+            assert rows and all(r["version"] == 0 and r["group"] == episodes[0].spec.group for r in rows)
+        trainer.train_on(episodes)
+        engine_sd = trainer.engine.model.state_dict()
+        moved = any(not torch.equal(start[k], v) for k, v in trainer.model.state_dict().items())
+        assert trainer.engine.version == 1
+        assert all(torch.equal(engine_sd[k], v) for k, v in trainer.model.state_dict().items())
+        assert moved or all(ep.reward == episodes[0].reward for ep in episodes)  # equal rewards: A = 0, nothing to learn
+    finally:
+        trainer.close()
+
+
+def test_broken_episodes_are_resampled_from_the_same_state_and_counted(tmp_path):
+    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.max_resamples=1")
+    trainer = RLTrainer(cfg)
+    real_create = trainer.pool.create
+    calls = []
+
+    def flaky_create(task):  # FAULT INJECTION: the first sandbox of each task fails to start
+        calls.append(task.id)
+        if calls.count(task.id) == 1:
+            raise RuntimeError("injected sandbox start failure")
+        return real_create(task)
+
+    trainer.pool.create = flaky_create
+    try:
+        episodes, roll = trainer.collect(1)
+        assert roll["resampled"] == 1 and roll["dropped_broken"] == 0 and len(episodes) == 2
+        assert any(ep.attempts == 2 and "injected" in ep.broken_reasons[0] for ep in episodes)
+        assert len(set(calls)) == 1 and len(calls) == 3  # the retry was the same task
+        trainer.pool.create = lambda task: (_ for _ in ()).throw(RuntimeError("always down"))
+        episodes, roll = trainer.collect(2)
+        assert episodes == [] and roll["dropped_broken"] == 2
+    finally:
+        trainer.close()
+
+
+def test_async_mode_overlaps_and_drops_stale_samples(tmp_path):
+    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.async_mode=true",
+                         "rollout.max_policy_lag=0")
+    trainer = RLTrainer(cfg)
+    try:
+        records = trainer.train(3)
+    finally:
+        trainer.close()
+    assert [r["step"] for r in records] == [1, 2, 3]
+    # with lag 0, episodes sampled while the previous step trained are one version old: dropped
+    assert sum(r["dropped_stale"] for r in records) >= 2
+    assert records[-1]["total_dropped_stale"] == sum(r["dropped_stale"] for r in records)
+    assert all(r["policy_lag_mean"] == 0 for r in records if r["episodes"] > 0)
+
+
+def test_expert_prefix_is_replayed_in_a_fresh_sandbox(tmp_path):
+    cfg = tiny_rl_config(tmp_path / "run", "rollout.n_samples=2", "resample.fraction=1.0")
+    trainer = RLTrainer(cfg)
+    try:
+        episodes, _ = trainer.collect(1)
+        for ep in episodes:
+            assert ep.spec.anchor == 1  # the solution expert has 2 chunks: replay the bash call, sample the rest
+            # the replayed call wrote the answer in this episode's own fresh sandbox: the task's tests pass
+            assert ep.reward == 1.0
+            first = ep.trajectory.turns[0]
+            assert first.response_ids == ep.spec.expert.chunks[0]
+            rows = ep.rows()
+            assert rows[0]["expert_chunks"] == 1
+        stats = trainer.train_on(episodes)
+        assert stats["il_tokens"] > 0 and stats["il_loss"] > 0  # Eq. 10's imitation term on the prefix
+        trainer._after_episodes(episodes)
+        trainer.write_crucial_report()
+        report = json.loads((tmp_path / "run" / "crucial_chunks.json").read_text())
+        assert report[episodes[0].spec.task.id]["success_by_anchor"][1] == 1.0
+    finally:
+        trainer.close()
+
+
+def test_sequential_rollback_moves_the_anchor_back_when_the_suffix_is_mastered():
+    store = ExpertStore()
+    store.anchor["t"] = 3
+    for r in (1.0, 0.0, 1.0, 1.0):
+        store.record("t", 3, r)
+        update_rollback(store, "t", threshold=0.7, window=3)
+    assert store.anchor["t"] == 3  # the last three are 0, 1, 1: not mastered yet
+    store.record("t", 3, 1.0)
+    update_rollback(store, "t", threshold=0.7, window=3)
+    assert store.anchor["t"] == 2  # 1, 1, 1: start one chunk earlier
+    for r in (1.0, 1.0):
+        store.record("t", 2, r)
+        update_rollback(store, "t", threshold=0.7, window=3)
+    assert store.anchor["t"] == 2  # a full window is needed before the next move
+    store.record("t", 0, 0.0)
+    assert store.success_by_anchor("t") == [0.0, 1.0, 1.0, 0.8]  # anchor 1 unseen: copies anchor 2

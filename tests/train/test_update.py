@@ -1,0 +1,83 @@
+"""The algorithm-blind update step: batch collation, recomputed log pi_old, gradient clipping."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ale.train.algorithms import AlgoConfig, PolicyBatch, policy_loss
+from ale.train.update import collate, token_logprobs, update_step
+
+
+def _rows(tok, reply="hi there"):
+    p1 = tok.encode("<|im_start|>user\nsay hi<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)
+    r1 = tok.encode(reply, add_special_tokens=False) + [tok.eos_token_id]
+    obs = tok.encode("\n<|im_start|>user\nok<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)
+    r2 = tok.encode("bye", add_special_tokens=False) + [tok.eos_token_id]
+    ids = p1 + r1 + obs + r2
+    c1, c2 = (len(p1), len(p1) + len(r1)), (len(p1) + len(r1) + len(obs), len(ids))
+    mask = [0] * len(ids)
+    lps = [0.0] * len(ids)
+    for s, e in (c1, c2):
+        for t in range(s, e):
+            mask[t], lps[t] = 1, -1.5
+    good = {"input_ids": ids, "loss_mask": mask, "logprobs": lps, "chunks": [list(c1), list(c2)], "chunk_errors": [False, True],
+            "reward": 1.0, "group": 0, "version": 3}
+    short = dict(good, input_ids=p1 + r1, loss_mask=mask[:c1[1]], logprobs=lps[:c1[1]], chunks=[list(c1)],
+                 chunk_errors=[False], reward=0.0, expert_chunks=1, version=2)
+    return good, short, (c1, c2)
+
+
+def test_collate_pads_and_marks_chunks_prefix_and_unknown_mu(tiny_policy):
+    _, tok = tiny_policy
+    good, short, (c1, c2) = _rows(tok)
+    b = collate([good, short], tok.pad_token_id)
+    assert b.input_ids.shape == (2, len(good["input_ids"]))
+    assert b.attention_mask[1].sum() == len(short["input_ids"])
+    assert b.chunk_ids[0, c1[0]:c1[1]].eq(0).all() and b.chunk_ids[0, c2[0]:c2[1]].eq(1).all()
+    assert int((b.chunk_ids[0] >= 0).sum()) == sum(good["loss_mask"])
+    # row 1's single chunk was replayed from an expert: prefix, and mu unknown (NaN)
+    assert b.expert_prefix[1].sum() == c1[1] - c1[0] and torch.isnan(b.infer_logp[1]).all()
+    assert torch.equal(b.infer_logp[0, c1[0]:c1[1]], torch.full((c1[1] - c1[0],), -1.5))
+    assert b.chunk_error[0].tolist() == [False, True] and b.versions.tolist() == [3, 2]
+    assert b.rewards.tolist() == [1.0, 0.0]
+
+
+def test_update_step_recomputes_old_logp_and_raises_a_positive_rows_likelihood(tiny_policy):
+    model, tok = tiny_policy
+    good, _, _ = _rows(tok)
+    other = dict(_rows(tok, reply="qq zz")[0], reward=0.0)  # same group, another reply: A = +0.5 / -0.5
+    batch = collate([good, other], tok.pad_token_id)
+    cfg = AlgoConfig(name="ipa", baseline="group_mean", mismatch_mask="none")
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    seen = {}
+
+    def loss_fn(logp, b):  # any algorithm: the step does not know which
+        seen["old"] = b.old_logp.clone()
+        seen["logp"] = logp.detach().clone()
+        return policy_loss(logp, PolicyBatch(b.response_mask, b.old_logp, b.rewards, b.group_ids, chunk_ids=b.chunk_ids), cfg)
+
+    stats = update_step(model, opt, None, batch, loss_fn, max_grad_norm=0.0)
+    assert torch.allclose(seen["old"], seen["logp"])  # pi_old is the trainer's own forward pass
+    assert stats["grad_norm"] > 0 and math.isfinite(stats["loss"])
+    with torch.no_grad():
+        after = token_logprobs(model, batch.input_ids, batch.attention_mask, 8)
+    resp = batch.response_mask[0]
+    assert after[0][resp].sum() > seen["old"][0][resp].sum()  # A > 0: more likely
+    assert after[1][resp].sum() < seen["old"][1][resp].sum()  # A < 0: less likely
+
+
+def test_gradient_is_clipped_but_the_logged_norm_is_the_raw_one(tiny_policy):
+    model, tok = tiny_policy
+    good, _, _ = _rows(tok)
+    batch = collate([good], tok.pad_token_id)
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+
+    def nll(logp, b):
+        return -(logp * b.response_mask).sum(), {}
+
+    stats = update_step(model, opt, None, batch, nll, max_grad_norm=1e-3)
+    moved = torch.sqrt(sum(((p.detach() - q) ** 2).sum() for p, q in zip(model.parameters(), before)))
+    assert stats["grad_norm"] > 1.0
+    assert abs(float(moved) - 1e-3) < 1e-5  # SGD with lr 1 moves exactly the clipped norm
