@@ -64,6 +64,7 @@ class Agent:
         if unknown:
             raise ValueError(f"unknown tools: {', '.join(sorted(unknown))}")
         self.tools = {n: TOOLS[n] for n in (self.cfg.tools or TOOLS)}
+        self.schemas = [t.schema() for t in self.tools.values()]
         self.native = self.cfg.tool_format == "native" or (self.cfg.tool_format == "auto" and model.supports_native_tools)
         self.budget = min(self.cfg.max_tokens or model.context_window, model.context_window)
 
@@ -80,7 +81,7 @@ class Agent:
         self._compacted = False
         system = cfg.system_prompt
         if not self.native:
-            system += "\n\n" + text_tool_instructions(self._schemas())
+            system += "\n\n" + text_tool_instructions(self.schemas)
         self._add({"role": "system", "content": system})
         self._add({"role": "user", "content": self._task_message(task)})
         format_errors = 0
@@ -142,9 +143,6 @@ class Agent:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _schemas(self) -> list[dict[str, Any]]:
-        return [t.schema() for t in self.tools.values()]
-
     def _task_message(self, task: str) -> str:
         if not self.cfg.notes_file:
             return task
@@ -180,7 +178,7 @@ class Agent:
 
     def _generate(self):
         t0 = time.time()
-        tools = self._schemas() if self.native else None
+        tools = self.schemas if self.native else None
         try:
             reply = self.model.generate(self.messages, tools)
         except ContextLengthError as e:
@@ -215,9 +213,8 @@ class Agent:
         return context.head_tail(text, self.cfg.max_observation_chars, path)
 
     def _context_tokens(self) -> int:
-        extra = context.approx_tokens(self._schemas()) if self.native else 0
         if self._calib is None:
-            return context.approx_tokens(self.messages) + extra
+            return context.approx_tokens(self.messages) + (context.approx_tokens(self.schemas) if self.native else 0)
         n, tokens = self._calib
         return tokens + (context.approx_tokens(self.messages[n:]) if n < len(self.messages) else 0)
 

@@ -40,6 +40,13 @@ class ScriptedModel:
         self.replies = [_check(i, m) for i, m in enumerate(replies, 1)]
         self.name, self.context_window = name, context_window
         self.calls = 0
+        self._tools_tokens: int | None = None
+        self._seen: tuple[Any, int, int] = (None, 0, 0)  # (list object, messages counted, characters)
+
+    @staticmethod
+    def _chars(m: dict[str, Any]) -> int:
+        n = len(m.get("content") or "") + 10
+        return n + sum(len(tc["function"].get("arguments") or "") + 40 for tc in m.get("tool_calls") or ())
 
     @classmethod
     def from_file(cls, path: str | Path, **kw: Any) -> "ScriptedModel":
@@ -58,5 +65,11 @@ class ScriptedModel:
             raise ScriptExhausted(f"scripted model has no reply left (it had {len(self.replies)})")
         msg = dict(self.replies[self.calls])
         self.calls += 1
-        return ModelReply(message=msg, prompt_tokens=approx_tokens(messages) + (approx_tokens(tools) if tools else 0),
+        if tools and self._tools_tokens is None:
+            self._tools_tokens = approx_tokens(tools)
+        # The harness re-sends one growing list every turn: count only what was appended since the last call.
+        start = self._seen[1] if messages is self._seen[0] and len(messages) >= self._seen[1] else 0
+        chars = (self._seen[2] if start else 0) + sum(self._chars(m) for m in messages[start:])
+        self._seen = (messages, len(messages), chars)
+        return ModelReply(message=msg, prompt_tokens=chars // 4 + (self._tools_tokens or 0 if tools else 0),
                           completion_tokens=approx_tokens(msg), finish_reason="stop")
