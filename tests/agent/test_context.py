@@ -100,6 +100,6 @@ def test_policy_model_summarises_itself_by_default(env):
 
     replies = [tc("bash", command=f"seq {i} {i + 60}") for i in range(10)] + [tc("finish")]
     p0 = Agent(ScriptedModel(replies[:1]), env).run("count").turns[0].prompt_tokens
-    t = Agent(Policy(replies), env, AgentConfig(max_tokens=int((p0 + 900) / 0.8))).run("count")
+    t = Agent(Policy(replies), env, AgentConfig(max_tokens=int((p0 + 400) / 0.8))).run("count")
     comps = [e for e in t.events if e["type"] == "compaction"]
     assert t.end_reason == "finished" and comps and comps[0]["summary"] == "self summary"
