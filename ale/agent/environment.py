@@ -17,6 +17,7 @@ class SandboxEnvironment:
     def __init__(self, sandbox: Any, workdir: str | None = None, owns_sandbox: bool = False):
         self.sandbox = sandbox
         self._owns = owns_sandbox
+        self._own_client: Any = None  # an embedded client made by create(), closed with the environment
         self._session = None
         if workdir is None:
             r = sandbox.exec("pwd", timeout=30)
@@ -26,14 +27,21 @@ class SandboxEnvironment:
     @classmethod
     def create(cls, image: str = "base", network: str = "none", memory: str = "1g",
                workdir: str | None = None, client: Any = None) -> "SandboxEnvironment":
-        """Create a fresh sandbox (embedded client unless one is given); deleted again on close()."""
+        """Create a fresh sandbox (in an embedded client unless one is given); deleted again on close()."""
         from ale.sandbox import SandboxClient, SandboxSpec
 
+        own = client is None
         client = client or SandboxClient()
-        sb = client.create(SandboxSpec(image=image, network=network, memory=memory))
-        env = cls(sb, workdir=workdir, owns_sandbox=True)
-        if workdir is not None:
-            sb.exec(f"mkdir -p {shlex.quote(workdir)}", timeout=30)
+        try:
+            sb = client.create(SandboxSpec(image=image, network=network, memory=memory))
+            if workdir is not None:
+                sb.exec(f"mkdir -p {shlex.quote(workdir)}", timeout=30)
+            env = cls(sb, workdir=workdir, owns_sandbox=True)
+        except BaseException:
+            if own:
+                client.close()
+            raise
+        env._own_client = client if own else None
         return env
 
     def _abs(self, path: str) -> str:
@@ -73,5 +81,10 @@ class SandboxEnvironment:
                 session.close()
             except Exception:  # best effort: a reset or stopped sandbox has already dropped its sessions
                 pass
-        if self._owns:
-            self.sandbox.delete()
+        try:
+            if self._owns:
+                self.sandbox.delete()
+        finally:
+            if self._own_client is not None:
+                self._own_client.close()
+                self._own_client = None
