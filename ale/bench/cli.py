@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(help="Tasks and evaluation: validate, run, generate.", no_args_is_help=True)
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # no wrapping inside paths and messages
 
 
 def _load(spec: str, collect: bool):

@@ -186,7 +186,8 @@ class Evaluator:
                 if traj.end_reason == "error":  # the harness says the model backend or the sandbox failed
                     raise InfraError(traj.end_detail)
                 t1 = time.time()
-                g = await grade(self.manager, sandbox.id, task)
+                # a guard stop resets the sandbox: nothing is left to grade, and the attempt failed anyway
+                g = None if traj.end_reason == "guard_stop" else await grade(self.manager, sandbox.id, task)
                 rec["grade_s"] = time.time() - t1
             except InfraError:
                 raise
@@ -201,16 +202,18 @@ class Evaluator:
                     await sandbox.delete()
                 except Exception:  # already gone (guard reset, crash): nothing left to clean
                     pass
-        traj.reward = g.reward
-        traj.events.append({"type": "grade", "at": time.time(), "reward": g.reward, "n_tests": g.n_tests,
-                            "n_passed": g.n_passed, "exit_code": g.exit_code, "timed_out": g.timed_out})
-        rec.update(passed=g.passed, reward=g.reward, end_reason=traj.end_reason, n_tests=g.n_tests,
-                   n_tests_passed=g.n_passed, steps=len(traj.steps),
+        rec.update(end_reason=traj.end_reason, steps=len(traj.steps), wall_s=time.time() - t0,
                    prompt_tokens=sum(t.prompt_tokens for t in traj.turns),
-                   completion_tokens=sum(t.completion_tokens for t in traj.turns), wall_s=time.time() - t0)
-        if not g.passed:
+                   completion_tokens=sum(t.completion_tokens for t in traj.turns))
+        traj.reward = 0.0
+        if g is not None:
+            traj.reward = g.reward
+            traj.events.append({"type": "grade", "at": time.time(), "reward": g.reward, "n_tests": g.n_tests,
+                                "n_passed": g.n_passed, "exit_code": g.exit_code, "timed_out": g.timed_out})
+            rec.update(passed=g.passed, reward=g.reward, n_tests=g.n_tests, n_tests_passed=g.n_passed,
+                       test_output_tail=None if g.passed else g.output[-2000:])
+        if not rec["passed"]:
             rec["failure"] = _END_TO_FAILURE.get(traj.end_reason, "tests_failed")
-            rec["test_output_tail"] = g.output[-2000:]
         if self.traj_dir is not None:
             path = self.traj_dir / f"{task.id}.{agent_tag(agent)}.{k}.json"
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -86,7 +86,8 @@ def instance_to_task(inst: dict[str, Any], repo: Path, out: Path) -> Path:
         f"python3 -m pytest -rA -p no:cacheprovider {node_ids}\n")
     (out / "solution.sh").write_text(
         f"#!/bin/bash\nset -e\ncd {workdir}\ngit apply -p1 <<'ALE_PATCH_EOF'\n"
-        f"{inst['patch'].rstrip()}\nALE_PATCH_EOF\n")
+        # not rstrip(): a blank context line of a diff is a lone space
+        f"{inst['patch'] if inst['patch'].endswith(chr(10)) else inst['patch'] + chr(10)}ALE_PATCH_EOF\n")
     (out / "instance.json").write_text(json.dumps(inst, indent=1))
     return out
 

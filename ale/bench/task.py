@@ -126,13 +126,16 @@ def load_task(path: str | Path) -> Task:
     if not isinstance(tags, list):
         raise TaskError(f"{path}/task.yaml: tags must be a list")
     if dockerfile is not None:
-        from ale.sandbox.images import parse_dockerfile
+        from ale.sandbox.images import copy_sources, parse_dockerfile
         from ale.sandbox.spec import SandboxError
 
         try:
-            parse_dockerfile(dockerfile.read_text(), str(dockerfile))
+            for ins in parse_dockerfile(dockerfile.read_text(), str(dockerfile)):
+                if ins.op == "COPY":  # a missing source would only show at build time otherwise
+                    copy_sources(env_dir, ins.args, ins.line)
         except SandboxError as e:
-            raise TaskError(e.message) from None
+            msg = e.message
+            raise TaskError(str(dockerfile) + msg[len("Dockerfile"):] if msg.startswith("Dockerfile:") else msg) from None
     return Task(id=path.name, path=path, instruction=instruction.strip(), domain=domain or "uncategorized",
                 difficulty=difficulty, tags=[str(t) for t in tags], agent_timeout=agent_timeout,
                 test_timeout=test_timeout, dockerfile=dockerfile, context=env_dir, tests_dir=tests_dir,
