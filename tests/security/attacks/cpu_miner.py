@@ -4,7 +4,7 @@ import hashlib
 import time
 
 nonce, t0 = 0, time.time()
-while time.time() - t0 < 30:
+while time.time() - t0 < 60:
     hashlib.sha256(b"block header" + nonce.to_bytes(8, "little")).digest()
     nonce += 1
-print(f"VERDICT: ESCAPED (mined for 30 s, {nonce} hashes)")
+print(f"VERDICT: ESCAPED (mined for 60 s, {nonce} hashes)")

@@ -3,5 +3,5 @@
 # files. An open() of a FIFO blocks until the other end is opened: every host thread that tries is stuck.
 # $1 = seconds after which we open the other ends ourselves (so a vulnerable host recovers).
 mkfifo /workspace/result.txt /workspace/solution.py
-setsid bash -c "sleep $1; timeout 2 bash -c 'echo done > /workspace/result.txt' & timeout 2 cat /workspace/solution.py >/dev/null & wait" </dev/null >/dev/null 2>&1 &
+setsid bash -c "sleep $1; (while :; do echo done > /workspace/result.txt; done) & (while :; do cat /workspace/solution.py >/dev/null; done) & wait" </dev/null >/dev/null 2>&1 &
 echo "VERDICT: BLOCKED"
