@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,18 @@ def scripted(path: Path, *replies: dict) -> str:
 
 def bash_call(command: str) -> dict:
     return {"tool_calls": [{"function": {"name": "bash", "arguments": json.dumps({"command": command})}}]}
+
+
+def builtin_sample(k: int = 2):
+    """A fixed (seeded) sample of the built-in suite's easy tasks, from different domains (default-tier
+    tests must stay fast; the whole suite runs in the slow tier)."""
+    from ale.bench.task import load_tasks
+
+    easy = [t for t in load_tasks("builtin") if t.difficulty == "easy"]
+    random.Random(0).shuffle(easy)
+    picked, domains = [], set()
+    for t in easy:
+        if t.domain not in domains:
+            picked.append(t)
+            domains.add(t.domain)
+    return picked[:k]

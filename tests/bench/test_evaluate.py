@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import shutil
 import subprocess
 import tempfile
@@ -15,22 +14,9 @@ import pytest
 
 from ale.bench.evaluate import EvalConfig, Evaluator, run_eval, summarize, task_record
 from ale.bench.task import load_task, load_tasks
-from .bench_testkit import bash_call, needs_root, scripted, write_task
+from .bench_testkit import bash_call, builtin_sample, needs_root, scripted, write_task
 
 pytestmark = needs_root
-
-
-def builtin_sample(k: int = 2):
-    """A fixed (seeded) sample of the built-in suite's easy tasks, from different domains."""
-    easy = [t for t in load_tasks("builtin") if t.difficulty == "easy"]
-    rng = random.Random(0)
-    rng.shuffle(easy)
-    picked, domains = [], set()
-    for t in easy:
-        if t.domain not in domains:
-            picked.append(t)
-            domains.add(t.domain)
-    return picked[:k]
 
 
 @pytest.fixture(scope="module")
