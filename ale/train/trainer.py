@@ -84,7 +84,9 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> tuple[torch.opti
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    ckpts = sorted((run_dir / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+    """The newest complete checkpoint (a folder killed while being written is still named step-N.tmp)."""
+    ckpts = [p for p in (run_dir / "checkpoints").glob("step-*") if p.name.split("-")[1].isdigit()]
+    ckpts.sort(key=lambda p: int(p.name.split("-")[1]))
     return ckpts[-1] if ckpts else None
 
 
@@ -122,9 +124,9 @@ class _Base:
         (tmp / "trainer.json").write_text(json.dumps({"step": self.step, "version": self.version, **self.state()}))
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)  # a checkpoint folder exists only once complete
-        for old in sorted(root.glob("step-*"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[:-self.cfg.keep_checkpoints]:
-            if not old.name.endswith(".tmp"):
-                shutil.rmtree(old, ignore_errors=True)
+        done = sorted((p for p in root.glob("step-*") if p.name.split("-")[1].isdigit()), key=lambda p: int(p.name.split("-")[1]))
+        for old in done[:-self.cfg.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
         return final
 
     def _load(self, ckpt: Path) -> None:
@@ -233,9 +235,13 @@ class RLTrainer(_Base):
     def loss_fn(self, logp: torch.Tensor, b: TrainBatch) -> tuple[torch.Tensor, dict[str, float]]:
         pb = PolicyBatch(response_mask=b.response_mask, old_logp=b.old_logp, rewards=b.rewards, group_ids=b.group_ids,
                          infer_logp=b.infer_logp, chunk_ids=b.chunk_ids)
-        if bool(b.expert_prefix.any()):
-            return imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo)
-        return policy_loss(logp, pb, self.cfg.algo)
+        if not bool(b.expert_prefix.any()):
+            return policy_loss(logp, pb, self.cfg.algo)
+        loss, stats = imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo)
+        for key in list(stats):  # the suffix's RL stats under the same names as plain steps (curves stay comparable)
+            if key.startswith("rl_") and key[3:] not in stats and key != "rl_loss":
+                stats[key[3:]] = stats[key]
+        return loss, stats
 
     def train_on(self, episodes: list[Episode]) -> dict[str, float]:
         rows = [row for ep in episodes for row in ep.rows()]

@@ -12,10 +12,14 @@ TINY_RL = REPO / "examples" / "cpu-tiny" / "rl.yaml"
 EASY_TASKS = REPO / "examples" / "tasks" / "easy-words"
 
 
+# the example tiny config, shrunk for tests: one task per step, short replies, a short system prompt
+TEST_OVERRIDES = [f"rollout.tasks={EASY_TASKS}", "rollout.tasks_per_step=1", "sampling.max_new_tokens=24",
+                  "agent.system_prompt=Solve the task with the tools.", "agent.tools=[bash, finish]",
+                  "torch_threads=1", "progress=false", "tensorboard=false"]
+
+
 def tiny_rl_config(out: Path, *overrides: str) -> TrainConfig:
-    """The example tiny config, shrunk for tests (one task per step, short replies)."""
-    return load_config(TINY_RL, [f"rollout.tasks={EASY_TASKS}", "rollout.tasks_per_step=1", "sampling.max_new_tokens=32",
-                                 "progress=false", "tensorboard=false", *overrides], out=str(out))
+    return load_config(TINY_RL, [*TEST_OVERRIDES, *overrides], out=str(out))
 
 
 @pytest.fixture

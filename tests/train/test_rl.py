@@ -12,13 +12,13 @@ from ale.train.cli import app
 from ale.train.rollout import ExpertStore, update_rollback
 from ale.train.trainer import RLTrainer
 
-from conftest import EASY_TASKS, TINY_RL, tiny_rl_config
+from conftest import TEST_OVERRIDES, TINY_RL, tiny_rl_config
 
 
 def test_cli_two_ipa_steps_write_metrics(tmp_path):
     out = tmp_path / "run"
-    r = CliRunner().invoke(app, ["rl", str(TINY_RL), f"rollout.tasks={EASY_TASKS}", "rollout.tasks_per_step=1",
-                                 "sampling.max_new_tokens=32", "progress=false", "--steps", "2", "--out", str(out)])
+    overrides = [o for o in TEST_OVERRIDES if not o.startswith("tensorboard")]
+    r = CliRunner().invoke(app, ["rl", str(TINY_RL), *overrides, "--steps", "2", "--out", str(out)])
     assert r.exit_code == 0, r.output
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [rec["step"] for rec in records] == [1, 2]
