@@ -50,6 +50,7 @@ class RolloutConfig(_Section):
     memory: str = "1g"
     workdir: str = "/workspace"
     reward: Literal["pass", "fraction"] = "pass"  # pass: the report's binary R; fraction: tests passed / total
+    save_trajectories: bool = False  # write every episode to OUT/trajectories/ (usable as SFT data)
 
 
 class OptimConfig(_Section):

@@ -31,6 +31,7 @@ class SamplingParams:
     top_p: float = 1.0
     top_k: int = 0
     max_new_tokens: int = 128
+    min_new_tokens: int = 0  # > 0 suppresses eos before that many tokens (fixed-length benchmark steps)
 
 
 @dataclass
@@ -80,7 +81,8 @@ class HFEngine:
             sample = params.temperature > 0
             kw: dict[str, Any] = {"do_sample": sample, "max_new_tokens": params.max_new_tokens,
                                   "return_dict_in_generate": True, "output_scores": sample, "output_logits": not sample,
-                                  "pad_token_id": self.pad_id, "eos_token_id": self.eos_id, "use_cache": True}
+                                  "pad_token_id": self.pad_id, "eos_token_id": self.eos_id, "use_cache": True,
+                                  "min_new_tokens": params.min_new_tokens or None}
             if sample:
                 kw.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
             else:

@@ -303,6 +303,8 @@ class RLTrainer(_Base):
                         episodes, roll = self.collect(step)
                         roll["dropped_stale"] = 0
                     self._after_episodes(episodes)
+                    if self.cfg.rollout.save_trajectories:
+                        self.save_trajectories(step, episodes)
                     ep_stats = self._episode_stats(episodes)
                     t1 = time.time()
                     train_stats = self.train_on(episodes) if episodes else {"loss": math.nan, "grad_norm": math.nan}
@@ -324,6 +326,14 @@ class RLTrainer(_Base):
                 producer.stop()
         self.write_crucial_report()
         return records
+
+    def save_trajectories(self, step: int, episodes: list[Episode]) -> None:
+        folder = self.out / "trajectories"
+        folder.mkdir(exist_ok=True)
+        for i, ep in enumerate(episodes):
+            ep.trajectory.config = {**ep.trajectory.config, "task_id": ep.spec.task.id, "step": step,
+                                    "expert_chunks": ep.spec.anchor, "policy_versions": ep.versions}
+            ep.trajectory.save(folder / f"{ep.spec.task.id}.step{step}.{i}.json")
 
     def write_crucial_report(self) -> None:
         if not self.cfg.resample.enabled:

@@ -78,6 +78,20 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
         versions=torch.tensor([int(r.get("version", 0)) for r in rows]), expert_prefix=prefix, chunk_error=errors)
 
 
+def completion_rows(completions: list[Any], rewards: list[float], group: int = 0) -> list[dict[str, Any]]:
+    """Rows for ``collate`` from single-turn engine completions (prompt + one sampled chunk each):
+    the agent-free path, e.g. one RL step on given prompts."""
+    if len(completions) != len(rewards):
+        raise ValueError(f"{len(completions)} completions but {len(rewards)} rewards")
+    rows = []
+    for c, r in zip(completions, rewards):
+        n_prompt, n = len(c.prompt_ids), len(c.prompt_ids) + len(c.ids)
+        rows.append({"input_ids": list(c.prompt_ids) + list(c.ids), "loss_mask": [0] * n_prompt + [1] * len(c.ids),
+                     "logprobs": [0.0] * n_prompt + list(c.logprobs), "chunks": [[n_prompt, n]] if c.ids else [],
+                     "reward": float(r), "group": group, "version": c.version})
+    return rows
+
+
 def token_logprobs(model: torch.nn.Module, input_ids: Tensor, attention_mask: Tensor, micro_batch: int) -> Tensor:
     """log pi(token t | tokens < t) as [B, T] float32 (column 0, which has no context, is 0)."""
     device = next(model.parameters()).device

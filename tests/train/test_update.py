@@ -81,3 +81,27 @@ def test_gradient_is_clipped_but_the_logged_norm_is_the_raw_one(tiny_policy):
     moved = torch.sqrt(sum(((p.detach() - q) ** 2).sum() for p, q in zip(model.parameters(), before)))
     assert stats["grad_norm"] > 1.0
     assert abs(float(moved) - 1e-3) < 1e-5  # SGD with lr 1 moves exactly the clipped norm
+
+
+def test_one_rl_step_on_given_prompts_without_the_agent(tiny_policy):
+    """The agent-free path (what benchmarks/train.py times): 8 completions of exactly 16 tokens, one IPA step."""
+    from ale.train.engine import HFEngine, SamplingParams
+    from ale.train.update import completion_rows
+
+    model, tok = tiny_policy
+    engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id)
+    prompt = tok.encode("<|im_start|>user\ncount<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)
+    outs = engine.generate([prompt] * 8, SamplingParams(max_new_tokens=16, min_new_tokens=16), seed=0)
+    assert all(len(o.ids) == 16 for o in outs)
+    rewards = [float(i % 2) for i in range(8)]
+    batch = collate(completion_rows(outs, rewards), tok.pad_token_id)
+    cfg = AlgoConfig(name="ipa")
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def loss_fn(logp, b):
+        return policy_loss(logp, PolicyBatch(b.response_mask, b.old_logp, b.rewards, b.group_ids, b.infer_logp,
+                                             b.chunk_ids), cfg)
+
+    stats = update_step(model, opt, None, batch, loss_fn, max_grad_norm=1.0)
+    assert stats["grad_norm"] > 0 and stats["mask_kept_frac"] == 1.0  # engine mu and trainer pi_old agree here
+    assert stats["loss_tokens"] == 8 * 16
