@@ -587,3 +587,19 @@ def test_network_attempt_cannot_be_hidden_by_a_flood(sandbox, listeners):
     assert listeners.contacts() == []
     assert f"{addrs[0]}:{port}" in network_attempts(sandbox), \
         f"connect to {addrs[0]}:{port} left no trace; events: {[e['kind'] for e in sandbox.events()][-5:]}"
+
+
+def _host_has_vsock() -> bool:
+    try:
+        socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).close()
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+@pytest.mark.xfail(_host_has_vsock(), strict=True,
+                   reason="FINDING (on VMs with vsock, like this one): socket(AF_VSOCK) is allowed; vsock is not "
+                   "confined by the network namespace, so network 'none' still leaves a channel to the hypervisor "
+                   "(CID 2). Never probed beyond socket creation here.")
+def test_vsock_is_not_a_way_out(sandbox):
+    assert_blocked(run_attack(sandbox, "vsock_probe.py"))
