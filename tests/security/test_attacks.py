@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
 import os
 import secrets
 import shutil
@@ -18,7 +19,6 @@ import signal
 import socket
 import subprocess
 import tarfile
-import io
 import threading
 import time
 from pathlib import Path
@@ -375,8 +375,9 @@ def test_fifo_does_not_block_file_api(sandbox):
     assert_blocked(run_attack(sandbox, "fifo_trap.sh", "3"))
     reader, rbox = _in_thread(sandbox.read_file, "/workspace/result.txt")
     writer, wbox = _in_thread(sandbox.write_file, "/workspace/solution.py", "print('hi')\n")
-    reader.join(1.5)
-    writer.join(max(0.0, 1.5))
+    deadline = time.monotonic() + 1.5
+    for t in (reader, writer):
+        t.join(max(0.0, deadline - time.monotonic()))
     stuck = [name for name, t in (("read_file", reader), ("write_file", writer)) if t.is_alive()]
     reader.join(10)
     writer.join(10)
