@@ -102,13 +102,13 @@ def load_policy(cfg: PolicyConfig) -> tuple[torch.nn.Module, Any]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = smollm2_dir()
         tok = AutoTokenizer.from_pretrained(path, gguf_file=SMOLLM2_GGUF)
-        loaded = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF, torch_dtype=torch.float32)
+        loaded = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
         model = AutoModelForCausalLM.from_config(loaded.config)  # a plain, trainable copy
         model.load_state_dict(loaded.state_dict())
         del loaded
     elif cfg.model.startswith("hf:"):
         tok = AutoTokenizer.from_pretrained(cfg.model[3:])
-        model = AutoModelForCausalLM.from_pretrained(cfg.model[3:], torch_dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(cfg.model[3:], dtype=dtype)
     else:
         raise ValueError(f"policy.model: {cfg.model!r} is not tiny, smollm2-135m or hf:PATH")
     if tok.pad_token_id is None:

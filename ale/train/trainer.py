@@ -173,16 +173,22 @@ class RLTrainer(_Base):
         if "sampler" in self.extra_state:
             self.sampler.load_state(self.extra_state["sampler"])
             self.store.load_state(self.extra_state["store"])
-        self.engine = self._make_engine()
-        s = cfg.sampling
-        self.chat = EngineChatModel(self.engine, self.tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
-                                    cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
+        self.remote = None
+        if cfg.distributed.ray_address:  # rollout workers (engine replica + sandboxes each) on a Ray cluster
+            from ale.train.distributed import RayRollouts
+
+            self.remote = RayRollouts(cfg, engine_state_dict(self.model), self.version)
+        else:
+            self.engine = self._make_engine()
+            s = cfg.sampling
+            self.chat = EngineChatModel(self.engine, self.tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
+                                        cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
+            self.pool = SandboxPool(r.memory, r.workdir)
         a = cfg.agent
         self.agent_cfg = AgentConfig(system_prompt=a.system_prompt or DEFAULT_SYSTEM_PROMPT, max_steps=a.max_steps,
                                      wall_time_s=a.wall_time_s, command_timeout_s=a.command_timeout_s,
                                      tool_format=a.tool_format, max_format_errors=a.max_format_errors,
                                      tools=tuple(a.tools) if a.tools else None, notes_file=None)
-        self.pool = SandboxPool(r.memory, r.workdir)
         self.totals = {"dropped_broken": 0, "dropped_stale": 0, "resampled": 0}
 
     def _make_engine(self) -> Any:
@@ -223,14 +229,17 @@ class RLTrainer(_Base):
         rng = random.Random(self.cfg.seed * 1_000_003 + step)
         specs = make_specs(tasks, r.n_samples, step, self.store if self.cfg.resample.enabled else None,
                            self.cfg.resample, rng)
-        self.chat.seed, self.chat.batches = self.cfg.seed * 1_000_003 + step, 0  # seeds follow the step, not history
-        gen0, tok0 = self.chat.generate_s, self.chat.tokens_generated
-        res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward)
-        gen_s = self.chat.generate_s - gen0
+        seed = self.cfg.seed * 1_000_003 + step  # seeds follow the step, not the run's history
+        if self.remote is not None:
+            res, gen_s, tokens = self.remote.collect(specs, seed)
+        else:
+            self.chat.seed, self.chat.batches = seed, 0
+            gen0, tok0 = self.chat.generate_s, self.chat.tokens_generated
+            res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward)
+            gen_s, tokens = self.chat.generate_s - gen0, self.chat.tokens_generated - tok0
         return res.episodes, {"dropped_broken": res.dropped_broken, "resampled": res.resampled,
                               "time_rollout_s": res.wall_s, "time_generation_s": gen_s,
-                              "time_env_s": max(res.wall_s - gen_s, 0.0),
-                              "generated_tokens": self.chat.tokens_generated - tok0}
+                              "time_env_s": max(res.wall_s - gen_s, 0.0), "generated_tokens": tokens}
 
     def loss_fn(self, logp: torch.Tensor, b: TrainBatch) -> tuple[torch.Tensor, dict[str, float]]:
         pb = PolicyBatch(response_mask=b.response_mask, old_logp=b.old_logp, rewards=b.rewards, group_ids=b.group_ids,
@@ -250,7 +259,7 @@ class RLTrainer(_Base):
                             self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch)
         stats["train_tokens"] = float(batch.response_mask.sum())
         self.version += 1
-        self.engine.load_weights(engine_state_dict(self.model), self.version)
+        (self.remote or self.engine).load_weights(engine_state_dict(self.model), self.version)
         return stats
 
     def _episode_stats(self, episodes: list[Episode]) -> dict[str, float]:
@@ -349,8 +358,11 @@ class RLTrainer(_Base):
         (self.out / "crucial_chunks.json").write_text(json.dumps(report, indent=1))
 
     def close(self) -> None:
-        self.chat.close()
-        self.pool.close()
+        if self.remote is not None:
+            self.remote.close()
+        else:
+            self.chat.close()
+            self.pool.close()
         self.logger.close()
 
 
