@@ -43,3 +43,13 @@ def test_cli_fails_fast_with_the_key_in_the_message(tmp_path):
     assert not (tmp_path / "x").exists()  # nothing started
     r = CliRunner().invoke(app, ["sft", str(TINY_RL)])
     assert r.exit_code == 2 and "rl config" in r.output
+
+
+def test_every_example_config_validates_and_says_what_was_run():
+    from conftest import REPO
+
+    files = sorted((REPO / "examples").glob("*/*.yaml"))
+    assert len(files) >= 4
+    for f in files:
+        cfg = load_config(f)
+        assert cfg.run_note, f"{f}: run_note must say what was actually run"

@@ -105,3 +105,22 @@ def test_one_rl_step_on_given_prompts_without_the_agent(tiny_policy):
     stats = update_step(model, opt, None, batch, loss_fn, max_grad_norm=1.0)
     assert stats["grad_norm"] > 0 and stats["mask_kept_frac"] == 1.0  # engine mu and trainer pi_old agree here
     assert stats["loss_tokens"] == 8 * 16
+
+
+def test_lora_policy_trains_adapters_and_the_engine_gets_merged_weights():
+    from ale.train.engine import HFEngine
+    from ale.train.policy import LoraConfig, PolicyConfig, engine_base, engine_state_dict, load_policy
+
+    model, tok = load_policy(PolicyConfig(model="tiny", context_window=512, lora=LoraConfig(r=4, alpha=8)))
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    engine = HFEngine(engine_base(model), tok.eos_token_id, tok.pad_token_id)
+    good, _, _ = _rows(tok)
+    batch = collate([good], tok.pad_token_id)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
+    update_step(model, opt, None, batch, lambda logp, b: (-(logp * b.response_mask).sum(), {}), max_grad_norm=0.0)
+    merged = engine_state_dict(model)
+    assert set(merged) == set(engine.model.state_dict())  # plain names: the engine's copy takes them as they are
+    before = engine.model.state_dict()["model.layers.0.self_attn.q_proj.weight"].clone()
+    engine.load_weights(merged, 1)
+    assert not torch.equal(engine.model.state_dict()["model.layers.0.self_attn.q_proj.weight"], before)
