@@ -8,8 +8,7 @@ from typing import Any
 
 def _bar(rate: float) -> str:
     pct = max(0.0, min(1.0, rate)) * 100
-    return (f'<div class="bar"><div class="fill" style="width:{pct:.1f}%"></div>'
-            f'<span>{pct:.1f}%</span></div>')
+    return f'<div class="bar"><div class="fill" style="width:{pct:.1f}%"></div></div><span class="pct">{pct:.1f}%</span>'
 
 
 def render_html(results: dict[str, Any]) -> str:
@@ -31,9 +30,9 @@ def render_html(results: dict[str, Any]) -> str:
 body {{ font-family: sans-serif; margin: 24px; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 24px; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
-.bar {{ position: relative; width: 320px; height: 18px; background: #eee; }}
+.bar {{ display: inline-block; vertical-align: middle; width: 320px; height: 16px; background: #eee; }}
 .fill {{ height: 100%; background: #2a7ae2; }}
-.bar span {{ position: absolute; left: 6px; top: 1px; font-size: 12px; }}
+.pct {{ margin-left: 8px; font-size: 13px; }}
 tr.pass td:first-child {{ border-left: 6px solid #2e9e44; }}
 tr.fail td:first-child {{ border-left: 6px solid #d33; }}
 tr.infra td:first-child {{ border-left: 6px solid #e9a400; }}

@@ -46,7 +46,10 @@ def judge(task_id: str, oracle: list[dict[str, Any]], null: list[dict[str, Any]]
                          f"(agent ended: {a['end_reason']}); test output ends:\n{a.get('test_output_tail', '')[-800:]}")
     elif v.oracle_passes < len(oracle):
         v.status = "nondeterministic"
-        v.reasons.append(f"reference solution passed {v.oracle_passes} of {len(oracle)} runs")
+        a = next(a for a in oracle if not a["passed"])
+        v.reasons.append(f"reference solution passed {v.oracle_passes} of {len(oracle)} runs; a failing run: "
+                         f"{a['n_tests_passed']}/{a['n_tests']} tests pass; test output ends:\n"
+                         f"{(a.get('test_output_tail') or '')[-800:]}")
     if v.null_passes == len(null):
         v.status = "broken"
         v.reasons.append("tests pass with no work done (the empty agent passes)")

@@ -94,7 +94,7 @@ def test_every_failure_class(tmp_path):
     }
 
     async def go():
-        async with Evaluator(EvalConfig(max_steps=3, infra_retries=1, concurrency=8)) as ev:
+        async with Evaluator(EvalConfig(max_steps=3, infra_retries=1, concurrency=3)) as ev:
             recs = await asyncio.gather(*(ev.attempt(t, a, 0) for t, a in cases.values()),
                                         ev.attempt(unbuildable, "null", 0))
         return dict(zip([*cases, "build"], recs))
@@ -156,3 +156,19 @@ def test_html_report_renders_in_chromium(runs):
                             f"--screenshot={shot}", f"file://{html}"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
     assert os.path.getsize(html) > 0
+
+
+def test_cli_run_writes_results_report_and_trajectories(tmp_path):
+    from typer.testing import CliRunner
+
+    from ale.bench.cli import app
+    from ale.bench.generators import generate
+
+    generate("write-word", 2, 0, tmp_path / "tasks")
+    out = tmp_path / "res" / "results.json"
+    r = CliRunner().invoke(app, ["run", "--tasks", str(tmp_path / "tasks"), "--agent", "oracle", "--concurrency", "2",
+                                 "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text())
+    assert res["summary"]["n_passed"] == 2 and "100.0%" in r.output
+    assert out.with_suffix(".html").exists() and len(list((tmp_path / "res" / "results.trajs").iterdir())) == 2

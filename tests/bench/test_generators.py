@@ -86,12 +86,22 @@ def test_cli_generate(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["workflow-s1-0000", "workflow-s1-0001"]
 
 
+def _validate_generated(tmp_path, fams: list[str], n: int, repeat: int) -> None:
+    for fam in fams:
+        generate(fam, n, 11, tmp_path / fam, **({"length": 3} if fam == "workflow" and n == 1 else {}))
+    tasks = [t for fam in fams for t in load_tasks(tmp_path / fam)]
+    verdicts = validate(tasks, repeat=repeat, concurrency=4)
+    assert [(v.task_id, v.status, v.reasons) for v in verdicts if v.status != "ok"] == []
+    assert len(verdicts) == len(fams) * n
+
+
 @needs_root
 def test_generated_sample_passes_validate(tmp_path):
-    """One instance of each family: the reference solution passes and doing nothing fails (in sandboxes)."""
-    for fam in families():
-        generate(fam, 1, 11, tmp_path / fam, **({"length": 3} if fam == "workflow" else {}))
-    tasks = [t for fam in families() for t in load_tasks(tmp_path / fam)]
-    verdicts = validate(tasks, repeat=1, concurrency=4)
-    assert [(v.task_id, v.status, v.reasons) for v in verdicts if v.status != "ok"] == []
-    assert len(verdicts) == len(families())
+    """A sample (the easy family, a workflow, a mutant): the reference solution passes, doing nothing fails."""
+    _validate_generated(tmp_path, ["write-word", "workflow", "mutation"], 1, 1)
+
+
+@pytest.mark.slow
+@needs_root
+def test_every_family_passes_validate(tmp_path):
+    _validate_generated(tmp_path, families(), 4, 2)

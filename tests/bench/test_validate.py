@@ -30,7 +30,8 @@ def test_judge_verdicts():
 
 @needs_root
 def test_builtin_sample_validates():
-    verdicts = validate(builtin_sample(), repeat=2, concurrency=4)
+    # the evaluator tests run oracle and null on builtin_sample(2); this one takes the next task
+    verdicts = validate(builtin_sample(3)[2:], repeat=2, concurrency=4)
     assert [(v.task_id, v.status, v.reasons) for v in verdicts if v.status != "ok"] == []
     assert all(v.oracle_passes == 2 and v.null_passes == 0 for v in verdicts)
 
