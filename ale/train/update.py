@@ -92,21 +92,26 @@ def completion_rows(completions: list[Any], rewards: list[float], group: int = 0
     return rows
 
 
-def token_logprobs(model: torch.nn.Module, input_ids: Tensor, attention_mask: Tensor, micro_batch: int) -> Tensor:
-    """log pi(token t | tokens < t) as [B, T] float32 (column 0, which has no context, is 0)."""
+def token_logprobs(model: torch.nn.Module, input_ids: Tensor, attention_mask: Tensor, micro_batch: int,
+                   temperature: float = 1.0) -> Tensor:
+    """log pi(token t | tokens < t) as [B, T] float32 (column 0, which has no context, is 0).
+
+    ``temperature``: the sampler's; logits are divided by it so pi_old and mu are the same
+    distribution up to numerics. Top-k/top-p truncation is not reproduced (it only raises mu, so the
+    ratio pi_old/mu of truncated-away mass shows up as < 1: a lower mask bound L catches it)."""
     device = next(model.parameters()).device
     out = []
     for start in range(0, input_ids.shape[0], micro_batch):
         ids = input_ids[start:start + micro_batch].to(device)
         mask = attention_mask[start:start + micro_batch].to(device)
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float() / temperature
         lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
         out.append(torch.cat([torch.zeros_like(lp[:, :1]), lp], 1))
     return torch.cat(out, 0)
 
 
 def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, batch: TrainBatch,
-                loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8) -> dict[str, float]:
+                loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0) -> dict[str, float]:
     """One optimiser step on ``batch``; returns loss, grad_norm (before clipping) and the loss's stats.
 
     The whole batch's per-token log-probs are gathered before one backward, so every aggregation
@@ -114,9 +119,9 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     """
     model.eval()  # no dropout: pi_old and pi_theta must be the same function of the weights
     with torch.no_grad():
-        batch.old_logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch)
+        batch.old_logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature)
     optimizer.zero_grad(set_to_none=True)
-    logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch)
+    logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature)
     device = logp.device
     if device.type != "cpu":
         for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp"):

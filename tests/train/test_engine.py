@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import torch
 
 from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
 from ale.train.update import token_logprobs
 
 
-def test_batched_generation_logprobs_match_a_teacher_forced_forward(tiny_policy):
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_batched_generation_logprobs_match_a_teacher_forced_forward(tiny_policy, temperature):
     model, tok = tiny_policy
     engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id)
     prompts = [tok.encode("hello there", add_special_tokens=False), tok.encode("a much longer prompt here", add_special_tokens=False)]
-    outs = engine.generate(prompts, SamplingParams(temperature=1.0, max_new_tokens=12), seed=3)
+    outs = engine.generate(prompts, SamplingParams(temperature=temperature, max_new_tokens=12), seed=3)
     assert [o.version for o in outs] == [0, 0]
     for prompt, out in zip(prompts, outs):
         assert out.prompt_ids == prompt and len(out.ids) == len(out.logprobs) > 0
         seq = torch.tensor([prompt + out.ids])
-        ref = token_logprobs(engine.model, seq, torch.ones_like(seq), micro_batch=1)[0, len(prompt):]
+        ref = token_logprobs(engine.model, seq, torch.ones_like(seq), micro_batch=1, temperature=temperature)[0, len(prompt):]
         # left padding in the batch changes the arithmetic a little, never the distribution
         assert torch.allclose(ref, torch.tensor(out.logprobs), atol=1e-4), (ref, out.logprobs)
-    again = engine.generate(prompts, SamplingParams(temperature=1.0, max_new_tokens=12), seed=3)
+    again = engine.generate(prompts, SamplingParams(temperature=temperature, max_new_tokens=12), seed=3)
     assert [o.ids for o in again] == [o.ids for o in outs]
 
 
