@@ -44,6 +44,13 @@ def _fd(fd: int):
         os.close(fd)
 
 
+def _require_regular(st: os.stat_result, path: str) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise SandboxError(f"is a directory: {path}")
+    if not stat.S_ISREG(st.st_mode):
+        raise SandboxError(f"not a regular file: {path}")
+
+
 def _norm(path: str) -> PurePosixPath:
     if not path or "\0" in path:
         raise SandboxError(f"invalid path {path!r}")
@@ -92,9 +99,9 @@ class SandboxFS:
     def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
         p = _norm(path)
         try:
-            with self._rootfd() as root, _fd(openat2(root, str(p), os.O_RDONLY)) as fd:
-                if stat.S_ISDIR(os.fstat(fd).st_mode):
-                    raise SandboxError(f"is a directory: {path}")
+            # O_NONBLOCK: a FIFO planted by the sandbox must not block the host; only regular files are read.
+            with self._rootfd() as root, _fd(openat2(root, str(p), os.O_RDONLY | os.O_NONBLOCK)) as fd:
+                _require_regular(os.fstat(fd), path)
                 n = MAX_READ if length is None else min(length, MAX_READ)
                 chunks, pos = [], offset
                 while n > 0 and (b := os.pread(fd, min(n, 1 << 20), pos)):
@@ -120,9 +127,13 @@ class SandboxFS:
             with self._rootfd() as root:
                 os.close(self._mkdirs(root, p.parent))
                 # Resolve the final name in the root too (it may be an in-sandbox symlink).
-                flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+                # No O_TRUNC before we know it is a regular file; O_NONBLOCK so a FIFO cannot block us.
+                flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | (os.O_APPEND if append else 0)
                 with _fd(openat2(root, str(p), flags, mode)) as fd:
                     st = os.fstat(fd)
+                    _require_regular(st, path)
+                    if not append:
+                        os.ftruncate(fd, 0)
                     if st.st_uid < UID_BASE:
                         os.fchown(fd, UID_BASE, UID_BASE)
                     view = memoryview(data)
@@ -130,6 +141,8 @@ class SandboxFS:
                         view = view[os.write(fd, view):]
                 return len(data)
         except OSError as e:
+            if e.errno == errno.ENXIO:  # a FIFO with no reader
+                raise SandboxError(f"not a regular file: {path}") from None
             raise _errors(path, e) from None
 
     def mkdir(self, path: str) -> None:
@@ -197,19 +210,21 @@ class SandboxFS:
                 count += 1
         return count
 
-    def make_tar(self, path: str) -> bytes:
-        """A tar of a file or directory; links are stored as links, never followed."""
+    def make_tar(self, path: str, max_bytes: int = MAX_READ) -> bytes:
+        """A tar of a file or directory; symlinks and hard links are stored as links, never followed.
+        Refused past max_bytes of content (sparse files and links must not amplify into host memory)."""
         p = _norm(path)
         buf = io.BytesIO()
+        budget = {"left": max_bytes, "seen": {}}
         try:
             with self._rootfd() as root, tarfile.open(fileobj=buf, mode="w") as tf:
                 fd = openat2(root, str(p), os.O_PATH)
-                self._add(tf, fd, p.name or ".")
+                self._add(tf, fd, p.name or ".", budget)
         except OSError as e:
             raise _errors(path, e) from None
         return buf.getvalue()
 
-    def _add(self, tf: tarfile.TarFile, fd: int, arcname: str) -> None:
+    def _add(self, tf: tarfile.TarFile, fd: int, arcname: str, budget: dict) -> None:
         """Add the object open at fd (O_PATH, closed here), recursing into directories by fd."""
         try:
             st = os.fstat(fd)
@@ -229,10 +244,19 @@ class SandboxFS:
                             li.type, li.linkname = tarfile.SYMTYPE, os.readlink(name, dir_fd=dfd)
                             tf.addfile(li)
                         else:
-                            self._add(tf, child, f"{arcname}/{name}")
+                            self._add(tf, child, f"{arcname}/{name}", budget)
             elif stat.S_ISREG(st.st_mode):
+                first = budget["seen"].setdefault((st.st_dev, st.st_ino), arcname)
+                if st.st_nlink > 1 and first != arcname:
+                    info.type, info.linkname = tarfile.LNKTYPE, first
+                    tf.addfile(info)
+                    return
+                budget["left"] -= st.st_size
+                if budget["left"] < 0:
+                    raise SandboxError(f"download too large (over {MAX_READ >> 20} MiB or the sandbox's disk size): "
+                                       "ask for a narrower path")
                 # Reopen the O_PATH fd for reading: the object is already resolved, nothing is followed.
-                with os.fdopen(os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC), "rb") as f:
+                with os.fdopen(os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK), "rb") as f:
                     info.size = st.st_size
                     tf.addfile(info, f)
         finally:

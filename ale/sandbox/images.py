@@ -177,12 +177,24 @@ class ImageStore:
         return layer_id
 
     def commit_upper(self, upper: Path, layer_id: str) -> str:
-        """Copy a sandbox's upper dir (whiteouts, opaque-dir xattrs and owners included) into a layer."""
+        """Copy a sandbox's upper dir (whiteouts, opaque-dir xattrs and owners included) into a layer.
+
+        The sandbox may still be running and changing it, so the walk goes by directory fds with
+        O_NOFOLLOW (never by path): a directory swapped for a symlink mid-copy is copied as that
+        symlink, and nothing outside the upper dir is ever opened."""
         tmp = self.new_layer_dir()
-        r = subprocess.run(["cp", "-a", "--preserve=all", f"{upper}/.", f"{tmp}/"], capture_output=True, text=True)
-        if r.returncode != 0:
+        try:
+            src = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            dst = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                _copy_dir(src, dst)
+                _copy_meta(src, dst, os.fstat(src))
+            finally:
+                os.close(src)
+                os.close(dst)
+        except OSError as e:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise SandboxError(f"commit failed: {r.stderr.strip()}")
+            raise SandboxError(f"commit failed: {e}") from None
         return self.finish_layer(tmp, layer_id)
 
     # ---- base image
@@ -273,6 +285,74 @@ def _extract_rootfs(tar_path: Path, dest: Path) -> None:
         raise SandboxError(f"not a readable tar archive: {e}") from None
     finally:
         os.close(rootfd)
+
+
+def _copy_meta(src_fd: int, dst_fd: int, st: os.stat_result) -> None:
+    for name in os.listxattr(src_fd):  # trusted.overlay.opaque and friends
+        try:
+            os.setxattr(dst_fd, name, os.getxattr(src_fd, name))
+        except OSError:
+            pass
+    os.chown(dst_fd, st.st_uid, st.st_gid)
+    os.chmod(dst_fd, stat.S_IMODE(st.st_mode))
+    os.utime(dst_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _copy_dir(src: int, dst: int) -> None:
+    """Copy the entries of directory fd `src` into directory fd `dst`, by fd, following nothing."""
+    for name in os.listdir(src):
+        try:
+            st = os.stat(name, dir_fd=src, follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # removed while we walk
+        mode = st.st_mode
+        if stat.S_ISLNK(mode):
+            os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
+            continue
+        if stat.S_ISCHR(mode) and st.st_rdev == 0:  # an overlay whiteout
+            os.mknod(name, mode, 0, dir_fd=dst)
+            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
+            continue
+        if stat.S_ISFIFO(mode):
+            os.mkfifo(name, stat.S_IMODE(mode), dir_fd=dst)
+            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
+            continue
+        if stat.S_ISDIR(mode):
+            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        elif stat.S_ISREG(mode):
+            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        else:
+            continue  # sockets and device nodes are not image content
+        try:
+            sfd = os.open(name, flags, dir_fd=src)
+        except (FileNotFoundError, NotADirectoryError, OSError):
+            continue  # changed type under us (e.g. swapped for a symlink): skip, never follow
+        try:
+            sst = os.fstat(sfd)
+            if stat.S_IFMT(sst.st_mode) != stat.S_IFMT(mode):
+                continue
+            if stat.S_ISDIR(mode):
+                os.mkdir(name, 0o700, dir_fd=dst)
+                dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst)
+                try:
+                    _copy_dir(sfd, dfd)
+                    _copy_meta(sfd, dfd, sst)
+                finally:
+                    os.close(dfd)
+            else:
+                dfd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                              dir_fd=dst)
+                try:
+                    while chunk := os.read(sfd, 1 << 20):
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(dfd, view):]
+                    _copy_meta(sfd, dfd, sst)
+                finally:
+                    os.close(dfd)
+        finally:
+            os.close(sfd)
 
 
 def _member_path(name: str) -> PurePosixPath:

@@ -48,8 +48,11 @@ DEFAULT_POLICY: dict[str, str] = {
 class GuardConfig:
     policy: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICY))
     interval_s: float = 0.5
-    cpu_busy_fraction: float = 0.9  # of the sandbox's CPU quota
-    cpu_budget_s: float = 300.0  # continuous busy seconds before `cpu_budget` fires
+    # `cpu_budget` fires when, averaged over the last cpu_budget_s seconds, a sandbox used at least
+    # cpu_busy_fraction of the CPU it could have had: its quota, or less when the host had no idle CPU
+    # left to give (so N miners on fewer cores, or a miner that pauses now and then, are still seen).
+    cpu_busy_fraction: float = 0.75
+    cpu_budget_s: float = 300.0
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Sandbox:
     last_guard: GuardAction | None = None
     last_guard_at: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)
-    cpu_busy_since: float | None = None
+    cpu_window: list[tuple[float, float]] = field(default_factory=list)  # (interval s, busy fraction)
     last_throttle_event: float = 0.0
     spills: int = 0
     event_seq: int = 0
@@ -98,6 +101,7 @@ class SandboxManager:
         self._seccomp = {True: seccomp.build_filter(True), False: seccomp.build_filter(False)}
         self._cg_bases: dict[str, Path] = {}
         self._base_lock = asyncio.Lock()
+        self._host_idle, self._tick = 0.0, 1.0  # host idle CPU-seconds and length of the last guard tick
         self.started = False
 
     # ------------------------------------------------------------------ lifecycle of the manager
@@ -236,7 +240,7 @@ class SandboxManager:
         sb.state = "running"
         sb.stop_reason = None
         sb.counters = {**sb.cgroup.counters(), "disk_bytes": self._disk_used(sb)}  # the guard's baseline
-        sb.cpu_busy_since = None
+        sb.cpu_window = []
 
     def _cleanup_files(self, sb: Sandbox) -> None:
         try:
@@ -447,7 +451,8 @@ class SandboxManager:
         """(bytes, is_tar): a file as it is, a directory as a tar."""
         fs = self._fs(sid)
         if await asyncio.to_thread(fs.is_dir, path):
-            return await asyncio.to_thread(fs.make_tar, path), True
+            budget = self._get(sid).spec.disk + (1 << 20)  # no more than the sandbox could have written
+            return await asyncio.to_thread(fs.make_tar, path, budget), True
         return await asyncio.to_thread(fs.read, path), False
 
     # ------------------------------------------------------------------ events and the guard
@@ -511,9 +516,12 @@ class SandboxManager:
 
     async def _guard_loop(self) -> None:
         cfg = self.guard_cfg
+        idle, last = _host_idle_seconds(), time.time()
         while True:
             await asyncio.sleep(cfg.interval_s)
-            now = time.time()
+            now, idle_now = time.time(), _host_idle_seconds()
+            self._host_idle, self._tick = max(0.0, idle_now - idle), max(1e-3, now - last)
+            idle, last = idle_now, now
             for sb in list(self._sandboxes.values()):
                 try:
                     self._guard_one(sb, now, cfg)
@@ -556,15 +564,18 @@ class SandboxManager:
             self._apply_policy(sb, {"kind": "disk_full", "detail": f"disk limit {spec.disk} bytes"})
         if not cpu:
             return
-        busy = (cur["cpu_usage_ns"] - prev.get("cpu_usage_ns", 0)) / 1e9 / (cfg.interval_s * spec.cpus)
-        if busy >= cfg.cpu_busy_fraction:
-            sb.cpu_busy_since = sb.cpu_busy_since or now
-            if now - sb.cpu_busy_since >= cfg.cpu_budget_s:
-                sb.cpu_busy_since = None
-                return self._apply_policy(sb, {"kind": "cpu_budget",
-                                               "detail": f"full CPU for over {cfg.cpu_budget_s:.0f}s"})
-        else:
-            sb.cpu_busy_since = None
+        used = (cur["cpu_usage_ns"] - prev.get("cpu_usage_ns", 0)) / 1e9
+        could = min(spec.cpus * self._tick, used + self._host_idle)  # what it could have had this tick
+        sb.cpu_window.append((self._tick, used / could if could > 0 else 0.0))
+        while sum(dt for dt, _ in sb.cpu_window[1:]) >= cfg.cpu_budget_s:
+            sb.cpu_window.pop(0)
+        span = sum(dt for dt, _ in sb.cpu_window)
+        if span >= cfg.cpu_budget_s * 0.999:
+            avg = sum(dt * b for dt, b in sb.cpu_window) / span
+            if avg >= cfg.cpu_busy_fraction:
+                sb.cpu_window = []
+                return self._apply_policy(sb, {"kind": "cpu_budget", "detail": f"{avg:.0%} of its CPU for "
+                                                                                f"{cfg.cpu_budget_s:.0f}s"})
         if cur["cpu_throttled_periods"] > prev.get("cpu_throttled_periods", 0) and now - sb.last_throttle_event > 10:
             sb.last_throttle_event = now
             self._apply_policy(sb, {"kind": "cpu_throttled", "detail": f"CPU quota {spec.cpus}"})
@@ -590,6 +601,13 @@ class SandboxManager:
         if any(sb.spec.image == name for sb in self._sandboxes.values()):
             raise Conflict(f"image {name} is used by sandboxes; delete them first")
         await asyncio.to_thread(self.images.remove, name, self.layers_in_use())
+
+
+def _host_idle_seconds() -> float:
+    """Idle CPU-seconds of the whole host since boot (all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
 
 
 def _is_utf8(b: bytes) -> bool:

@@ -2,7 +2,8 @@
 
 Denied calls are not answered by the kernel: they return SECCOMP_RET_USER_NOTIF, and the sandbox's
 init (ale-init) answers EPERM and reports a `denied_syscall` event. So every denial is both
-enforced and visible. `connect` is also routed through the listener when network watching is on,
+enforced and visible. `socket(AF_VSOCK)` is denied too (a channel to the hypervisor that no network namespace confines).
+`connect` is also routed through the listener when network watching is on,
 but only observed (the call continues; the network namespace enforces the policy).
 """
 
@@ -26,8 +27,10 @@ DENIED_SYSCALLS: dict[str, int] = {
     "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
 }
 SYSCALL_NAMES = {nr: name for name, nr in DENIED_SYSCALLS.items()}
-_CLONE, _CLONE3, _CONNECT = 56, 435, 42
+_CLONE, _CLONE3, _CONNECT, _SOCKET = 56, 435, 42, 41
+_AF_VSOCK = 40  # vsock talks to the hypervisor, outside any network namespace
 SYSCALL_NAMES[_CLONE] = "clone (namespace flags)"
+SYSCALL_NAMES[_SOCKET] = "socket (AF_VSOCK)"
 # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWTIME: a new namespace is a way out.
 _CLONE_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80
 
@@ -49,6 +52,7 @@ def build_filter(watch_network: bool = True) -> bytes:
         (_JGE, "kill", None, 0x40000000),               # x32 ABI: never used legitimately here
         (_JEQ, "enosys", None, _CLONE3),                # libc falls back to clone(), whose flags we can see
         (_JEQ, "clone", None, _CLONE),
+        (_JEQ, "socket", None, _SOCKET),
     ]
     if watch_network:
         prog.append((_JEQ, "notify", None, _CONNECT))
@@ -57,6 +61,10 @@ def build_filter(watch_network: bool = True) -> bytes:
     labels = {"clone": len(prog)}
     prog += [(_LD_ABS, None, None, 16),                 # args[0], low 32 bits on little endian
              (_JSET, "notify", None, _CLONE_NS_FLAGS),
+             (_RET, None, None, _ALLOW)]
+    labels["socket"] = len(prog)
+    prog += [(_LD_ABS, None, None, 16),                 # socket(domain, ...)
+             (_JEQ, "notify", None, _AF_VSOCK),
              (_RET, None, None, _ALLOW)]
     labels["notify"] = len(prog); prog.append((_RET, None, None, _NOTIFY))
     labels["enosys"] = len(prog); prog.append((_RET, None, None, _ERRNO | _ENOSYS))

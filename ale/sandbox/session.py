@@ -235,10 +235,10 @@ class BashSession:
         if await self._await_marker(marker, 2.0):
             return
         pgrp = self._foreground_pgrp()
-        if pgrp and pgrp != self.host_pid:
+        if pgrp and pgrp > 0 and pgrp != self.host_pid:
             try:
                 os.killpg(pgrp, signal.SIGKILL)
-            except ProcessLookupError:
+            except OSError:  # gone, or not a valid group (tpgid -1)
                 pass
         if not await self._await_marker(marker, 3.0):
             # The shell itself is stuck (e.g. a builtin `read`): nothing for it but a new shell.

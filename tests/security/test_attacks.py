@@ -3,8 +3,8 @@
 Each test asserts the attack FAILED: the script's own verdict, the sandbox's event log (denied_syscall
 with the syscall's name, network_attempt, guard events) and host-side facts the attacker cannot fake
 (inotify-watched canary files, host listeners that must see no connection, host files and processes
-that must be unchanged). Findings that are real and not fixed yet are `xfail(strict=True)`: they turn
-into failures the day the hole is closed, so the marker gets removed with the fix.
+that must be unchanged). Findings that were real when written (commit race, FIFO traps, download amplification, shared kernel
+limits, the slow miner, event-flood masking, vsock) were fixed and stay here as regression tests.
 """
 
 from __future__ import annotations
@@ -316,9 +316,6 @@ def test_symlink_swap_race_against_file_api(sandbox, canary):
     canary.assert_untouched()
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: commit copies the upper dir with `cp -a` by path; a sandbox that "
-                   "swaps a directory with a symlink to a host directory mid-copy gets host files copied into "
-                   "the new image layer (TOCTOU, like docker cp CVE-2018-15664)")
 def test_commit_race_copies_no_host_file(sandbox, canary):
     setup = sandbox.exec(["bash", "-c", f"mkdir -p /w/d && echo sandbox > /w/d/secret.txt && ln -s {canary.dir} /w/l"])
     assert setup.exit_code == 0
@@ -350,9 +347,6 @@ def test_output_spill_symlinks(sandbox, canary):
     canary.assert_untouched()
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: the output spill opens /tmp/ale-output/exec-N.stdout on the "
-                   "manager's event loop; a FIFO planted there blocks open() and stalls every sandbox on the node "
-                   "until something reads the FIFO")
 def test_output_spill_fifo_does_not_stall_other_sandboxes(client, sandbox):
     bystander = client.create(SandboxSpec(**SPEC))
     try:
@@ -368,9 +362,6 @@ def test_output_spill_fifo_does_not_stall_other_sandboxes(client, sandbox):
         bystander.delete()
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: read_file/write_file open() FIFOs planted by the sandbox; the "
-                   "host worker thread blocks until the sandbox opens the other end (forever if it never does), "
-                   "and the default executor has only a handful of threads for all sandboxes")
 def test_fifo_does_not_block_file_api(sandbox):
     assert_blocked(run_attack(sandbox, "fifo_trap.sh", "3"))
     reader, rbox = _in_thread(sandbox.read_file, "/workspace/result.txt")
@@ -384,10 +375,6 @@ def test_fifo_does_not_block_file_api(sandbox):
     assert not stuck, f"{stuck} blocked on a FIFO planted by the sandbox"
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: download (make_tar) reads every byte of a file's apparent size "
-                   "into host memory and stores each hard link as a full copy: sparse files and hard links cost the "
-                   "sandbox no disk, so a 64 MiB sandbox gets a 256 MiB answer here; 1 TB sparse files or 100k links "
-                   "would exhaust the host")
 @pytest.mark.parametrize("attack", ["sparse_bomb.sh", "hardlink_bomb.sh"])
 def test_download_is_not_amplified(sandbox, attack):
     assert_blocked(run_attack(sandbox, attack))
@@ -458,11 +445,6 @@ def _host_can_sigqueue() -> bool:
         child.wait()
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: per-user kernel counters (ucounts) are charged at every level of "
-                   "the user-namespace chain, and every sandbox's user namespace is owned by host root: inotify "
-                   "instances (fs.inotify.max_user_instances, 128), POSIX message queue bytes (RLIMIT_MSGQUEUE, "
-                   "800 KiB) and queued signals (RLIMIT_SIGPENDING) taken in one sandbox are taken from host root, "
-                   "i.e. from the service itself and from every other sandbox")
 @pytest.mark.parametrize("attack, host_check", [("inotify_exhaust.py", _host_can_inotify),
                                                 ("mqueue_exhaust.py", _host_can_mq_open),
                                                 ("sigqueue_exhaust.py", _host_can_sigqueue)],
@@ -545,11 +527,11 @@ def test_denied_syscall_flood_does_not_stall_host(client, sandbox):
     host's memory without bound (the init rate-limits what it reports)."""
     bystander = client.create(SandboxSpec(**SPEC))
     try:
-        calls = 20000
+        calls = 300000  # long enough to still be flooding while the bystander is timed
         t, box = _in_thread(run_attack, sandbox, "event_flood.c", str(calls), timeout=60)
         time.sleep(0.5)  # compile time, then the flood is on
         latencies = []
-        while t.is_alive() and len(latencies) < 5:
+        while (t.is_alive() or not latencies) and len(latencies) < 5:
             t0 = time.monotonic()
             bystander.exec("true")
             latencies.append(time.monotonic() - t0)
@@ -564,9 +546,6 @@ def test_denied_syscall_flood_does_not_stall_host(client, sandbox):
         bystander.delete()
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: the cpu_budget guard only counts intervals at >= 90% of the quota, "
-                   "and any quieter interval restarts the count: a miner at an 80% duty cycle runs forever unseen "
-                   "(so do N full-speed miners in N sandboxes on a node with fewer cores: none reaches 90%)")
 def test_throttled_miner_is_caught():
     with SandboxClient(guard=GuardConfig(cpu_budget_s=2, interval_s=0.25)) as c:
         sb = c.create(SandboxSpec(memory="256m", pids=64, disk="64m", cpus=1))
@@ -575,9 +554,6 @@ def test_throttled_miner_is_caught():
             f"80% CPU for 6 s against a 2 s budget went unnoticed: {r.stdout.strip()}"
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: the init's event rate limit (50/s, all kinds together) lets an "
-                   "attacker hide a network attempt: burn the budget with cheap denied calls first, and the connect "
-                   "is only counted in an anonymous events_suppressed total (reported lazily, at the next event)")
 def test_network_attempt_cannot_be_hidden_by_a_flood(sandbox, listeners):
     addrs = host_addresses()
     if not addrs:
@@ -598,9 +574,5 @@ def _host_has_vsock() -> bool:
         return False
 
 
-@pytest.mark.xfail(_host_has_vsock(), strict=True,
-                   reason="FINDING (on VMs with vsock, like this one): socket(AF_VSOCK) is allowed; vsock is not "
-                   "confined by the network namespace, so network 'none' still leaves a channel to the hypervisor "
-                   "(CID 2). Never probed beyond socket creation here.")
 def test_vsock_is_not_a_way_out(sandbox):
     assert_blocked(run_attack(sandbox, "vsock_probe.py"))

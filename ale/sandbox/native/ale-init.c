@@ -38,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -135,6 +136,12 @@ static void setup_inside(const struct opts *o) {
     char root[1024], p[1200];
     snprintf(root, sizeof root, "%s/root", o->scratch);
     if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) die("become sandbox root");
+    /* We are in the sandbox's cgroups by now: a cgroup namespace rooted here hides the host's paths. */
+    if (unshare(CLONE_NEWCGROUP) < 0) die("unshare(cgroup)");
+    /* Per-user kernel budgets are shared by every sandbox (one owner uid): keep each one's share small. */
+    struct rlimit sigpending = {4096, 4096}, msgqueue = {1 << 20, 1 << 20};
+    setrlimit(RLIMIT_SIGPENDING, &sigpending);
+    setrlimit(RLIMIT_MSGQUEUE, &msgqueue);
     if (sethostname(o->hostname, strlen(o->hostname)) < 0) die("sethostname");
     if (!o->host_net) {  /* loopback up; the new namespace has no other interface and no route */
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -283,7 +290,7 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
             ioctl(slave, TIOCSCTTY, 0);
             dup2(slave, 0); dup2(slave, 1); dup2(slave, 2);
         } else {
-            int null = open("/dev/null", O_RDONLY);
+            int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
             dup2(flags & SPAWN_STDIN ? in[0] : null, 0); dup2(out[1], 1); dup2(err[1], 2);
         }
         if (chdir(cwd) < 0) { dprintf(2, "ale-init: cannot cd to %s: %s\n", cwd, strerror(errno)); _exit(127); }
@@ -354,19 +361,30 @@ static void handle_request(uint8_t type, uint32_t id, const char *pl, uint32_t l
 /* Events are rate-limited here, at the source: a sandbox looping on a denied call must not turn
  * into a flood of frames the host has to parse. Past EVENTS_PER_SEC in one second, events are only
  * counted, and the count is reported once the next second starts. */
-#define EVENTS_PER_SEC 50
+#define EVENTS_PER_SEC 50  /* per kind: flooding one kind cannot hide another */
+enum { EV_DENIED, EV_NETWORK, EV_KINDS };
+static const char *ev_names[EV_KINDS] = {"denied_syscall", "network_attempt"};
 static time_t ev_second;
-static unsigned ev_sent, ev_suppressed;
+static unsigned ev_sent[EV_KINDS], ev_suppressed[EV_KINDS];
 
-static int event_allowed(void) {
+static int events_pending(void) { return ev_suppressed[EV_DENIED] || ev_suppressed[EV_NETWORK]; }
+
+/* Start a new second if the clock moved; report what the last one suppressed, per kind. */
+static void events_tick(void) {
     time_t now = time(NULL);
-    if (now != ev_second) {
-        if (ev_suppressed)
-            send_text(F_EVENT, 0, "{\"kind\":\"events_suppressed\",\"count\":%u}", ev_suppressed);
-        ev_second = now; ev_sent = 0; ev_suppressed = 0;
-    }
-    if (ev_sent < EVENTS_PER_SEC) { ev_sent++; return 1; }
-    ev_suppressed++;
+    if (now == ev_second) return;
+    if (events_pending())
+        send_text(F_EVENT, 0, "{\"kind\":\"events_suppressed\",\"%s\":%u,\"%s\":%u}", ev_names[EV_DENIED],
+                  ev_suppressed[EV_DENIED], ev_names[EV_NETWORK], ev_suppressed[EV_NETWORK]);
+    ev_second = now;
+    memset(ev_sent, 0, sizeof ev_sent);
+    memset(ev_suppressed, 0, sizeof ev_suppressed);
+}
+
+static int event_allowed(int kind) {
+    events_tick();
+    if (ev_sent[kind] < EVENTS_PER_SEC) { ev_sent[kind]++; return 1; }
+    ev_suppressed[kind]++;
     return 0;
 }
 
@@ -404,12 +422,12 @@ static void handle_notification(int listener) {
         }
         resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        if (addr[0] && event_allowed()) send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\"}", req.pid, addr);
+        if (addr[0] && event_allowed(EV_NETWORK)) send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\"}", req.pid, addr);
         return;
     }
     resp.error = -EPERM;
     ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-    if (event_allowed()) send_text(F_EVENT, 0, "{\"kind\":\"denied_syscall\",\"pid\":%d,\"nr\":%d,\"arch\":%u}", req.pid, nr, req.data.arch);
+    if (event_allowed(EV_DENIED)) send_text(F_EVENT, 0, "{\"kind\":\"denied_syscall\",\"pid\":%d,\"nr\":%d,\"arch\":%u}", req.pid, nr, req.data.arch);
 }
 
 static void serve(int listener) {
@@ -432,7 +450,9 @@ static void serve(int listener) {
             pfd[n++] = (struct pollfd){.fd = procs[i].out, .events = POLLIN};
             pfd[n++] = (struct pollfd){.fd = procs[i].err, .events = POLLIN};
         }
-        if (poll(pfd, (nfds_t)n, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        /* wake up at least once a second while a suppressed-events summary is owed */
+        if (poll(pfd, (nfds_t)n, events_pending() ? 1000 : -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        events_tick();
         if (pfd[0].revents) {
             ssize_t r = read(0, rbuf + rlen, sizeof rbuf - rlen);
             if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) _exit(0);  /* host closed: sandbox ends */
@@ -494,24 +514,48 @@ int main(int argc, char **argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  /* the sandbox never outlives the runtime that owns it */
     mount_rootfs(&o);
 
-    int sync[2];
-    if (pipe2(sync, O_CLOEXEC) < 0) die("pipe");
+    int sync[2], pidpipe[2];
+    if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(pidpipe, O_CLOEXEC) < 0) die("pipe");
     int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o.host_net ? 0 : CLONE_NEWNET);
-    pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-    if (child < 0) die("clone");
-    if (child == 0) {
-        close(sync[1]);
-        char c;
-        if (read(sync[0], &c, 1) != 1) _exit(125);  /* launcher died before mapping us */
-        close(sync[0]);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        setup_inside(&o);
-        drop_privileges();
-        int listener = install_seccomp(o.seccomp_fd);
-        if (chdir(o.workdir) < 0) die("chdir workdir");
-        serve(listener);
-        return 0;
+    /* The user namespace is created by an intermediate process running as the unprivileged owner uid,
+     * so the namespace (and the per-user kernel counters its processes are charged to: inotify
+     * instances, queued signals, message queues) belong to that uid, never to host root. We stay
+     * the subreaper, so the init becomes our child once the intermediate exits. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t mid = fork();
+    if (mid < 0) die("fork");
+    if (mid == 0) {
+        if (setgroups(0, NULL) < 0 || setresgid(o.uid_base, o.uid_base, o.uid_base) < 0 ||
+            setresuid(o.uid_base, o.uid_base, o.uid_base) < 0) die("drop to the owner uid");
+        pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+        if (child < 0) die("clone");
+        if (child == 0) {
+            close(sync[1]); close(pidpipe[0]); close(pidpipe[1]);
+            char c;
+            if (read(sync[0], &c, 1) != 1) _exit(125);  /* launcher died before mapping us */
+            close(sync[0]);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  /* our parent is the launcher now (the intermediate is gone) */
+            setup_inside(&o);
+            drop_privileges();
+            int listener = install_seccomp(o.seccomp_fd);
+            if (chdir(o.workdir) < 0) die("chdir workdir");
+            for (int i = 1; i < argc; i++) memset(argv[i], 0, strlen(argv[i]));  /* hide host paths */
+            serve(listener);
+            _exit(0);
+        }
+        int32_t cp = child;
+        _exit(write(pidpipe[1], &cp, 4) == 4 ? 0 : 125);
     }
+    close(pidpipe[1]);
+    int mst;
+    while (waitpid(mid, &mst, 0) < 0 && errno == EINTR) {}
+    int32_t child32 = -1;
+    if (!WIFEXITED(mst) || WEXITSTATUS(mst) != 0 || read(pidpipe[0], &child32, 4) != 4) {
+        fprintf(stderr, "ale-init: could not create the sandbox namespaces\n");
+        return 125;
+    }
+    close(pidpipe[0]);
+    pid_t child = child32;
     close(sync[0]);
     close(o.seccomp_fd);
     char path[128], map[64];
