@@ -94,6 +94,12 @@ class Cgroup:
     def attach_dirs(self) -> list[str]:
         return [str(d) for d in self.dirs.values()]
 
+    def cpu_usage_ns(self) -> int:
+        if self.v2:
+            return _kv(_read(self.dirs["unified"] / "cpu.stat")).get("usage_usec", 0) * 1000
+        acct = self.dirs.get("cpuacct")
+        return int(_read(acct / "cpuacct.usage") or 0) if acct else 0
+
     def counters(self) -> dict[str, int]:
         """oom_kills, pids_max_hits, cpu_usage_ns, cpu_throttled_periods, memory_bytes, pids."""
         if self.v2:

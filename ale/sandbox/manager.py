@@ -549,7 +549,16 @@ class SandboxManager:
 
     def _guard_limits(self, sb: Sandbox, now: float, cfg: GuardConfig, cpu: bool) -> None:
         spec = sb.spec
-        prev, cur = sb.counters, sb.cgroup.counters()
+        prev = sb.counters
+        if cpu and prev:
+            # Nothing ran since the last look (no CPU time used): no limit can have been hit. One file
+            # read per idle sandbox keeps the guard cheap with thousands of them.
+            usage = sb.cgroup.cpu_usage_ns()
+            if usage == prev.get("cpu_usage_ns"):
+                sb.cpu_window.append((self._tick, 0.0))
+                del sb.cpu_window[:-4096]
+                return
+        cur = sb.cgroup.counters()
         cur["disk_bytes"] = self._disk_used(sb)
         if not cpu:  # CPU use is a rate over the guard's interval: only the loop judges it
             cur["cpu_usage_ns"] = prev.get("cpu_usage_ns", cur["cpu_usage_ns"])

@@ -97,7 +97,7 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
     app = FastAPI(title="ALE sandbox service", version="1", lifespan=lifespan)
     app.state.manager, app.state.token = manager, token
 
-    def auth(request: Request) -> None:
+    async def auth(request: Request) -> None:  # async: a sync dependency would hop to a thread per request
         if not token:
             return
         got = request.headers.get("authorization", "")
@@ -155,16 +155,17 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
         return await call("commit", req)
 
     @app.post("/v1/sandbox/execute", dependencies=deps, response_model=ExecResult)
-    async def execute(req: ExecReq) -> Any:
-        return await call("execute", req)
+    async def execute(req: ExecReq) -> Response:
+        # Already a validated model: serialise it once instead of re-validating through response_model.
+        return Response((await call("execute", req)).model_dump_json(), media_type="application/json")
 
     @app.post("/v1/sandbox/create_session", dependencies=deps)
     async def create_session(req: SessionCreateReq) -> dict:
         return {"session_id": await call("create_session", req)}
 
     @app.post("/v1/sandbox/run_in_session", dependencies=deps, response_model=SessionResult)
-    async def run_in_session(req: SessionRunReq) -> Any:
-        return await call("run_in_session", req)
+    async def run_in_session(req: SessionRunReq) -> Response:
+        return Response((await call("run_in_session", req)).model_dump_json(), media_type="application/json")
 
     @app.post("/v1/sandbox/interrupt_session", dependencies=deps)
     async def interrupt_session(req: SessionRef) -> dict:
