@@ -124,3 +124,42 @@ def show(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="tra
     for e in events[ei:]:
         console.print(f"[yellow]event: {json.dumps(e, ensure_ascii=False)[:400]}[/yellow]")
     print_summary(t)
+
+
+@agent_app.command("proxy")
+def proxy(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
+          port: int = typer.Option(8400, help="port on 127.0.0.1"),
+          out: Optional[Path] = typer.Option(None, help="folder for one trajectory JSON per episode"),
+          temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)")) -> None:
+    """Serve MODEL as an OpenAI-compatible endpoint (agent-native mode) and record trajectories.
+
+    Point a harness at http://127.0.0.1:PORT/e/EPISODE/v1 (or /v1 for episode "default");
+    POST /e/EPISODE/end {"reward": R} closes an episode. Ctrl-C closes the rest and exits.
+    """
+    import signal
+    import threading
+
+    from ale.agent.models import load_model
+    from ale.agent.proxy import ModelProxy
+
+    try:
+        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
+    except (ValueError, RuntimeError, OSError) as e:
+        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
+        raise typer.Exit(2)
+    mp = ModelProxy(policy, out_dir=out)
+    try:
+        server = mp.serve(port)
+    except OSError as e:
+        console.print(f"[red]cannot listen on 127.0.0.1:{port}: {e}[/red]")
+        raise typer.Exit(2)
+    console.print(f"proxy for {policy.name}: {server.url}  (per episode: {server.episode_url('EPISODE')})", soft_wrap=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    for t in mp.end_all():
+        console.print(f"episode {t.config['episode']}: {len(t.turns)} turns, {t.end_reason}")

@@ -1,0 +1,157 @@
+"""Model proxy: a real OpenAI client (the `openai` package) drives a tool loop against it over HTTP."""
+import json
+import subprocess
+import threading
+
+import httpx
+import pytest
+import torch
+from openai import BadRequestError, OpenAI
+
+from ale.agent.models import ScriptedModel
+from ale.agent.models.hf import HFModel
+from ale.agent.protocols import ModelReply
+from ale.agent.proxy import ModelProxy, QueuePolicy
+from ale.agent.trajectory import Trajectory
+from .agent_testkit import check_exact, make_tiny_tokenizer
+
+BASH = {"type": "function", "function": {"name": "bash", "description": "run a command",
+                                         "parameters": {"type": "object", "properties": {"command": {"type": "string"}},
+                                                        "required": ["command"]}}}
+
+
+def tc(name, **args):
+    return {"tool_calls": [{"function": {"name": name, "arguments": json.dumps(args)}}]}
+
+
+def external_harness(base_url, task, workdir, max_turns=10):
+    """A minimal third-party harness: OpenAI client + a local bash tool, loops until a plain answer."""
+    client = OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    messages = [{"role": "system", "content": "You are a shell agent."}, {"role": "user", "content": task}]
+    for _ in range(max_turns):
+        r = client.chat.completions.create(model="whatever", messages=messages, tools=[BASH])
+        msg = r.choices[0].message
+        messages.append(msg.model_dump(exclude_none=True))
+        if not msg.tool_calls:
+            return msg.content, messages
+        for call in msg.tool_calls:
+            cmd = json.loads(call.function.arguments)["command"]
+            out = subprocess.run(["bash", "-c", cmd], cwd=workdir, capture_output=True, text=True).stdout
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": out})
+    return None, messages
+
+
+def test_scripted_policy_serves_an_openai_tool_loop_and_records_it(tmp_path):
+    policy = ScriptedModel([tc("bash", command="echo hello > f.txt"), tc("bash", command="cat f.txt"),
+                            {"content": "f.txt says hello"}])
+    proxy = ModelProxy(policy, out_dir=tmp_path / "trajs")
+    with proxy.serve() as server:
+        answer, messages = external_harness(server.episode_url("ep1"), "write hello to f.txt", tmp_path)
+        assert answer == "f.txt says hello"
+        assert (tmp_path / "f.txt").read_text() == "hello\n"
+        ended = httpx.post(f"http://127.0.0.1:{server.port}/e/ep1/end", json={"reward": 1.0}).json()
+    assert ended["end_reason"] == "finished" and ended["turns"] == 3
+    t = Trajectory.load(tmp_path / "trajs" / "ep1.json")
+    assert t.task == "write hello to f.txt" and t.reward == 1.0 and t.model == "scripted"
+    assert [s["action"]["arguments"]["command"] for s in t.steps] == ["echo hello > f.txt", "cat f.txt"]
+    assert [s["observation"] for s in t.steps] == ["", "hello\n"]  # filled from the client's tool messages
+    assert t.messages[-1]["content"] == "f.txt says hello" and len(t.messages) == len(messages)
+    assert t.sequences == []  # a scripted policy has no token ids
+
+
+def test_bad_requests_get_clear_errors():
+    proxy = ModelProxy(ScriptedModel(["hi"]))
+    with proxy.serve() as server:
+        client = OpenAI(base_url=server.url, api_key="x", max_retries=0)
+        with pytest.raises(BadRequestError, match="streaming is not supported"):
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], stream=True)
+        r = httpx.post(server.url + "/chat/completions", json={"messages": []})
+        assert r.status_code == 400 and "non-empty" in r.json()["error"]["message"]
+        r = httpx.post(server.url + "/chat/completions", json={"messages": [{"role": "robot", "content": "x"}]})
+        assert r.status_code == 400 and "messages[0]" in r.json()["error"]["message"]
+        r = httpx.post(f"http://127.0.0.1:{server.port}/e/nope/end", json={})
+        assert r.status_code == 404
+
+
+def test_queue_policy_lets_a_trainer_answer_requests():
+    policy = QueuePolicy(name="trainer")
+    seen = []
+
+    def trainer():  # answers two requests, with token ids, like a trainer's generator would
+        for i in range(2):
+            req = policy.requests.get(timeout=10)
+            seen.append((req.episode, [m["role"] for m in req.messages], req.tools is not None))
+            req.reply(ModelReply(message={"role": "assistant", "content": f"answer {i}"}, prompt_ids=[1, 2, 3 + i],
+                                 response_ids=[7, 8], logprobs=[-0.5, -0.25], prompt_tokens=3, completion_tokens=2))
+
+    th = threading.Thread(target=trainer)
+    th.start()
+    proxy = ModelProxy(policy)
+    with proxy.serve() as server:
+        client = OpenAI(base_url=server.episode_url("e7"), api_key="x", max_retries=0)
+        r1 = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "q"}], tools=[BASH])
+        r2 = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "q2"}])
+    th.join(5)
+    assert r1.choices[0].message.content == "answer 0" and r2.choices[0].message.content == "answer 1"
+    assert r1.usage.prompt_tokens == 3 and r1.choices[0].finish_reason == "stop"
+    assert seen == [("e7", ["user"], True), ("e7", ["user"], False)]
+    t = proxy.end_episode("e7")
+    # the second prompt [1,2,4] does not extend [1,2,3,7,8]: a new sequence, and it says why
+    assert [s.reason for s in t.sequences] == ["start", "prefix_mismatch"]
+
+
+@pytest.fixture(scope="module")
+def tiny_hf():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = make_tiny_tokenizer()
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32768,
+                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    return HFModel(LlamaForCausalLM(cfg), tok, temperature=1.0, max_new_tokens=10, seed=3)
+
+
+def test_hf_policy_records_token_exact_turns_through_the_proxy(tiny_hf):
+    """The client echoes plain text; the proxy re-attaches its sampled ids, so all turns form one
+    sequence whose trainable tokens are exactly the sampled ones. An edited echo breaks the prefix."""
+    proxy = ModelProxy(tiny_hf)
+    with proxy.serve() as server:
+        client = OpenAI(base_url=server.episode_url("hf"), api_key="x", max_retries=0)
+        messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "start"}]
+        for i in range(3):
+            r = client.chat.completions.create(model="m", messages=messages, tools=[BASH])
+            messages.append(r.choices[0].message.model_dump(exclude_none=True))
+            messages.append({"role": "user", "content": f"observation {i}"})
+        t = proxy.end_episode("hf")
+        assert len(t.turns) == 3 and all(turn.response_ids for turn in t.turns)
+        assert [s.reason for s in t.sequences] == ["start"]
+        check_exact(t.turns, t.sequences)
+        assert sum(len(turn.response_ids) for turn in t.turns) == sum(t.sequences[0].loss_mask)
+
+        client2 = OpenAI(base_url=server.episode_url("hf2"), api_key="x", max_retries=0)
+        first = messages[:2]
+        r = client2.chat.completions.create(model="m", messages=first, tools=[BASH])
+        edited = {"role": "assistant", "content": (r.choices[0].message.content or "") + " (edited)"}
+        client2.chat.completions.create(model="m", messages=first + [edited, {"role": "user", "content": "o"}])
+        t2 = proxy.end_episode("hf2")
+        assert [s.reason for s in t2.sequences] == ["start", "prefix_mismatch"]
+
+
+def test_hermes_text_becomes_tool_calls_and_echoed_calls_keep_their_ids(tmp_path):
+    """TokenScriptedModel is a FAKE token-producing policy (real ChatRenderer, scripted text)."""
+    from .agent_testkit import TokenScriptedModel
+
+    policy = TokenScriptedModel(make_tiny_tokenizer(), [
+        'let me look\n<tool_call>{"name": "bash", "arguments": {"command": "echo 41"}}</tool_call>',
+        "the answer is 41"])
+    proxy = ModelProxy(policy)
+    with proxy.serve() as server:
+        answer, messages = external_harness(server.episode_url("h"), "what does echo 41 print?", tmp_path)
+    assert answer == "the answer is 41"
+    assert messages[2]["content"] == "let me look" and messages[2]["tool_calls"][0]["function"]["name"] == "bash"
+    assert messages[3]["content"] == "41\n"
+    t = proxy.end_episode("h")
+    assert t.end_reason == "finished" and t.steps[0]["observation"] == "41\n"
+    assert [s.reason for s in t.sequences] == ["start"]  # the echoed tool-call message got its ids back
+    check_exact(t.turns, t.sequences)
