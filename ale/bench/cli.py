@@ -80,7 +80,7 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
                      temperature=temperature)
     try:
         results = run_eval(task_list, cfg, out=out, traj_dir=traj_dir)
-    except ValueError as e:
+    except (ValueError, OSError) as e:  # bad options, a bad model spec, a model that does not load
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)
     s = results["summary"]

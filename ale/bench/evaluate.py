@@ -86,11 +86,12 @@ def null_model():
 class Evaluator:
     """Runs attempts; use `async with Evaluator(cfg) as ev: await ev.attempt(task, agent, k)`."""
 
-    def __init__(self, cfg: EvalConfig, traj_dir: Path | None = None, manager=None):
+    def __init__(self, cfg: EvalConfig, traj_dir: Path | None = None, manager=None, model=None):
+        """model: the loaded model for a model-spec agent (else loaded on first use)."""
         self.cfg, self.traj_dir = cfg, traj_dir
         self._manager = manager
         self._images: dict[str, asyncio.Future] = {}
-        self._model = None
+        self._model = model
         self._model_lock = threading.Lock()
 
     async def __aenter__(self) -> Evaluator:
@@ -296,8 +297,14 @@ def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_d
                         and r.get("failure") != "infrastructure_error"):
                     done[t.id] = r
     todo = [t for t in tasks if t.id not in done]
+    model = None
+    if todo and cfg.agent not in ("oracle", "null"):
+        from ale.agent.models import load_model
+
+        # load (or, for a script, check) the model now: a bad spec is an error, not an infrastructure failure
+        model = load_model(cfg.agent, **({} if cfg.temperature is None else {"temperature": cfg.temperature}))
     t0 = time.time()
-    fresh = asyncio.run(_run(todo, cfg, task_dir, traj_dir, progress, len(done), on_record)) if todo else {}
+    fresh = asyncio.run(_run(todo, cfg, task_dir, traj_dir, progress, len(done), on_record, model)) if todo else {}
     records = [done.get(t.id) or fresh[t.id] for t in tasks]
     results = {"summary": summarize(records, cfg.agent, cfg.attempts, time.time() - t0),
                "config": {"agent": cfg.agent, "attempts": cfg.attempts, "concurrency": cfg.concurrency,
@@ -313,7 +320,7 @@ def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_d
 
 
 async def _run(tasks: list[Task], cfg: EvalConfig, task_dir: Path | None, traj_dir: Path | None, progress: bool,
-               n_done: int, on_record) -> dict[str, dict[str, Any]]:
+               n_done: int, on_record, model) -> dict[str, dict[str, Any]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     sem = asyncio.Semaphore(cfg.concurrency)
@@ -321,7 +328,7 @@ async def _run(tasks: list[Task], cfg: EvalConfig, task_dir: Path | None, traj_d
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[status]}"), disable=not progress, transient=False)
     records: dict[str, dict[str, Any]] = {}
-    async with Evaluator(cfg, traj_dir) as ev:
+    async with Evaluator(cfg, traj_dir, model=None if cfg.agent.startswith("scripted:") else model) as ev:
         with bar:
             pid = bar.add_task(f"{cfg.agent} x{cfg.attempts}", total=len(tasks) * cfg.attempts,
                                status=f"resumed {n_done}" if n_done else "")

@@ -74,3 +74,12 @@ def test_swe_instance_bad_repo_and_node_ids(tmp_path):
         load_tasks(_instance(tmp_path, repo="elsewhere"))
     with pytest.raises(TaskError, match="FAIL_TO_PASS must be a list of pytest node ids"):
         load_tasks(_instance(tmp_path, FAIL_TO_PASS="t.py::test_a"))
+
+
+def test_bad_agent_spec_is_a_clear_error(tmp_path):
+    write_task(tmp_path, "t")
+    r = CliRunner().invoke(app, ["run", "--tasks", str(tmp_path), "--agent", "gpt-nope", "--out", str(tmp_path / "r.json")])
+    assert r.exit_code == 2 and "bad model spec 'gpt-nope'" in r.output
+    r = CliRunner().invoke(app, ["run", "--tasks", str(tmp_path), "--agent", "scripted:/nonexistent.jsonl",
+                                 "--out", str(tmp_path / "r.json")])
+    assert r.exit_code == 2 and "nonexistent.jsonl" in r.output
