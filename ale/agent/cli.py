@@ -163,3 +163,24 @@ def proxy(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL
     server.stop()
     for t in mp.end_all():
         console.print(f"episode {t.config['episode']}: {len(t.turns)} turns, {t.end_reason}")
+
+
+@traj_app.command("view")
+def view(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="trajectory JSON files"),
+         port: int = typer.Option(8401, help="port on 127.0.0.1 (0: any free port)")) -> None:
+    """Serve an HTML viewer of trajectories (turns, tool calls, diffs, rewards, events, chunks) until Ctrl-C."""
+    import threading
+
+    from ale.agent.viewer import serve_viewer
+
+    try:
+        server = serve_viewer(files, port)
+    except OSError as e:
+        console.print(f"[red]cannot listen on 127.0.0.1:{port}: {e}[/red]")
+        raise typer.Exit(2)
+    console.print(f"viewer: http://127.0.0.1:{server.server_address[1]}/  ({len(files)} file(s); Ctrl-C stops)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    server.shutdown()
