@@ -1,6 +1,7 @@
 """Generators: deterministic per seed, parameters honoured, instances valid (a sample through validate)."""
 from __future__ import annotations
 
+import difflib
 import json
 import subprocess
 import sys
@@ -46,12 +47,14 @@ def test_mutation_deterministic_and_swe_shaped(tmp_path):
         assert inst["instance_id"] == task.name and inst["FAIL_TO_PASS"]
         assert not set(inst["FAIL_TO_PASS"]) & set(inst["PASS_TO_PASS"])
         assert inst["mutation"]["file"] in inst["patch"]
-        # the vendored package really is the mutant: applying the gold patch restores the released file
-        pkg_file = task / "environment" / "repo" / inst["mutation"]["file"]
-        fixed = subprocess.run(["patch", "-p1", "-o", "-", str(pkg_file.relative_to(task / "environment" / "repo"))],
-                               input=inst["patch"], capture_output=True, text=True, cwd=task / "environment" / "repo")
+        # the vendored package really is the mutant: the gold patch is exactly the diff back to the released file
+        mutated = (task / "environment" / "repo" / inst["mutation"]["file"]).read_text()
         site = Path(__import__(inst["mutation"]["file"].split("/")[0]).__file__).parent.parent
-        assert fixed.returncode == 0 and fixed.stdout == (site / inst["mutation"]["file"]).read_text()
+        released = (site / inst["mutation"]["file"]).read_text()
+        assert mutated != released
+        assert inst["patch"] == "".join(difflib.unified_diff(
+            mutated.splitlines(keepends=True), released.splitlines(keepends=True),
+            f"a/{inst['mutation']['file']}", f"b/{inst['mutation']['file']}"))
     assert b
 
 
