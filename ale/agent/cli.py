@@ -184,3 +184,58 @@ def view(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, he
     except KeyboardInterrupt:
         pass
     server.shutdown()
+
+
+@agent_app.command("chat")
+def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
+         image: str = typer.Option("base", help="sandbox image"),
+         workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
+         network: str = typer.Option("none", help="sandbox network policy"),
+         memory: str = typer.Option("1g", help="sandbox memory limit"),
+         max_steps: int = typer.Option(30, help="most model turns per message"),
+         command_timeout: float = typer.Option(120.0, help="per-command timeout, seconds"),
+         tool_format: str = typer.Option("auto", help="native | text | auto"),
+         temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)"),
+         out: Optional[Path] = typer.Option(None, help="write the whole session's trajectory JSON here")) -> None:
+    """Interactive session: you type, the agent acts in one sandbox (kept for the whole session) and answers.
+
+    A reply without a tool call is the agent's answer to you. /exit, /quit or end of input ends the session.
+    """
+    from ale.agent.environment import SandboxEnvironment
+    from ale.agent.models import load_model
+
+    try:
+        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
+    except (ValueError, RuntimeError, OSError) as e:
+        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
+        raise typer.Exit(2)
+    cfg = AgentConfig(max_steps=max_steps, command_timeout_s=command_timeout, tool_format=tool_format,
+                      wall_time_s=24 * 3600.0, plain_reply_finishes=True)
+    env = SandboxEnvironment.create(image=image, network=network, memory=memory, workdir=workdir)
+    agent = Agent(policy, env, cfg, summarizer="actions" if model.startswith("scripted:") else None, on_step=print_step)
+    t = None
+    console.print(f"[bold]ale chat[/bold] with {policy.name} in a fresh sandbox ({image}); /exit to leave")
+    try:
+        while True:
+            try:
+                text = console.input("[bold cyan]you>[/bold cyan] ")
+            except EOFError:
+                break
+            if text.strip() in ("/exit", "/quit"):
+                break
+            if not text.strip():
+                continue
+            t = agent.run(text) if t is None else agent.follow_up(text)
+            if t.end_reason == "finished":
+                console.print(Panel(Text(t.end_detail or "(done)"), title="agent", title_align="left", border_style="cyan"))
+            else:
+                console.print(f"[yellow]stopped: {t.end_reason}  {t.end_detail[:300]}[/yellow]")
+            if t.end_reason in ("guard_stop", "error"):
+                break  # the sandbox was reset or the model failed: this session cannot go on sensibly
+    finally:
+        env.close()
+    if t is not None:
+        print_summary(t)
+        if out:
+            t.save(out)
+            console.print(f"trajectory: {out}")

@@ -43,6 +43,7 @@ class AgentConfig:
     tools: tuple[str, ...] | None = None  # tool names; None: all
     notes_file: str | None = "AGENTS.md"
     output_dir: str = "/tmp/ale_outputs"  # where full outputs of truncated observations are written (in the env)
+    plain_reply_finishes: bool = False  # a reply with no tool call at all ends the episode (chat: it answers the user)
 
 
 class _End(Exception):
@@ -84,10 +85,23 @@ class Agent:
             system += "\n\n" + text_tool_instructions(self.schemas)
         self._add({"role": "system", "content": system})
         self._add({"role": "user", "content": self._task_message(task)})
+        return self._drive()
+
+    def follow_up(self, message: str) -> Trajectory:
+        """Continue the episode with a new user message (interactive chat): same sandbox, context and plan.
+        Step and wall-time limits apply afresh to each message; the returned trajectory covers everything."""
+        if not hasattr(self, "traj"):
+            raise RuntimeError("follow_up() continues an episode: call run() first")
+        self._add({"role": "user", "content": message})
+        return self._drive()
+
+    def _drive(self) -> Trajectory:
+        cfg = self.cfg
+        self._segment = (len(self.traj.turns), time.time())  # limits count from here
         format_errors = 0
         try:
             while True:
-                if len(self.traj.turns) >= cfg.max_steps:
+                if len(self.traj.turns) - self._segment[0] >= cfg.max_steps:
                     raise _End("step_limit", f"{cfg.max_steps} model turns")
                 self._check_time()
                 self._fit_context()
@@ -95,6 +109,10 @@ class Agent:
                 try:
                     calls = parse_tool_calls(reply.message)
                 except FormatError as e:
+                    content = reply.message.get("content") or ""
+                    if cfg.plain_reply_finishes and not reply.message.get("tool_calls") and \
+                            "<tool_call>" not in content and "```" not in content:
+                        raise _End("finished", content) from None  # the agent answered the user
                     format_errors += 1
                     self._add({"role": "user", "content": f"Format error: {e}"})
                     self._step(None, f"Format error: {e}", reply.message, format_error=True)
@@ -170,7 +188,7 @@ class Agent:
             texts.clear()
 
     def _time_left(self) -> float:
-        return self.cfg.wall_time_s - (time.time() - self.traj.started_at)
+        return self.cfg.wall_time_s - (time.time() - self._segment[1])
 
     def _check_time(self) -> None:
         if self._time_left() <= 0:

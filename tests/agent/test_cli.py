@@ -58,3 +58,28 @@ def test_bad_model_spec_and_bad_file(tmp_path):
     bad.write_text('{"schema_version": 99}')
     r = runner.invoke(cli.traj_app, ["show", str(bad)])
     assert r.exit_code == 2 and "schema_version" in r.output
+
+
+def test_chat_keeps_one_sandbox_and_context_across_messages(monkeypatch, tmp_path):
+    created = use_fake_env(monkeypatch, tmp_path)
+    f = script(tmp_path, [{"tool_calls": [{"function": {"name": "bash", "arguments": '{"command": "cd /tmp && echo made > chat.txt"}'}}]},
+                          {"content": "I wrote chat.txt"},
+                          {"tool_calls": [{"function": {"name": "bash", "arguments": '{"command": "pwd; cat chat.txt"}'}}]},
+                          {"content": "it says made"}])
+    out = tmp_path / "chat.json"
+    r = runner.invoke(cli.agent_app, ["chat", "--model", f"scripted:{f}", "--image", "img", "--out", str(out)],
+                      input="write chat.txt\n\nwhat is in it?\n/exit\nnever read\n")
+    assert r.exit_code == 0, r.output
+    assert created["image"] == "img"
+    assert "I wrote chat.txt" in r.output and "it says made" in r.output
+    d = json.loads(out.read_text())
+    assert [m["content"] for m in d["messages"] if m["role"] == "user"][1:] == ["what is in it?"]
+    assert d["steps"][1]["observation"] == "/tmp\nmade\n[exit code: 0]"  # the same shell, cwd kept
+    assert d["end_reason"] == "finished" and len(d["turns"]) == 4
+
+
+def test_chat_ends_at_end_of_input(monkeypatch, tmp_path):
+    use_fake_env(monkeypatch, tmp_path)
+    f = script(tmp_path, [{"content": "hello"}])
+    r = runner.invoke(cli.agent_app, ["chat", "--model", f"scripted:{f}"], input="hi\n")
+    assert r.exit_code == 0 and "hello" in r.output and "end: finished" in r.output
