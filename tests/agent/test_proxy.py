@@ -155,3 +155,28 @@ def test_hermes_text_becomes_tool_calls_and_echoed_calls_keep_their_ids(tmp_path
     assert t.end_reason == "finished" and t.steps[0]["observation"] == "41\n"
     assert [s.reason for s in t.sequences] == ["start"]  # the echoed tool-call message got its ids back
     check_exact(t.turns, t.sequences)
+
+
+def test_cli_proxy_serves_and_saves_episodes_on_sigterm(tmp_path):
+    import re
+    import signal
+    import sys
+
+    f = tmp_path / "s.jsonl"
+    f.write_text(json.dumps({"content": "hello from the proxy"}) + "\n")
+    p = subprocess.Popen([sys.executable, "-c", "from ale.agent.cli import agent_app; agent_app()", "proxy",
+                          "--model", f"scripted:{f}", "--port", "0", "--out", str(tmp_path / "out")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = p.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
+        assert url, line
+        client = OpenAI(base_url=url.group(1), api_key="x", max_retries=0)
+        r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        assert r.choices[0].message.content == "hello from the proxy"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out = p.communicate(timeout=20)[0]
+    assert p.returncode == 0, out
+    assert "episode default: 1 turns, finished" in out
+    assert Trajectory.load(tmp_path / "out" / "default.json").task == "hi"
