@@ -106,8 +106,10 @@ class ModelProxy:
     episode (reward, end reason) and returns its trajectory (also saved to `out_dir/EPISODE.json`).
     """
 
-    def __init__(self, policy: Model, out_dir: str | Path | None = None):
+    def __init__(self, policy: Model, out_dir: str | Path | None = None, max_concurrency: int = 1024):
+        """max_concurrency: requests served at once (each waits in a thread; a trainer batches across them)."""
         self.policy = policy
+        self.max_concurrency = max_concurrency
         self.out_dir = Path(out_dir) if out_dir else None
         self.episodes: dict[str, _Episode] = {}
         self._lock = threading.Lock()
@@ -242,26 +244,31 @@ class ModelProxy:
     # --- HTTP ---------------------------------------------------------------------------------------
 
     def _make_app(self):
+        import anyio
         from fastapi import Body, FastAPI
         from fastapi.responses import JSONResponse
 
         app = FastAPI(title="ALE model proxy")
+        limiter: list[anyio.CapacityLimiter] = []  # made on first use: it must belong to the server's event loop
 
-        def chat(episode: str, body: dict[str, Any]) -> Any:
+        async def chat(episode: str, body: dict[str, Any]) -> Any:
+            # not a plain `def` endpoint: those share a 40-thread pool, too few for a trainer's batch of episodes
+            if not limiter:
+                limiter.append(anyio.CapacityLimiter(self.max_concurrency))
             try:
-                return self.complete(episode, body)
+                return await anyio.to_thread.run_sync(self.complete, episode, body, limiter=limiter[0])
             except ValueError as e:
                 return JSONResponse({"error": {"message": str(e), "type": "invalid_request_error"}}, status_code=400)
             except ModelError as e:
                 return JSONResponse({"error": {"message": str(e), "type": "policy_error"}}, status_code=500)
 
         @app.post("/v1/chat/completions")
-        def chat_default(body: dict[str, Any] = Body(...)) -> Any:
-            return chat("default", body)
+        async def chat_default(body: dict[str, Any] = Body(...)) -> Any:
+            return await chat("default", body)
 
         @app.post("/e/{episode}/v1/chat/completions")
-        def chat_episode(episode: str, body: dict[str, Any] = Body(...)) -> Any:
-            return chat(episode, body)
+        async def chat_episode(episode: str, body: dict[str, Any] = Body(...)) -> Any:
+            return await chat(episode, body)
 
         @app.get("/v1/models")
         @app.get("/e/{episode}/v1/models")

@@ -103,6 +103,19 @@ def make_tiny_tokenizer():
     return tok
 
 
+def make_tiny_llama():
+    """A random-initialised 2-layer Llama over the byte-level test tokenizer: (model, tokenizer)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = make_tiny_tokenizer()
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32768,
+                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    return LlamaForCausalLM(cfg), tok
+
+
 class TokenScriptedModel:
     """FAKE token-producing model: renders prompts with the real ChatRenderer, and "samples" the
     scripted reply's tokens (with made-up log-probs). Exercises the token bookkeeping without a network."""

@@ -10,22 +10,14 @@ from ale.agent.models.hf import ChatRenderer, HFModel
 from ale.agent.models.openai_http import OpenAIModel
 from ale.agent.models.scripted import ScriptExhausted
 from ale.agent.protocols import ContextLengthError, Model, ModelError
-from .agent_testkit import check_exact, make_tiny_tokenizer
+from .agent_testkit import check_exact, make_tiny_llama
 
 MSGS = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "say hi"}]
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    """A random-initialised 2-layer Llama over the byte-level test tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tok = make_tiny_tokenizer()
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32768,
-                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    return LlamaForCausalLM(cfg), tok
+    return make_tiny_llama()
 
 
 def raw_logprobs(model, prompt, response):

@@ -5,7 +5,6 @@ import threading
 
 import httpx
 import pytest
-import torch
 from openai import BadRequestError, OpenAI
 
 from ale.agent.models import ScriptedModel
@@ -13,7 +12,7 @@ from ale.agent.models.hf import HFModel
 from ale.agent.protocols import ModelReply
 from ale.agent.proxy import ModelProxy, QueuePolicy
 from ale.agent.trajectory import Trajectory
-from .agent_testkit import check_exact, make_tiny_tokenizer
+from .agent_testkit import check_exact, make_tiny_llama, make_tiny_tokenizer
 
 BASH = {"type": "function", "function": {"name": "bash", "description": "run a command",
                                          "parameters": {"type": "object", "properties": {"command": {"type": "string"}},
@@ -102,14 +101,8 @@ def test_queue_policy_lets_a_trainer_answer_requests():
 
 @pytest.fixture(scope="module")
 def tiny_hf():
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tok = make_tiny_tokenizer()
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32768,
-                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    return HFModel(LlamaForCausalLM(cfg), tok, temperature=1.0, max_new_tokens=10, seed=3)
+    model, tok = make_tiny_llama()
+    return HFModel(model, tok, temperature=1.0, max_new_tokens=10, seed=3)
 
 
 def test_hf_policy_records_token_exact_turns_through_the_proxy(tiny_hf):
@@ -180,3 +173,30 @@ def test_cli_proxy_serves_and_saves_episodes_on_sigterm(tmp_path):
     assert p.returncode == 0, out
     assert "episode default: 1 turns, finished" in out
     assert Trajectory.load(tmp_path / "out" / "default.json").task == "hi"
+
+
+def test_trainer_batches_more_concurrent_episodes_than_a_thread_pool_would_allow():
+    """60 episodes wait at once; the trainer answers only when it holds all 60 requests (one batch)."""
+    n = 60
+    policy = QueuePolicy(name="batcher", timeout_s=60)
+
+    def trainer():
+        batch = [policy.requests.get(timeout=30) for _ in range(n)]
+        for req in batch:
+            req.reply(ModelReply(message={"role": "assistant", "content": f"hi {req.episode}"}))
+
+    th = threading.Thread(target=trainer, daemon=True)
+    th.start()
+    proxy = ModelProxy(policy)
+    with proxy.serve() as server:
+        def one(i):
+            r = httpx.post(server.episode_url(f"e{i}") + "/chat/completions", timeout=60,
+                           json={"messages": [{"role": "user", "content": "x"}]})
+            return r.json()["choices"][0]["message"]["content"]
+
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(n) as pool:
+            answers = list(pool.map(one, range(n)))
+    th.join(5)
+    assert answers == [f"hi e{i}" for i in range(n)]
+    assert sorted(t.config["episode"] for t in proxy.end_all()) == sorted(f"e{i}" for i in range(n))
