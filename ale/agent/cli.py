@@ -1,6 +1,7 @@
-"""CLI of the harness: `ale agent run` (one episode in a fresh sandbox) and `ale traj show` (print a trajectory).
+"""CLI of the harness: `ale agent run|chat|proxy` and `ale traj show|view`.
 
-Typer apps: `agent_app` (command run) and `traj_app` (command show); ale/cli.py mounts them.
+Typer apps: `agent_app` (run: one episode in a fresh sandbox; chat: interactive; proxy: serve a model as an
+OpenAI endpoint) and `traj_app` (show: print a trajectory; view: HTML viewer); ale/cli.py mounts them.
 """
 from __future__ import annotations
 

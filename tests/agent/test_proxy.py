@@ -200,3 +200,41 @@ def test_trainer_batches_more_concurrent_episodes_than_a_thread_pool_would_allow
     th.join(5)
     assert answers == [f"hi e{i}" for i in range(n)]
     assert sorted(t.config["episode"] for t in proxy.end_all()) == sorted(f"e{i}" for i in range(n))
+
+
+IN_SANDBOX_HARNESS = """
+import json, subprocess, sys, urllib.request
+url = sys.argv[1] + "/chat/completions"
+tools = [{"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}]
+messages = [{"role": "user", "content": "what is the kernel name?"}]
+for _ in range(5):
+    req = urllib.request.Request(url, data=json.dumps({"messages": messages, "tools": tools}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    msg = json.load(urllib.request.urlopen(req))["choices"][0]["message"]
+    messages.append(msg)
+    if not msg.get("tool_calls"):
+        print("ANSWER:", msg["content"])
+        break
+    for call in msg["tool_calls"]:
+        cmd = json.loads(call["function"]["arguments"])["command"]
+        out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True).stdout
+        messages.append({"role": "tool", "tool_call_id": call["id"], "content": out})
+"""
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="sandbox tests need root")
+def test_agent_native_mode_harness_inside_a_real_sandbox():
+    """The harness runs inside the sandbox (network "host": a "none" sandbox cannot reach the host's loopback)."""
+    from ale.sandbox import SandboxClient, SandboxSpec
+
+    proxy = ModelProxy(ScriptedModel([tc("bash", command="uname -s"), {"content": "done"}]))
+    with proxy.serve() as server, SandboxClient() as client:
+        sb = client.create(SandboxSpec(network="host", memory="256m"))
+        try:
+            sb.write_file("/tmp/harness.py", IN_SANDBOX_HARNESS)
+            r = sb.exec(["python3", "/tmp/harness.py", server.episode_url("native")], timeout=60)
+        finally:
+            sb.delete()
+    assert r.exit_code == 0 and "ANSWER: done" in r.stdout, r.stderr
+    t = proxy.end_episode("native")
+    assert t.end_reason == "finished" and t.steps[0]["observation"] == "Linux\n"
