@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .agent.cli import agent_app, traj_app
+from .bench.cli import app as bench_app
 from .sandbox.cli import app as sandbox_app
 
 app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
@@ -12,6 +13,7 @@ app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for t
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(agent_app, name="agent")
 app.add_typer(traj_app, name="traj")
+app.add_typer(bench_app, name="bench")
 
 
 

@@ -164,7 +164,7 @@ class Evaluator:
         return rec
 
     async def _attempt_once(self, task: Task, agent: str, k: int) -> dict[str, Any]:
-        from ale.sandbox import SandboxSpec
+        from ale.sandbox import TASK_CAPABILITIES, SandboxSpec
 
         t0 = time.time()
         rec: dict[str, Any] = {"attempt": k, "passed": False, "reward": 0.0, "failure": None, "end_reason": None,
@@ -180,8 +180,10 @@ class Evaluator:
         sandbox = None
         try:
             try:
+                # Terminal-Bench tasks expect root with a container's usual capabilities (useradd, chown)
                 sandbox = await self.client.create(SandboxSpec(image=img, memory=self.cfg.memory, disk=self.cfg.memory,
-                                                               cpus=self.cfg.cpus, labels={"task": task.id}))
+                                                               cpus=self.cfg.cpus, labels={"task": task.id},
+                                                               capabilities=TASK_CAPABILITIES))
                 traj = await self.loop.run_in_executor(self.pool, self._episode, task, agent, sandbox)
                 rec["agent_s"] = traj.wall_s
                 if traj.end_reason == "error":  # the harness says the model backend or the sandbox failed

@@ -6,10 +6,10 @@ Public face:
     SandboxManager                        the engine (used by the service and the embedded client)
 """
 
-from .spec import (Conflict, ExecResult, FileEntry, GuardAction, NetworkPolicy, NotFound, OverCapacity, SandboxError,
+from .spec import (CAPABILITIES, TASK_CAPABILITIES, Conflict, ExecResult, FileEntry, GuardAction, NetworkPolicy, NotFound, OverCapacity, SandboxError,
                    SandboxInfo, SandboxSpec, SessionResult, Unavailable, parse_size)
 
-__all__ = ["Conflict", "ExecResult", "FileEntry", "GuardAction", "NetworkPolicy", "NotFound", "OverCapacity",
+__all__ = ["CAPABILITIES", "TASK_CAPABILITIES", "Conflict", "ExecResult", "FileEntry", "GuardAction", "NetworkPolicy", "NotFound", "OverCapacity",
            "SandboxError", "SandboxInfo", "SandboxSpec", "SessionResult", "Unavailable", "parse_size",
            "SandboxManager", "SandboxClient", "AsyncSandboxClient", "Sandbox", "Session"]
 

@@ -17,7 +17,7 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 from . import images
-from .spec import SandboxError, SandboxSpec
+from .spec import TASK_CAPABILITIES, SandboxError, SandboxSpec
 
 
 async def build(manager, name: str, dockerfile: Path, context: Path, *, network: str = "none", log=print,
@@ -87,7 +87,8 @@ async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run,
     manager.images.save(tmp_image)
     try:
         info = await manager.create(SandboxSpec(image=tmp_image.name, network=network, memory="4g", disk="8g",
-                                                pids=4096, cpus=2, idle_ttl=None, workdir="/"))
+                                                pids=4096, cpus=2, idle_ttl=None, workdir="/",
+                                                capabilities=TASK_CAPABILITIES))
         try:
             if run is not None:
                 log(f"{where}: RUN {run[:120]}")

@@ -25,6 +25,15 @@ def parse_size(value: int | str) -> int:
     return int(n)
 
 
+# Capabilities a sandbox may keep (bit numbers from linux/capability.h). Anything that reaches past the
+# sandbox's own namespaces (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, SYS_MODULE, ...) is not offered.
+CAPABILITIES = {"CHOWN": 0, "DAC_OVERRIDE": 1, "DAC_READ_SEARCH": 2, "FOWNER": 3, "FSETID": 4, "KILL": 5,
+                "SETGID": 6, "SETUID": 7, "SETPCAP": 8, "NET_BIND_SERVICE": 10}
+# What root normally has in a container, for image builds and Terminal-Bench tasks (useradd, chown, su).
+TASK_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+                     "NET_BIND_SERVICE"]
+
+
 class NetworkPolicy(BaseModel):
     """`none`: a private network namespace with loopback only. `host`: the host's network, only when
     asked for explicitly, and recorded in the sandbox's events. `allow` is reserved for a future
@@ -56,6 +65,20 @@ class SandboxSpec(BaseModel):
     idle_ttl: float | None = Field(1800.0, gt=0)  # seconds without any call before it is removed
     hard_ttl: float | None = Field(None, gt=0)  # seconds after creation before it is removed
     labels: dict[str, str] = Field(default_factory=dict)
+    # Every capability is dropped by default. Names listed here (e.g. TASK_CAPABILITIES) are kept, and
+    # act only inside the sandbox's own user namespace (its files, its processes).
+    capabilities: list[str] = Field(default_factory=list)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _caps(cls, v: list[str]) -> list[str]:
+        out = []
+        for name in v:
+            n = name.upper().removeprefix("CAP_")
+            if n not in CAPABILITIES:
+                raise ValueError(f"unknown or not allowed capability {name!r} (allowed: {', '.join(CAPABILITIES)})")
+            out.append(n)
+        return sorted(set(out))
 
     @field_validator("memory", "disk")
     @classmethod

@@ -64,3 +64,17 @@ def test_host_network_is_explicit_and_recorded(client):
     with client.create(SandboxSpec(network="host")) as box:
         assert any(e["kind"] == "network_host" for e in box.events())
         assert "lo" in box.exec("ip -o link").stdout
+
+
+def test_capabilities_are_dropped_unless_kept(client):
+    from ale.sandbox import TASK_CAPABILITIES
+
+    with client.create(SandboxSpec()) as box:
+        r = box.exec("grep CapEff /proc/self/status; useradd bob; echo rc=$?")
+        assert "0000000000000000" in r.stdout and "rc=0" not in r.stdout
+    with client.create(SandboxSpec(capabilities=TASK_CAPABILITIES)) as box:
+        r = box.exec("useradd -m bob && su bob -c 'id -un' && chown bob /workspace && echo ok; "
+                     "unshare -U true; echo unshare=$?")
+        assert r.stdout.split() == ["bob", "ok", "unshare=1"], r
+    with pytest.raises(ValueError, match="SYS_ADMIN"):
+        SandboxSpec(capabilities=["SYS_ADMIN"])

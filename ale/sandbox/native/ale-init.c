@@ -91,6 +91,7 @@ static void send_text(uint8_t type, uint32_t id, const char *fmt, ...) {
 struct opts {
     const char *scratch, *lower, *hostname, *workdir;
     long long disk;
+    unsigned long long keep_caps;
     unsigned uid_base;
     int host_net, seccomp_fd;
     const char *cgroups[8];
@@ -182,13 +183,18 @@ static void setup_inside(const struct opts *o) {
     mkdir(wd, 0755);
 }
 
-static void drop_privileges(void) {
+/* Every capability is dropped unless `keep` (a bit mask, --keep-caps) names it. Kept ones are only
+ * effective inside the sandbox's own user namespace (over its own files and processes), as root's
+ * are inside a rootless container; with no_new_privs an exec can never gain more than `keep`. */
+static void drop_privileges(unsigned long long keep) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
     for (int cap = 0; cap <= 63; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) die("drop bounding cap");
+        if (!(keep >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) die("drop bounding cap");
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2] = {{0}};
+    d[0].effective = d[0].permitted = (uint32_t)keep;
+    d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
     if (syscall(SYS_capset, &h, d) < 0) die("capset");
     /* Not dumpable: sandbox processes (same uid) cannot open /proc/1/fd and forge control frames. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die("dumpable");
@@ -502,6 +508,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--disk")) o.disk = atoll(v);
         else if (!strcmp(a, "--uid-base")) o.uid_base = (unsigned)atol(v);
         else if (!strcmp(a, "--seccomp-fd")) o.seccomp_fd = atoi(v);
+        else if (!strcmp(a, "--keep-caps")) o.keep_caps = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--cgroup") && o.ncgroups < 8) o.cgroups[o.ncgroups++] = v;
         else { fprintf(stderr, "ale-init: unknown option %s\n", a); return 2; }
     }
@@ -536,7 +543,7 @@ int main(int argc, char **argv) {
             close(sync[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);  /* our parent is the launcher now (the intermediate is gone) */
             setup_inside(&o);
-            drop_privileges();
+            drop_privileges(o.keep_caps);
             int listener = install_seccomp(o.seccomp_fd);
             if (chdir(o.workdir) < 0) die("chdir workdir");
             for (int i = 1; i < argc; i++) memset(argv[i], 0, strlen(argv[i]));  /* hide host paths */
