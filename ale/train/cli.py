@@ -33,7 +33,11 @@ def rl(config: str = typer.Argument(..., help="YAML config"),
     cfg = _load(config, overrides or [], steps, out, "rl")
     from ale.train.trainer import RLTrainer
 
-    trainer = RLTrainer(cfg, resume=resume)
+    try:
+        trainer = RLTrainer(cfg, resume=resume)
+    except ValueError as e:  # bad task folder or filter: named in the message
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
     try:
         trainer.train()
     finally:
@@ -51,7 +55,11 @@ def sft(config: str = typer.Argument(..., help="YAML config"),
     cfg = _load(config, overrides or [], steps, out, "sft")
     from ale.train.trainer import SFTTrainer
 
-    trainer = SFTTrainer(cfg, resume=resume)
+    try:
+        trainer = SFTTrainer(cfg, resume=resume)
+    except (ValueError, FileNotFoundError) as e:  # missing or empty sft.data
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
     try:
         trainer.train()
     finally:

@@ -155,17 +155,20 @@ class _Base:
 
 class RLTrainer(_Base):
     def __init__(self, cfg: TrainConfig, resume: bool = True):
-        from ale.bench.task import load_tasks
+        from ale.bench.task import TaskError, load_tasks
 
-        super().__init__(cfg, resume)
         r = cfg.rollout
-        tasks = load_tasks(r.tasks)
+        try:  # before the model loads: a bad task path fails at once
+            tasks = load_tasks(r.tasks)
+        except TaskError as e:
+            raise ValueError(f"rollout.tasks: {e}") from None
         if r.task_filter:
             unknown = set(r.task_filter) - {t.id for t in tasks}
             if unknown:
                 raise ValueError(f"rollout.task_filter: unknown task ids {sorted(unknown)}")
             tasks = [t for t in tasks if t.id in r.task_filter]
         self.tasks = tasks
+        super().__init__(cfg, resume)
         self.sampler = TaskSampler(len(tasks), cfg.seed)
         self.store = ExpertStore()
         if cfg.resample.enabled:
@@ -271,6 +274,8 @@ class RLTrainer(_Base):
                "success_rate": sum(r >= 1.0 for r in rewards) / n, "response_len_mean": sum(lens) / n,
                "turns_mean": sum(len(ep.trajectory.turns) for ep in episodes) / n,
                "anchored_frac": sum(ep.spec.anchor > 0 for ep in episodes) / n,
+               # the policy on its own: episodes without a replayed expert prefix
+               "reward_plain_mean": _mean([ep.reward for ep in episodes if ep.spec.anchor == 0]),
                "policy_lag_mean": sum(self.version - ep.version for ep in episodes) / n}
         reasons: dict[str, int] = {}
         for ep in episodes:
@@ -367,6 +372,10 @@ class RLTrainer(_Base):
         self.logger.close()
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
 def _policy_expert(ep: Episode) -> Any:
     from ale.train.rollout import Expert
 
@@ -417,7 +426,6 @@ class SFTTrainer(_Base):
     """The report's SFT (Eq. 1-2): NLL over model chunks, dropping chunks whose tool call errored."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = True):
-        super().__init__(cfg, resume)
         from ale.agent.trajectory import training_data
 
         files: list[Path] = []
@@ -432,6 +440,7 @@ class SFTTrainer(_Base):
         self.rows = [row for f in files for row in training_data(f) if any(row["loss_mask"])]
         if not self.rows:
             raise ValueError(f"sft.data: no trajectory with model tokens in {cfg.sft.data}")
+        super().__init__(cfg, resume)  # after the data checks: a bad path fails before the model loads
         self.position = int(self.extra_state.get("position", 0))
 
     def state(self) -> dict[str, Any]:

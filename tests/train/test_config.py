@@ -53,3 +53,11 @@ def test_every_example_config_validates_and_says_what_was_run():
     for f in files:
         cfg = load_config(f)
         assert cfg.run_note, f"{f}: run_note must say what was actually run"
+
+
+def test_cli_names_a_missing_task_folder_or_sft_data(tmp_path):
+    r = CliRunner().invoke(app, ["rl", str(TINY_RL), f"rollout.tasks={tmp_path}/nope", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "rollout.tasks" in r.output
+    sft = TINY_RL.parent / "sft.yaml"
+    r = CliRunner().invoke(app, ["sft", str(sft), f"sft.data=[{tmp_path}/nope]", "--out", str(tmp_path / "y")])
+    assert r.exit_code == 2 and "sft.data" in r.output

