@@ -77,8 +77,9 @@ def test_guard_stop_terminates_without_reward(client):
     env = SandboxGymEnv(client, reward_fn=lambda e: 1.0, memory="256m", pids=64)
     try:
         env.reset("x")
-        env.step(":(){ :|:& };:")  # the bomb runs in the background; the guard acts on the next command
-        obs, r, term, trunc, info = env.step("sleep 3; echo alive")
+        obs, r, term, trunc, info = env.step(":(){ :|:& };:")
+        if not term:  # the bomb runs in the background; the guard may act only during the next command
+            obs, r, term, trunc, info = env.step("sleep 3; echo alive")
         assert term and r == 0.0 and "guard" in info and not info["graded"]
     finally:
         env.close()
