@@ -63,17 +63,14 @@ class SandboxGymEnv:
 
     # --- plumbing for ale.bench Tasks: the grader and image builder are async and use the manager ---
     def _manager_call(self, coro_fn: Callable[[Any], Any]) -> Any:
-        backend = self.client._client.backend  # the sync client's async client and its event loop
-        if not hasattr(backend, "manager"):
-            raise ValueError("grading an ale.bench Task needs an embedded sandbox client")
-        return self.client._loop.run(coro_fn(backend.manager))
+        return self.client.run_with_manager(coro_fn)
 
     def reset(self, task: Any, seed: int | None = None) -> str:
         """Start a fresh sandbox for `task` (text, or an ale.bench.task.Task); returns the task text."""
-        from ale.sandbox import SandboxSpec
+        from ale.sandbox import TASK_CAPABILITIES, SandboxSpec
 
         self._drop_sandbox()
-        image, text = self.image, task
+        image, text, spec_kw = self.image, task, dict(self.spec_kw)
         if not isinstance(task, str):
             from ale.bench.task import Task, ensure_image
 
@@ -81,7 +78,9 @@ class SandboxGymEnv:
                 raise ValueError(f"task must be a str or an ale.bench.task.Task, got {type(task).__name__}")
             image = self._manager_call(lambda m: ensure_image(m, task))
             text = task.instruction
-        sb = self.client.create(SandboxSpec(image=image, **self.spec_kw))
+            # Terminal-Bench tasks expect root with a container's usual capabilities (useradd, chown)
+            spec_kw.setdefault("capabilities", TASK_CAPABILITIES)
+        sb = self.client.create(SandboxSpec(image=image, **spec_kw))
         try:
             if self.workdir:
                 sb.exec(f"mkdir -p '{self.workdir}'", timeout=30)

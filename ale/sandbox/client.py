@@ -378,6 +378,19 @@ class SandboxClient:
     def list(self) -> list[SandboxInfo]:
         return self._loop.run(self._client.list())
 
+    def run_with_manager(self, fn):
+        """Embedded clients only: `await fn(manager)` on this client's event loop, for engine-level work
+        such as image builds and grading (`ale.bench.task.ensure_image`, `grade`)."""
+        backend = self._client.backend
+        if not isinstance(backend, EmbeddedBackend):
+            raise SandboxError("run_with_manager needs an embedded client (the engine runs in this process)")
+
+        async def go():
+            if not backend.manager.started:
+                await backend.manager.start()
+            return await fn(backend.manager)
+        return self._loop.run(go())
+
     def close(self) -> None:
         if self._loop.thread.is_alive():
             self._loop.run(self._client.close())
