@@ -6,6 +6,7 @@ import typer
 
 from .agent.cli import agent_app, traj_app
 from .bench.cli import app as bench_app
+from .train.cli import app as train_app
 from .sandbox.cli import app as sandbox_app
 
 app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
@@ -14,6 +15,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(agent_app, name="agent")
 app.add_typer(traj_app, name="traj")
 app.add_typer(bench_app, name="bench")
+app.add_typer(train_app, name="train")
 
 
 
