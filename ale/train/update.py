@@ -117,9 +117,12 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     The whole batch's per-token log-probs are gathered before one backward, so every aggregation
     mode normalises over the full batch exactly as the algorithm functions define it.
     """
-    model.eval()  # no dropout: pi_old and pi_theta must be the same function of the weights
+    model.eval()
     with torch.no_grad():
         batch.old_logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature)
+    # train mode for the gradient pass (HF gradient checkpointing only acts in training mode); the
+    # causal LMs we train have dropout 0, so both passes are the same function of the weights
+    model.train()
     optimizer.zero_grad(set_to_none=True)
     logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature)
     device = logp.device
@@ -133,7 +136,6 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     optimizer.step()
     if scheduler is not None:
         scheduler.step()
-    model.train()
     out = {"loss": float(loss.item()), "grad_norm": grad_norm, "lr": float(optimizer.param_groups[0]["lr"])}
     out.update(stats)
     return out

@@ -18,6 +18,7 @@ from conftest import tiny_rl_config
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_plain_rollout_success_rises_with_initialised_resampling(tmp_path):
     cfg = tiny_rl_config(tmp_path / "run", "rollout.task_filter=[write-apple]", "rollout.n_samples=4",
                          "resample.fraction=0.5", "sampling.max_new_tokens=80", "sampling.temperature=0.7",
