@@ -20,13 +20,16 @@ app.add_typer(train_app, name="train")
 
 
 @app.command()
-def demo() -> None:
+def demo(steps: int = typer.Option(4, help="RL steps of the training part"),
+         out: str = typer.Option("runs/demo", help="run folder for the training part")) -> None:
     """Run ALE's main job on the embedded default (no Docker, no GPU, no server)."""
     from rich.console import Console
 
-    from .demo import sandbox_demo
+    from .demo import sandbox_demo, training_demo
 
-    sandbox_demo(Console())
+    console = Console()
+    sandbox_demo(console)
+    training_demo(console, steps, out)
 
 
 if __name__ == "__main__":

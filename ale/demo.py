@@ -1,4 +1,8 @@
-"""`ale demo`: the main job on the embedded default (no Docker, no GPU, no server)."""
+"""`ale demo`: the main job on the embedded default (no Docker, no GPU, no server).
+
+First a sandbox at work (isolation, a denied syscall, the guard resetting a fork bomb), then the
+whole loop: a tiny policy trained with IPA for a few steps on real tasks in real sandboxes through
+the agent harness, with metrics and a plot written under the run folder."""
 
 from __future__ import annotations
 
@@ -29,3 +33,23 @@ def sandbox_demo(console: Console) -> None:
         for e in sb.events():
             console.print(f"  event: {e['kind']} {e.get('syscall') or e.get('detail') or e.get('reason') or ''}")
         sb.delete()
+
+
+def training_demo(console: Console, steps: int, out: str) -> None:
+    """A few IPA steps with the tiny CPU config (examples/cpu-tiny/rl.yaml), then the curves as PNG."""
+    from pathlib import Path
+
+    from .train.config import load_config
+    from .train.metrics import plot_run
+    from .train.trainer import RLTrainer
+
+    console.rule("[bold]ALE training: IPA on real tasks in real sandboxes")
+    config = Path(__file__).resolve().parent.parent / "examples" / "cpu-tiny" / "rl.yaml"
+    cfg = load_config(str(config), [], steps=steps, out=out)
+    trainer = RLTrainer(cfg, resume=False)
+    try:
+        trainer.train()
+    finally:
+        trainer.close()
+    png = plot_run(out, None)
+    console.print(f"metrics: {out}/metrics.jsonl   curves: {png}")
