@@ -8,6 +8,7 @@ from ale.train.trainer import RLTrainer
 from conftest import tiny_rl_config
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.slow  # starts Ray and two worker processes that each import torch (~30-60 s on 2 cores)
 def test_two_ray_rollout_workers_share_a_step_and_get_synced_weights(tmp_path):
     cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.n_samples=4",
