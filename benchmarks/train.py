@@ -32,6 +32,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -233,7 +234,8 @@ def run_trl(model: torch.nn.Module, tok: Any, prompt: Any, steps: int, between: 
     data = Dataset.from_dict({"prompt": [prompt] * (steps * 2)})
     trainer = TimedGRPO(model=model, reward_funcs=lambda completions, **kw: [REWARD] * len(completions),
                         args=args, train_dataset=data, processing_class=tok, callbacks=[Clock()])
-    trainer.train()
+    with contextlib.redirect_stdout(sys.stderr):  # its log lines would break the one-JSON-object stdout
+        trainer.train()
     lengths = [h["completions/mean_length"] for h in trainer.state.log_history if "completions/mean_length" in h]
     return {"records": records, "completion_mean_length": lengths}
 
