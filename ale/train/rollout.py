@@ -70,9 +70,11 @@ class SandboxPool:
 
     def create(self, task: Any) -> Any:
         from ale.sandbox.client import Sandbox
-        from ale.sandbox.spec import SandboxSpec
+        from ale.sandbox.spec import TASK_CAPABILITIES, SandboxSpec
 
-        spec = SandboxSpec(image=self.image(task), network="none", memory=self.memory, workdir=self.workdir)
+        # Terminal-Bench tasks expect root with a container's usual capabilities (useradd, chown)
+        spec = SandboxSpec(image=self.image(task), network="none", memory=self.memory, workdir=self.workdir,
+                           capabilities=TASK_CAPABILITIES)
         sb = Sandbox(self._loop, self._loop.run(self.client.create(spec)))
         sb.exec(f"mkdir -p {self.workdir}", timeout=30)
         return sb
