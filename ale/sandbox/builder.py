@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import secrets
 import shlex
 import tarfile
 from pathlib import Path, PurePosixPath
 
 from . import images
-from .spec import TASK_CAPABILITIES, SandboxError, SandboxSpec
+from .spec import TASK_CAPABILITIES, SandboxError, SandboxSpec, parse_user
 
 
 async def build(manager, name: str, dockerfile: Path, context: Path, *, network: str = "none", log=print,
@@ -48,13 +49,11 @@ async def build(manager, name: str, dockerfile: Path, context: Path, *, network:
             cfg.workdir = str(wd)
             key = _next_key(key, f"WORKDIR {wd}")
             layers, key = await _step(manager, layers, key, cfg, network, timeout, log, where,
-                                      run=f"mkdir -p {shlex.quote(str(wd))}", copy=None, cwd="/")
+                                      run=f"mkdir -p {shlex.quote(str(wd))}", copy=None, cwd="/", user="root")
             continue
         if st.op == "USER":
-            if st.args.strip() not in ("root", "0", "0:0"):
-                raise SandboxError(f"{where}: USER {st.args} is not supported yet (sandboxes run as root "
-                                   "in their own user namespace)")
-            cfg.user = "root"
+            cfg.user = await _resolve_user(manager, layers, cfg, st.args.strip(), where)
+            key = _next_key(key, f"USER {cfg.user}")
             continue
         if st.op in ("CMD", "ENTRYPOINT", "LABEL", "EXPOSE"):
             log(f"{where}: {st.op} ignored (sandboxes have no default command)")
@@ -78,7 +77,32 @@ def _next_key(key: str, what: str) -> str:
     return hashlib.sha256(f"{key}\n{what}".encode()).hexdigest()
 
 
-async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run, copy, cwd=None):
+async def _resolve_user(manager, layers, cfg, user: str, where: str) -> str:
+    """USER name[:group] -> 'uid:gid', looked up in the image being built (numeric ids pass through)."""
+    try:
+        parse_user(user)
+        return user
+    except ValueError:
+        pass
+    name, _, group = user.partition(":")
+    tmp_image = images.Image(f"build-user-{secrets.token_hex(4)}", layers, cfg)
+    manager.images.save(tmp_image)
+    try:
+        info = await manager.create(SandboxSpec(image=tmp_image.name, idle_ttl=None, workdir="/", user="root"))
+        try:
+            r = await manager.execute(info.id, ["sh", "-c", 'id -u "$1" && { [ -n "$2" ] && getent group "$2" | '
+                                                          'cut -d: -f3 || id -g "$1"; }', "sh", name, group])
+        finally:
+            await manager.delete(info.id)
+    finally:
+        manager.images._meta(tmp_image.name).unlink(missing_ok=True)
+    ids = r.stdout.split()
+    if r.exit_code != 0 or len(ids) != 2:
+        raise SandboxError(f"{where}: USER {user}: no such user or group in the image")
+    return f"{ids[0]}:{ids[1]}"
+
+
+async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run, copy, cwd=None, user=None):
     layer_id = "b" + key[:15]
     if (manager.images.layers_dir / layer_id).exists():
         log(f"{where}: cached")
@@ -88,7 +112,7 @@ async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run,
     try:
         info = await manager.create(SandboxSpec(image=tmp_image.name, network=network, memory="4g", disk="8g",
                                                 pids=4096, cpus=2, idle_ttl=None, workdir="/",
-                                                capabilities=TASK_CAPABILITIES))
+                                                capabilities=TASK_CAPABILITIES, user=user or cfg.user))
         try:
             if run is not None:
                 log(f"{where}: RUN {run[:120]}")

@@ -23,7 +23,7 @@ from . import cgroups, images, seccomp
 from .fs import SandboxFS
 from .runtime import InitProcess, init_binary
 from .session import BashSession, OutputCapture
-from .spec import (CAPABILITIES, Conflict, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
+from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
                    SandboxSpec, SessionResult, Unavailable)
 
 DEFAULT_HOME = Path(os.environ.get("ALE_HOME", "/var/lib/ale"))
@@ -234,6 +234,7 @@ class SandboxManager:
                 host_net=spec.network.mode == "host", cgroup_dirs=sb.cgroup.attach_dirs,
                 seccomp=self._seccomp[spec.network.mode == "none"],
                 keep_caps=sum(1 << CAPABILITIES[c] for c in spec.capabilities),
+                user=parse_user(spec.user or sb.image.config.user),
                 on_event=lambda ev: self._on_init_event(sb, gen, ev))
         finally:
             self._launch.release()

@@ -82,7 +82,7 @@ class InitProcess:
     async def start(
         cls, *, binary: Path, scratch: Path, layers: list[Path], disk: int, hostname: str, workdir: str,
         host_net: bool, cgroup_dirs: list[str], seccomp: bytes, on_event: Callable[[dict], None],
-        keep_caps: int = 0, timeout: float = 30.0,
+        keep_caps: int = 0, user: tuple[int, int] = (0, 0), timeout: float = 30.0,
     ) -> InitProcess:
         scratch.mkdir(parents=True, exist_ok=True)
         r, w = os.pipe()
@@ -90,7 +90,8 @@ class InitProcess:
         os.close(w)
         argv = [str(binary), "--scratch", str(scratch), "--lower", ":".join(map(str, layers)),
                 "--disk", str(disk), "--hostname", hostname, "--workdir", workdir, "--seccomp-fd", str(r),
-                "--uid-base", str(UID_BASE), "--keep-caps", hex(keep_caps)]
+                "--uid-base", str(UID_BASE), "--keep-caps", hex(keep_caps),
+                "--user", f"{user[0]}:{user[1]}"]
         for d in cgroup_dirs:
             argv += ["--cgroup", d]
         if host_net:

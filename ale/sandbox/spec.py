@@ -34,6 +34,16 @@ TASK_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGI
                      "NET_BIND_SERVICE"]
 
 
+def parse_user(user: str) -> tuple[int, int]:
+    """'root' -> (0, 0); 'UID' -> (UID, UID); 'UID:GID' -> (UID, GID). Names are resolved at build time."""
+    if user in ("root", "0", "0:0", ""):
+        return 0, 0
+    m = re.fullmatch(r"(\d+)(?::(\d+))?", user)
+    if not m or int(m.group(1)) > 65535 or int(m.group(2) or 0) > 65535:
+        raise ValueError(f"user must be 'root' or UID[:GID] (0..65535), not {user!r}")
+    return int(m.group(1)), int(m.group(2) or m.group(1))
+
+
 class NetworkPolicy(BaseModel):
     """`none`: a private network namespace with loopback only. `host`: the host's network, only when
     asked for explicitly, and recorded in the sandbox's events. `allow` is reserved for a future
@@ -68,6 +78,14 @@ class SandboxSpec(BaseModel):
     # Every capability is dropped by default. Names listed here (e.g. TASK_CAPABILITIES) are kept, and
     # act only inside the sandbox's own user namespace (its files, its processes).
     capabilities: list[str] = Field(default_factory=list)
+    user: str | None = None  # "root" or "UID[:GID]" inside the sandbox; default: the image's USER
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_user(v)
+        return v
 
     @field_validator("capabilities")
     @classmethod

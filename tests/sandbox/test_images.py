@@ -68,7 +68,6 @@ def test_dockerfile_subset_build_and_cache(manager, tmp_path):
     ("FROM base\nCOPY missing.txt /x\n", "COPY source not found"),
     ("FROM base\nCOPY ../../etc/passwd /x\n", "outside the build context"),
     ("FROM base\nRUN exit 3\n", "RUN failed with exit code 3"),
-    ("FROM base\nUSER nobody\n", "USER nobody is not supported"),
     ("FROM no-such-image\n", "no such image"),
 ])
 def test_bad_dockerfiles(manager, tmp_path, dockerfile, message):
@@ -145,3 +144,23 @@ def test_import_refuses_writing_through_links(manager, tmp_path):
     tar.write_bytes(buf.getvalue())
     with pytest.raises(SandboxError, match="escapes"):
         m.images.import_tar("test-evil", tar)
+
+
+def test_user_directive(manager, tmp_path):
+    m, run = manager
+    (tmp_path / "Dockerfile").write_text(
+        "FROM base\nRUN useradd -m -u 1234 app\nUSER app\nWORKDIR /home/app\nRUN id -un > who.txt\n")
+    name = f"test-user-{tmp_path.name}".lower()
+    img = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path))
+    try:
+        assert img.config.user == "1234:1234"
+        out = _run_in(manager, name, "id -u; cat who.txt; stat -c %U who.txt; pwd; touch /etc/x 2>/dev/null || echo ro")
+        assert out.split() == ["1234", "app", "app", "/home/app", "ro"]
+        info = run(m.create(SandboxSpec(image=name, user="root")))  # a spec can override the image's user
+        assert run(m.execute(info.id, ["id", "-u"])).stdout == "0\n"
+        run(m.delete(info.id))
+    finally:
+        run(m.remove_image(name))
+    (tmp_path / "Dockerfile").write_text("FROM base\nUSER nosuchuser\n")
+    with pytest.raises(SandboxError, match="no such user"):
+        run(m.build_image("test-bad-user", tmp_path / "Dockerfile", tmp_path))

@@ -92,6 +92,7 @@ struct opts {
     const char *scratch, *lower, *hostname, *workdir;
     long long disk;
     unsigned long long keep_caps;
+    long run_uid, run_gid;
     unsigned uid_base;
     int host_net, seccomp_fd;
     const char *cgroups[8];
@@ -186,11 +187,17 @@ static void setup_inside(const struct opts *o) {
 /* Every capability is dropped unless `keep` (a bit mask, --keep-caps) names it. Kept ones are only
  * effective inside the sandbox's own user namespace (over its own files and processes), as root's
  * are inside a rootless container; with no_new_privs an exec can never gain more than `keep`. */
-static void drop_privileges(unsigned long long keep) {
+static void drop_privileges(unsigned long long keep, long uid, long gid) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
     for (int cap = 0; cap <= 63; cap++)
         if (!(keep >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) die("drop bounding cap");
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (uid > 0) {  /* the image's USER: becoming it clears every capability by itself */
+        if (setgroups(0, NULL) < 0 || setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0 ||
+            setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("become the image's user");
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die("dumpable");
+        return;
+    }
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2] = {{0}};
     d[0].effective = d[0].permitted = (uint32_t)keep;
@@ -509,6 +516,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--uid-base")) o.uid_base = (unsigned)atol(v);
         else if (!strcmp(a, "--seccomp-fd")) o.seccomp_fd = atoi(v);
         else if (!strcmp(a, "--keep-caps")) o.keep_caps = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--user")) { if (sscanf(v, "%ld:%ld", &o.run_uid, &o.run_gid) != 2 || o.run_uid < 0 ||
+                                             o.run_uid > 65535 || o.run_gid < 0 || o.run_gid > 65535) {
+                                             fprintf(stderr, "ale-init: --user needs UID:GID in 0..65535\n"); return 2; } }
         else if (!strcmp(a, "--cgroup") && o.ncgroups < 8) o.cgroups[o.ncgroups++] = v;
         else { fprintf(stderr, "ale-init: unknown option %s\n", a); return 2; }
     }
@@ -543,7 +553,7 @@ int main(int argc, char **argv) {
             close(sync[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);  /* our parent is the launcher now (the intermediate is gone) */
             setup_inside(&o);
-            drop_privileges(o.keep_caps);
+            drop_privileges(o.keep_caps, o.run_uid, o.run_gid);
             int listener = install_seccomp(o.seccomp_fd);
             if (chdir(o.workdir) < 0) die("chdir workdir");
             for (int i = 1; i < argc; i++) memset(argv[i], 0, strlen(argv[i]));  /* hide host paths */
