@@ -61,6 +61,8 @@ class OptimConfig(_Section):
     warmup_steps: int = Field(0, ge=0)
     schedule: Literal["constant", "linear", "cosine"] = "constant"
     micro_batch: int = Field(8, gt=0)
+    # auto: no separate pi_old forward when the batch is provably on-policy (update.update_step); always: recompute
+    recompute_old_logp: Literal["auto", "always"] = "auto"
 
 
 class ResampleConfig(_Section):

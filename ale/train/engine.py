@@ -92,16 +92,22 @@ class HFEngine:
             with torch.no_grad():
                 out = self.model.generate(ids.to(self.device), attention_mask=attention.to(self.device), **kw)
             steps = out.scores if sample else out.logits
-            new = out.sequences[:, width:].cpu()
-            # log mu: log-softmax of the processed scores (after temperature/top-k/top-p) = what was sampled from
-            logp = torch.stack([torch.log_softmax(s.float(), -1).cpu() for s in steps], 1) if steps else None
+            new = out.sequences[:, width:]
+            # log mu of the sampled token only: its processed score (after temperature/top-k/top-p, i.e. what
+            # was sampled from) minus the step's logsumexp; no full-vocabulary log-softmax is kept per step
+            logp = None
+            if steps:
+                per_step = [s.float().gather(-1, new[:, t:t + 1]).squeeze(-1) - torch.logsumexp(s.float(), -1)
+                            for t, s in enumerate(steps)]
+                logp = torch.stack(per_step, 1).cpu().tolist()  # [B, steps]
+            new = new.cpu()
             version = self.version
         results = []
         for row, prompt in enumerate(prompts):
             toks = new[row].tolist()
             cut = toks.index(self.eos_id) + 1 if self.eos_id in toks else len(toks)
             toks = toks[:cut]
-            lps = [float(logp[row, t, tok]) for t, tok in enumerate(toks)] if logp is not None else []
+            lps = logp[row][:cut] if logp is not None else []
             finish = "stop" if toks and toks[-1] == self.eos_id else "length"
             results.append(Completion(list(prompt), toks, lps, finish, version))
         return results

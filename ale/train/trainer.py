@@ -260,7 +260,8 @@ class RLTrainer(_Base):
         batch = collate(rows, self.tok.pad_token_id)
         temperature = self.cfg.sampling.temperature if self.cfg.sampling.temperature > 0 else 1.0
         stats = update_step(self.model, self.optimizer, self.scheduler, batch, self.loss_fn,
-                            self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, temperature)
+                            self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, temperature,
+                            self.cfg.optim.recompute_old_logp, policy_version=self.version)
         stats["train_tokens"] = float(batch.response_mask.sum())
         self.version += 1
         (self.remote or self.engine).load_weights(engine_state_dict(self.model), self.version)

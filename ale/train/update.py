@@ -2,9 +2,10 @@
 
 ``TrainBatch`` holds padded token rows: ids, response (loss) mask, the engine's log-probs mu,
 rewards, group ids, chunk ids, the expert-prefix mask and each row's policy version. ``update_step``
-recomputes log pi_old with the trainer's own forward pass (kept next to the engine's mu, so the
-train/inference masks compare two real numbers), calls a loss function it knows nothing about, clips
-the gradient and steps the optimiser.
+takes log pi_old from the trainer's own forward pass (a separate no-grad pass, or the gradient pass's
+values when the batch is provably on-policy; kept next to the engine's mu, so the train/inference
+masks compare two real numbers), calls a loss function it knows nothing about, clips the gradient and
+steps the optimiser.
 """
 from __future__ import annotations
 
@@ -93,38 +94,69 @@ def completion_rows(completions: list[Any], rewards: list[float], group: int = 0
 
 
 def token_logprobs(model: torch.nn.Module, input_ids: Tensor, attention_mask: Tensor, micro_batch: int,
-                   temperature: float = 1.0) -> Tensor:
+                   temperature: float = 1.0, needed: Tensor | None = None) -> Tensor:
     """log pi(token t | tokens < t) as [B, T] float32 (column 0, which has no context, is 0).
 
     ``temperature``: the sampler's; logits are divided by it so pi_old and mu are the same
     distribution up to numerics. Top-k/top-p truncation is not reproduced (it only raises mu, so the
-    ratio pi_old/mu of truncated-away mass shows up as < 1: a lower mask bound L catches it)."""
+    ratio pi_old/mu of truncated-away mass shows up as < 1: a lower mask bound L catches it).
+
+    ``needed``: [B, T] bool, the tokens whose log-prob the caller reads (the response mask). Logits
+    (LM head + log-softmax over the vocabulary, the costly part for short models with big vocabularies)
+    are then computed only from each micro-batch's first needed column on (HF ``logits_to_keep``);
+    earlier columns are returned as 0. The prompt still runs through the transformer body."""
     device = next(model.parameters()).device
     out = []
+    width = input_ids.shape[1]
     for start in range(0, input_ids.shape[0], micro_batch):
         ids = input_ids[start:start + micro_batch].to(device)
         mask = attention_mask[start:start + micro_batch].to(device)
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float() / temperature
-        lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-        out.append(torch.cat([torch.zeros_like(lp[:, :1]), lp], 1))
+        first = 1  # column 0 has no context
+        if needed is not None:
+            cols = needed[start:start + micro_batch].any(0).nonzero()
+            first = max(int(cols[0]), 1) if len(cols) else width  # nothing needed: no logits at all
+        # logits at positions first-1 .. T-1 predict tokens first .. T (the last one predicts nothing)
+        keep = width - first + 1
+        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits[:, :-1].float() / temperature
+        lp = torch.log_softmax(logits, -1).gather(-1, ids[:, first:].unsqueeze(-1)).squeeze(-1)
+        out.append(torch.cat([torch.zeros((ids.shape[0], first), dtype=lp.dtype, device=lp.device), lp], 1))
     return torch.cat(out, 0)
 
 
 def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, batch: TrainBatch,
-                loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0) -> dict[str, float]:
+                loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0,
+                recompute_old_logp: str = "auto", policy_version: int | None = None) -> dict[str, float]:
     """One optimiser step on ``batch``; returns loss, grad_norm (before clipping) and the loss's stats.
 
     The whole batch's per-token log-probs are gathered before one backward, so every aggregation
     mode normalises over the full batch exactly as the algorithm functions define it.
+
+    ``recompute_old_logp``: ``always`` runs a separate no-grad forward for log pi_old; ``auto`` skips
+    it and uses ``logp.detach()`` when that is provably the same number: every row was sampled by
+    ``policy_version`` (the weights being updated), this is the batch's only optimiser step, and the
+    model has no active dropout (so the eval-mode and train-mode forwards agree). Otherwise ``auto``
+    recomputes. Log-probs are computed for response tokens only (``token_logprobs(needed=...)``).
     """
-    model.eval()
-    with torch.no_grad():
-        batch.old_logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature)
+    if recompute_old_logp not in ("auto", "always"):
+        raise ValueError(f"recompute_old_logp must be 'auto' or 'always', got {recompute_old_logp!r}")
+    cfg = getattr(model, "config", None)
+    dropout = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()) or any(
+        isinstance(r, (int, float)) and r > 0 for r in (getattr(cfg, k, 0.0) for k in (
+            "attention_dropout", "hidden_dropout", "dropout", "resid_pdrop", "attn_pdrop", "embd_pdrop")))
+    on_policy = (recompute_old_logp == "auto" and policy_version is not None and not dropout
+                 and bool((batch.versions == policy_version).all()))
+    if not on_policy:
+        model.eval()
+        with torch.no_grad():
+            batch.old_logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature,
+                                            batch.response_mask)
     # train mode for the gradient pass (HF gradient checkpointing only acts in training mode); the
     # causal LMs we train have dropout 0, so both passes are the same function of the weights
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature)
+    logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature, batch.response_mask)
+    if on_policy:  # the sampling weights are these weights: pi_old = pi (value), no gradient through it
+        batch.old_logp = logp.detach()
     device = logp.device
     if device.type != "cpu":
         for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp"):
@@ -137,5 +169,6 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     if scheduler is not None:
         scheduler.step()
     out = {"loss": float(loss.item()), "grad_norm": grad_norm, "lr": float(optimizer.param_groups[0]["lr"])}
+    out["old_logp_recomputed"] = float(not on_policy)
     out.update(stats)
     return out

@@ -28,6 +28,7 @@ def test_cli_two_ipa_steps_write_metrics(tmp_path):
                     "dropped_broken", "dropped_stale", "response_len_mean"):
             assert isinstance(rec[key], (int, float)) and math.isfinite(rec[key]), key
         assert rec["episodes"] == 2 and rec["grad_norm"] > 0 and rec["tokens_per_s"] > 0
+        assert rec["old_logp_recomputed"] == 0.0  # sync, one update per batch: pi_old = logp.detach() (optim.recompute_old_logp=auto)
     assert [rec["policy_version"] for rec in records] == [1, 2]
     assert (out / "checkpoints" / "step-2" / "model.pt").exists()
     assert list((out / "tb").glob("events.*"))  # TensorBoard

@@ -124,3 +124,75 @@ def test_lora_policy_trains_adapters_and_the_engine_gets_merged_weights():
     before = engine.model.state_dict()["model.layers.0.self_attn.q_proj.weight"].clone()
     engine.load_weights(merged, 1)
     assert not torch.equal(engine.model.state_dict()["model.layers.0.self_attn.q_proj.weight"], before)
+
+
+def test_token_logprobs_of_the_needed_tokens_only_equal_the_full_vocabulary_forward(tiny_policy):
+    model, tok = tiny_policy
+    good, short, (c1, _) = _rows(tok)
+    batch = collate([good, short], tok.pad_token_id)
+    with torch.no_grad():
+        full = token_logprobs(model, batch.input_ids, batch.attention_mask, 8)
+        part = token_logprobs(model, batch.input_ids, batch.attention_mask, 8, needed=batch.response_mask)
+        one_by_one = token_logprobs(model, batch.input_ids, batch.attention_mask, 1, needed=batch.response_mask)
+    need = batch.response_mask
+    assert torch.allclose(part[need], full[need], atol=1e-5) and torch.allclose(one_by_one[need], full[need], atol=1e-5)
+    assert part[:, :c1[0]].eq(0).all() and full[:, 1:c1[0]].ne(0).any()  # prompt columns were never computed
+
+
+def _counting_forwards(model):
+    calls = []
+    handle = model.register_forward_pre_hook(lambda *a: calls.append(1))
+    return calls, handle
+
+
+def test_auto_skips_the_pi_old_forward_only_when_the_batch_is_provably_on_policy(tiny_policy):
+    import copy
+
+    model, tok = tiny_policy
+    good, _, _ = _rows(tok)  # sampled by policy version 3
+    other = dict(_rows(tok, reply="qq zz")[0], reward=0.0)
+    cfg = AlgoConfig(name="ipa", baseline="group_mean")
+    results = {}
+    for mode, version in (("always", 3), ("auto", 3), ("auto", 4), ("auto", None)):
+        m = copy.deepcopy(model)
+        opt = torch.optim.SGD(m.parameters(), lr=0.5)
+        batch = collate([good, other], tok.pad_token_id)
+        calls, handle = _counting_forwards(m)
+        seen = {}
+
+        def loss_fn(logp, b):
+            seen["old"] = b.old_logp.clone()
+            return policy_loss(logp, PolicyBatch(b.response_mask, b.old_logp, b.rewards, b.group_ids, b.infer_logp,
+                                                 b.chunk_ids), cfg)
+
+        stats = update_step(m, opt, None, batch, loss_fn, max_grad_norm=0.0, recompute_old_logp=mode,
+                            policy_version=version)
+        handle.remove()
+        results[(mode, version)] = (len(calls), stats, seen["old"], [p.detach() for p in m.parameters()])
+    assert results[("always", 3)][0] == 2 and results[("always", 3)][1]["old_logp_recomputed"] == 1.0
+    assert results[("auto", 3)][0] == 1 and results[("auto", 3)][1]["old_logp_recomputed"] == 0.0
+    for stale in (("auto", 4), ("auto", None)):  # not sampled by these weights, or unknown: recompute
+        assert results[stale][0] == 2 and results[stale][1]["old_logp_recomputed"] == 1.0
+    # skipping changes no number: same pi_old (so the same mu masks), same loss, same step
+    ref, fast = results[("always", 3)], results[("auto", 3)]
+    resp = collate([good, other], tok.pad_token_id).response_mask
+    assert torch.allclose(ref[2][resp], fast[2][resp], atol=1e-5)
+    assert abs(ref[1]["loss"] - fast[1]["loss"]) < 1e-5 and ref[1]["mask_kept_frac"] == fast[1]["mask_kept_frac"]
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(ref[3], fast[3]))
+
+
+def test_auto_recomputes_when_dropout_is_active_and_rejects_unknown_modes(tiny_policy):
+    import copy
+
+    import pytest
+
+    model, tok = tiny_policy
+    m = copy.deepcopy(model)
+    m.config.attention_dropout = 0.1  # train-mode forward is random: logp.detach() is not the eval pi_old
+    batch = collate([_rows(tok)[0]], tok.pad_token_id)
+    opt = torch.optim.SGD(m.parameters(), lr=0.0)
+    nll = lambda logp, b: (-(logp * b.response_mask).sum(), {})  # noqa: E731
+    stats = update_step(m, opt, None, batch, nll, max_grad_norm=0.0, recompute_old_logp="auto", policy_version=3)
+    assert stats["old_logp_recomputed"] == 1.0
+    with pytest.raises(ValueError, match="recompute_old_logp"):
+        update_step(m, opt, None, batch, nll, max_grad_norm=0.0, recompute_old_logp="never", policy_version=3)
