@@ -27,7 +27,9 @@ def _port() -> int:
 def cluster(tmp_path_factory):
     port = _port()
     tmp = tmp_path_factory.mktemp("ray")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # A fresh HOME: a ~/.ray/auth_token left by another local Ray (ray.init creates one) would switch the
+    # head to token auth and the second node would not be let in.
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "HOME": str(tmp)}
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
     subprocess.run([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={tmp}",
                     *common], check=True, env=env, capture_output=True)
