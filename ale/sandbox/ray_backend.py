@@ -50,7 +50,8 @@ class RayBackend:
     def __init__(self, address: str | None = None, **manager_kw):
         import ray
 
-        if not ray.is_initialized():
+        self._owns_ray = not ray.is_initialized()
+        if self._owns_ray:
             ray.init(address=address or "auto", ignore_reinit_error=True, log_to_driver=False)
         self.ray = ray
         self.manager_kw = manager_kw
@@ -114,3 +115,5 @@ class RayBackend:
     async def aclose(self) -> None:
         """Delete the sandboxes this client placed (the workers stay for other clients)."""
         await asyncio.gather(*(self.call("delete", sandbox_id=s) for s in list(self.owner)), return_exceptions=True)
+        if self._owns_ray:  # a driver left connected dies with the cluster later, taking its process along
+            self.ray.shutdown()

@@ -38,6 +38,9 @@ def cluster(tmp_path_factory):
                        capture_output=True)
         yield f"127.0.0.1:{port}"
     finally:
+        import ray
+
+        ray.shutdown()  # never leave this process connected to a cluster that is about to stop
         subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
