@@ -1,9 +1,14 @@
 """Generation engines: token ids in, sampled token ids + sampling log-probs (mu) out.
 
 One interface (``GenerationEngine``) so the trainer never cares which engine samples:
-- ``HFEngine``: Hugging Face ``generate`` on a private copy of the policy, batched (left padding) with
-  the KV cache, CPU or GPU. Weights are synced from the trainer after each update
-  (``load_weights``) and every completion records the policy version that sampled it.
+- ``HFEngine``: our own decoding loop over a private copy of an HF causal LM (its forward and KV
+  cache; not ``model.generate``), CPU or GPU. Identical prompts (n samples of one task) are prefilled
+  once and their KV cache copied to every row; distinct prompts are left padded (attention mask,
+  position ids as HF's). Then one forward per token (``logits_to_keep=1``), sampling in plain torch
+  (temperature, top-k, top-p, greedy at temperature 0; a ``torch.Generator`` seeded per call) and log mu
+  of the sampled token only; rows that stop at eos leave the batch and its cache. Weights are synced
+  from the trainer after each update (``load_weights``) and every completion records the policy
+  version that sampled it.
 - ``VLLMEngine`` (optional): only when ``vllm`` is importable; not exercised on our CPU machines.
 
 ``EngineChatModel`` is the agent harness's ``Model`` over an engine: many agent threads call it at
@@ -52,7 +57,7 @@ class GenerationEngine(Protocol):
 
 
 class HFEngine:
-    """Batched HF generation on its own copy of the model (so training never races sampling)."""
+    """Batched generation on its own copy of the model (so training never races sampling)."""
 
     def __init__(self, model: torch.nn.Module, eos_id: int, pad_id: int | None = None, version: int = 0):
         self.model = copy.deepcopy(model).eval()
@@ -69,48 +74,108 @@ class HFEngine:
             self.version = version
 
     def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None) -> list[Completion]:
+        """Our own decoding loop over the HF model's forward and KV cache (see the module docstring)."""
         if not prompts:
             return []
-        with self._lock:
-            width = max(len(p) for p in prompts)
-            ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
-            attention = torch.zeros((len(prompts), width), dtype=torch.long)
-            for row, prompt in enumerate(prompts):  # left padding: every prompt ends at the same column
-                ids[row, width - len(prompt):] = torch.tensor(prompt)
-                attention[row, width - len(prompt):] = 1
-            sample = params.temperature > 0
-            kw: dict[str, Any] = {"do_sample": sample, "max_new_tokens": params.max_new_tokens,
-                                  "return_dict_in_generate": True, "output_scores": sample, "output_logits": not sample,
-                                  "pad_token_id": self.pad_id, "eos_token_id": self.eos_id, "use_cache": True,
-                                  "min_new_tokens": params.min_new_tokens or None}
-            if sample:
-                kw.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
-            else:
-                kw.update(temperature=None, top_p=None, top_k=None)
-            if seed is not None:
-                torch.manual_seed(seed)
-            with torch.no_grad():
-                out = self.model.generate(ids.to(self.device), attention_mask=attention.to(self.device), **kw)
-            steps = out.scores if sample else out.logits
-            new = out.sequences[:, width:]
-            # log mu of the sampled token only: its processed score (after temperature/top-k/top-p, i.e. what
-            # was sampled from) minus the step's logsumexp; no full-vocabulary log-softmax is kept per step
-            logp = None
-            if steps:
-                per_step = [s.float().gather(-1, new[:, t:t + 1]).squeeze(-1) - torch.logsumexp(s.float(), -1)
-                            for t, s in enumerate(steps)]
-                logp = torch.stack(per_step, 1).cpu().tolist()  # [B, steps]
-            new = new.cpu()
+        with self._lock, torch.inference_mode():
+            tokens, logps, lengths = self._decode(prompts, params, seed)
             version = self.version
         results = []
         for row, prompt in enumerate(prompts):
-            toks = new[row].tolist()
-            cut = toks.index(self.eos_id) + 1 if self.eos_id in toks else len(toks)
-            toks = toks[:cut]
-            lps = logp[row][:cut] if logp is not None else []
+            n = int(lengths[row])
+            toks = tokens[row, :n].tolist()
             finish = "stop" if toks and toks[-1] == self.eos_id else "length"
-            results.append(Completion(list(prompt), toks, lps, finish, version))
+            results.append(Completion(list(prompt), toks, logps[row, :n].tolist(), finish, version))
         return results
+
+    def _prefill(self, prompts: list[list[int]]) -> tuple[Any, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """One forward over the *distinct* prompts (left padded), its KV cache expanded to every row.
+
+        Returns (cache, last logits [B, V], attention mask [B, width] or None when no row is padded,
+        next position id per row [B])."""
+        from transformers import DynamicCache
+
+        slot: dict[tuple[int, ...], int] = {}
+        rows = torch.tensor([slot.setdefault(tuple(p), len(slot)) for p in prompts], device=self.device)
+        distinct = [list(p) for p in slot]
+        width = max(len(p) for p in distinct)
+        ids = torch.full((len(distinct), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(distinct), width), dtype=torch.long)
+        for i, prompt in enumerate(distinct):  # left padding: every prompt ends at the same column
+            ids[i, width - len(prompt):] = torch.tensor(prompt)
+            attention[i, width - len(prompt):] = 1
+        ids, attention = ids.to(self.device), attention.to(self.device)
+        positions = (attention.cumsum(-1) - 1).clamp_(min=0)  # what HF generate uses with left padding
+        padded = bool((attention == 0).any())
+        cache = DynamicCache(config=self.model.config)
+        out = self.model(input_ids=ids, attention_mask=attention if padded else None, position_ids=positions,
+                         cache=cache, use_cache=True, logits_to_keep=1)
+        if len(distinct) < len(prompts) or bool((rows != torch.arange(len(prompts), device=self.device)).any()):
+            cache.reorder_cache(rows)  # shared prefill: index_select of every layer's keys/values on the batch dim
+        return (cache, out.logits[:, -1].index_select(0, rows), attention.index_select(0, rows) if padded else None,
+                positions[:, -1].index_select(0, rows) + 1)
+
+    def _decode(self, prompts: list[list[int]], params: SamplingParams,
+                seed: int | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(tokens [B, N], log mu [B, N], lengths [B]) on the CPU; row r's completion is tokens[r, :lengths[r]]."""
+        batch, steps = len(prompts), params.max_new_tokens
+        tokens = torch.full((batch, steps), self.pad_id, dtype=torch.long, device=self.device)
+        logps = torch.zeros((batch, steps), dtype=torch.float32, device=self.device)
+        lengths = torch.full((batch,), steps, dtype=torch.long, device=self.device)
+        if steps <= 0:
+            return tokens.cpu(), logps.cpu(), lengths.cpu()
+        gen = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        cache, logits, attention, positions = self._prefill(prompts)
+        live = torch.arange(batch, device=self.device)  # result row of each batch row still decoding
+        for t in range(steps):
+            tok, lp = sample(logits.float(), params, gen, self.eos_id if t < params.min_new_tokens else None)
+            tokens[live, t], logps[live, t] = tok, lp
+            stopped = tok == self.eos_id
+            if t + 1 == steps:
+                break
+            if bool(stopped.any()):  # finished rows leave the batch (and its KV cache)
+                lengths[live[stopped]] = t + 1
+                keep = (~stopped).nonzero().squeeze(-1)
+                if len(keep) == 0:
+                    break
+                live, tok, positions = live[keep], tok[keep], positions[keep]
+                attention = attention[keep] if attention is not None else None
+                cache.batch_select_indices(keep)
+            if attention is not None:
+                attention = torch.cat([attention, attention.new_ones((len(live), 1))], 1)
+            out = self.model(input_ids=tok[:, None], attention_mask=attention, position_ids=positions[:, None],
+                             cache=cache, use_cache=True, logits_to_keep=1)
+            logits, positions = out.logits[:, -1], positions + 1
+        return tokens.cpu(), logps.cpu(), lengths.cpu()
+
+
+def sample(logits: torch.Tensor, params: SamplingParams, gen: torch.Generator | None,
+           ban: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One token per row from [B, V] float logits, and its log-prob under the distribution sampled from.
+
+    Processing order as HF generate's: ``ban`` (eos before ``min_new_tokens``) -> temperature -> top-k ->
+    top-p (smallest set of the most likely tokens whose mass exceeds top_p; at least one kept). Greedy
+    (temperature 0) takes the argmax of the banned logits and reports the log-softmax of the raw logits
+    (temperature 1, no processing), as the HF engine did before."""
+    raw = logits
+    if ban is not None:
+        logits = logits.clone()
+        logits[:, ban] = -math.inf
+    if params.temperature <= 0:
+        tok = logits.argmax(-1)
+        return tok, raw.gather(-1, tok[:, None]).squeeze(-1) - torch.logsumexp(raw, -1)
+    x = logits / params.temperature
+    if 0 < params.top_k < x.shape[-1]:
+        kth = torch.topk(x, params.top_k, dim=-1).values[:, -1:]
+        x = x.masked_fill(x < kth, -math.inf)
+    if params.top_p < 1.0:
+        ordered, order = torch.sort(x, dim=-1)  # ascending: the tail to drop comes first
+        drop = torch.softmax(ordered, -1).cumsum(-1) <= 1 - params.top_p
+        drop[:, -1] = False
+        x = x.masked_fill(drop.scatter(-1, order, drop), -math.inf)
+    lse = torch.logsumexp(x, -1, keepdim=True)
+    tok = torch.multinomial(torch.exp(x - lse), 1, generator=gen)
+    return tok.squeeze(-1), (x.gather(-1, tok) - lse).squeeze(-1)
 
 
 class VLLMEngine:

@@ -68,3 +68,91 @@ def test_chat_model_batches_concurrent_episodes_in_lock_step(tiny_policy):
     assert batches == 2  # three episodes x two turns, sampled as two batches of three
     assert versions == [[0, 0]] * 3
     assert run(seed=5)[0] == replies  # same seed, same samples, whatever the thread timing
+
+
+def _hf_greedy(model, tok, prompts, max_new_tokens):
+    """HF ``generate`` greedy on the same left-padded batch (the reference our decoding loop must match)."""
+    width = max(len(p) for p in prompts)
+    ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    with torch.no_grad():
+        out = model.generate(ids, attention_mask=mask, do_sample=False, max_new_tokens=max_new_tokens,
+                             pad_token_id=tok.pad_token_id, eos_token_id=None, temperature=None, top_p=None, top_k=None)
+    return out[:, width:].tolist()
+
+
+@pytest.mark.parametrize("texts", [["same prompt"] * 3, ["short", "a rather longer prompt", "mid prompt"]],
+                         ids=["identical-shared-prefill", "left-padded"])
+def test_greedy_matches_hf_generate(tiny_policy, texts):
+    model, tok = tiny_policy
+    engine = HFEngine(model, -1, tok.pad_token_id)  # no eos: every row runs the full length, like the reference
+    prompts = [tok.encode(t, add_special_tokens=False) for t in texts]
+    outs = engine.generate(prompts, SamplingParams(temperature=0.0, max_new_tokens=10))
+    assert [o.ids for o in outs] == _hf_greedy(engine.model, tok, prompts, 10)
+    assert {o.finish_reason for o in outs} == {"length"}
+
+
+def _reference_logmu(model, prompt, ids, params, eos):
+    """log mu from one full forward over prompt+completion, processed exactly as the sampler documents."""
+    seq = torch.tensor([prompt + ids])
+    with torch.no_grad():
+        logits = model(input_ids=seq).logits[0, len(prompt) - 1:-1].float()
+    out = []
+    for t, token in enumerate(ids):
+        x = logits[t].clone()
+        if params.temperature == 0:
+            out.append(torch.log_softmax(x, -1)[token])
+            continue
+        if t < params.min_new_tokens:
+            x[eos] = -float("inf")
+        x = x / params.temperature
+        if params.top_k:
+            x[x < torch.topk(x, params.top_k).values[-1]] = -float("inf")
+        if params.top_p < 1:
+            probs, order = torch.softmax(x, -1).sort(descending=True)
+            before = probs.cumsum(0) - probs  # mass of the strictly more likely tokens
+            x[order[before >= params.top_p]] = -float("inf")
+        out.append(torch.log_softmax(x, -1)[token])
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("params", [SamplingParams(temperature=1.0), SamplingParams(temperature=0.0),
+                                    SamplingParams(temperature=0.7, top_k=20),
+                                    SamplingParams(temperature=0.7, top_p=0.8),
+                                    SamplingParams(temperature=0.7, top_k=50, top_p=0.9, min_new_tokens=5)],
+                         ids=["t1", "greedy", "t0.7-topk", "t0.7-topp", "t0.7-topk-topp-min"])
+def test_logmu_equals_a_full_forward_under_the_processed_distribution(tiny_policy, params):
+    model, tok = tiny_policy
+    engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id)
+    params.max_new_tokens = 12
+    prompts = [tok.encode("one prompt", add_special_tokens=False)] * 2 + [tok.encode("another, longer prompt", add_special_tokens=False)]
+    outs = engine.generate(prompts, params, seed=11)
+    for prompt, out in zip(prompts, outs):
+        assert len(out.ids) == len(out.logprobs) > 0
+        ref = _reference_logmu(engine.model, prompt, out.ids, params, tok.eos_token_id)
+        assert torch.allclose(ref, torch.tensor(out.logprobs), atol=1e-4), (ref, out.logprobs)
+
+
+def test_seed_eos_min_new_tokens_and_finish_reasons(tiny_policy):
+    model, tok = tiny_policy
+    prompts = [tok.encode("p", add_special_tokens=False), tok.encode("another p", add_special_tokens=False)] * 2
+    params = SamplingParams(temperature=1.0, max_new_tokens=16)
+    # make eos likely: a bias on its logit, so rows stop at different steps
+    with torch.no_grad():
+        model.lm_head.bias = torch.nn.Parameter(torch.zeros(model.config.vocab_size))
+        model.lm_head.bias[tok.eos_token_id] = 4.0
+    engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id)
+    a, b = engine.generate(prompts, params, seed=1), engine.generate(prompts, params, seed=1)
+    assert [o.ids for o in a] == [o.ids for o in b] and [o.logprobs for o in a] == [o.logprobs for o in b]
+    assert [o.ids for o in engine.generate(prompts, params, seed=2)] != [o.ids for o in a]
+    for o in a:
+        assert o.ids.count(tok.eos_token_id) <= 1 and len(o.ids) == len(o.logprobs)
+        assert o.finish_reason == ("stop" if o.ids[-1] == tok.eos_token_id else "length")
+        assert o.finish_reason == "stop" or len(o.ids) == 16
+    assert any(o.finish_reason == "stop" for o in a) and len({len(o.ids) for o in a}) > 1  # rows stop apart
+    held = engine.generate(prompts, SamplingParams(temperature=1.0, max_new_tokens=16, min_new_tokens=6), seed=1)
+    for o in held:
+        assert tok.eos_token_id not in o.ids[:6] and (o.finish_reason == "stop") == (o.ids[-1] == tok.eos_token_id)
+    fixed = engine.generate(prompts, SamplingParams(temperature=1.0, max_new_tokens=8, min_new_tokens=8), seed=1)
+    assert all(len(o.ids) == 8 and o.finish_reason == "length" for o in fixed)
+    assert engine.generate(prompts, SamplingParams(max_new_tokens=0), seed=1)[0].ids == []
