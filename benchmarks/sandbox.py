@@ -108,7 +108,7 @@ async def main(args) -> dict:
             pss, charged = 0, 0
             for sid, _ in ok:
                 sb = m._sandboxes[sid]
-                for pid in (sb.init.launcher.pid, sb.init.init_pid):
+                for pid in (sb.init.launcher_pid, sb.init.init_pid):
                     pss += pss_bytes(pid)
                 charged += sb.cgroup.counters()["memory_bytes"]
             k = max(1, len(ok))

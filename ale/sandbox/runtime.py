@@ -1,6 +1,7 @@
 """Low level: start one sandbox (ale-init) and talk its frame protocol from asyncio.
 
-No threads per sandbox: the control pipe and a pidfd are watched by the event loop. The protocol is
+No threads and no process spawns per sandbox: a zygote forks launchers, each sandbox's control
+socket is watched by the event loop, and the zygote's socket reports launcher deaths. The protocol is
 documented at the top of native/ale-init.c.
 """
 
@@ -12,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 from collections.abc import Callable
@@ -62,56 +64,145 @@ class Proc:
     ns_pid: int = 0
 
 
+class Zygote:
+    """The runtime's side of `ale-init --zygote`: asks it for launchers, learns of their deaths.
+
+    One per manager. The zygote is a small C process, so forking a launcher costs a fraction of what
+    spawning a program from this (big) Python process does; it hands back each launcher's control
+    socket and pidfd over a SOCK_SEQPACKET socket (SCM_RIGHTS) and reports every launcher's exit.
+    """
+
+    def __init__(self, binary: Path):
+        self.binary = binary
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self._tag = 0
+        self._pending: dict[int, tuple[asyncio.Future, InitProcess]] = {}
+        self._live: dict[int, InitProcess] = {}  # launcher pid -> sandbox
+
+    def start(self) -> None:
+        """Start the zygote (from the event loop's thread: it dies with the thread that started it)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        for s in (ours, theirs):  # room for a burst of requests and replies
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        try:
+            self.proc = subprocess.Popen([str(self.binary), "--zygote"], stdin=theirs, stdout=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self.sock = ours
+        asyncio.get_running_loop().add_reader(ours.fileno(), self._on_reply)
+
+    @property
+    def alive(self) -> bool:
+        return self.sock is not None
+
+    async def launch(self, inst: InitProcess, args: list[str], seccomp: bytes) -> None:
+        """Fork a launcher for `inst`; returns once `inst` holds its control socket and pidfd."""
+        if not self.alive:
+            raise RuntimeError("the sandbox zygote is not running")
+        self._tag += 1
+        tag = self._tag
+        opts = b"".join(a.encode() + b"\0" for a in args)
+        fut = asyncio.get_running_loop().create_future()
+        self._pending[tag] = (fut, inst)
+        try:
+            await asyncio.get_running_loop().sock_sendall(self.sock, struct.pack("<II", tag, len(opts)) + opts + seccomp)
+            await fut
+        finally:
+            self._pending.pop(tag, None)
+
+    def _on_reply(self) -> None:
+        while self.sock is not None:
+            try:
+                msg, anc, _, _ = self.sock.recvmsg(16, socket.CMSG_SPACE(8))
+            except BlockingIOError:
+                return
+            except OSError:
+                msg, anc = b"", []
+            fds = [fd for level, kind, data in anc if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
+                   for fd in struct.unpack(f"<{len(data) // 4}i", data[:len(data) - len(data) % 4])]
+            if len(msg) < 16:  # the zygote is gone: its launchers (and so every sandbox) die with it
+                for fd in fds:
+                    os.close(fd)
+                self._on_death()
+                return
+            kind, tag, pid, value = struct.unpack("<IIii", msg)
+            if kind == 2:
+                inst = self._live.pop(pid, None)
+                if inst is not None:
+                    inst._on_launcher_exit(value)
+                continue
+            fut, inst = self._pending.get(tag, (None, None))
+            if kind == 1 and fut is not None and not fut.done():
+                self._live[pid] = inst
+                inst._attach(pid, fds[0], fds[1] if len(fds) > 1 else -1)
+                fut.set_result(pid)
+            else:
+                for fd in fds:
+                    os.close(fd)
+                if fut is not None and not fut.done():
+                    fut.set_exception(RuntimeError(f"the sandbox zygote could not fork a launcher: {os.strerror(value)}"))
+
+    def _on_death(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.sock is not None:
+            loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
+        for fut, _ in self._pending.values():
+            if not fut.done():
+                fut.set_exception(RuntimeError("the sandbox zygote died"))
+        for inst in list(self._live.values()):
+            inst._on_launcher_exit(signal.SIGKILL)  # the launchers got SIGKILL (parent-death signal)
+        self._live.clear()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self._on_death()
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
 @dataclass
 class InitProcess:
-    """One running sandbox: the launcher (our child), the init inside, and the control pipe."""
+    """One running sandbox: the launcher (a child of the zygote), the init inside, the control socket."""
 
-    launcher: subprocess.Popen
     scratch: Path
     on_event: Callable[[dict], None]
+    launcher_pid: int = 0
     init_pid: int = 0  # host pid of the sandbox's PID 1
+    _ctrl: int = -1  # control socket (frames both ways)
+    _pidfd: int = -1  # the launcher's, for kill(): never signals a recycled pid
     _buf: bytearray = field(default_factory=bytearray)
     _procs: dict[int, Proc] = field(default_factory=dict)
     _next_id: int = 1
     _ready: asyncio.Future | None = None
     _dead: asyncio.Future | None = None
-    _stderr: bytearray = field(default_factory=bytearray)
-    _pidfd: int = -1
+    _error: str = ""
 
     @classmethod
     async def start(
-        cls, *, binary: Path, scratch: Path, layers: list[Path], disk: int, hostname: str, workdir: str,
-        host_net: bool, cgroup_dirs: list[str], seccomp: bytes, on_event: Callable[[dict], None],
-        keep_caps: int = 0, user: tuple[int, int] = (0, 0), timeout: float = 30.0,
+        cls, *, zygote: Zygote, scratch: Path, layers: list[Path], disk: int, hostname: str, workdir: str,
+        host_net: bool, cgroup_dirs: list[str], cgroup_ops: list[str], seccomp: bytes,
+        on_event: Callable[[dict], None], keep_caps: int = 0, user: tuple[int, int] = (0, 0), timeout: float = 30.0,
     ) -> InitProcess:
-        scratch.mkdir(parents=True, exist_ok=True)
-        r, w = os.pipe()
-        os.write(w, seccomp)  # < 64 KiB: fits the pipe buffer
-        os.close(w)
-        argv = [str(binary), "--scratch", str(scratch), "--lower", ":".join(map(str, layers)),
-                "--disk", str(disk), "--hostname", hostname, "--workdir", workdir, "--seccomp-fd", str(r),
-                "--uid-base", str(UID_BASE), "--keep-caps", hex(keep_caps),
-                "--user", f"{user[0]}:{user[1]}"]
+        args = ["--scratch", str(scratch), "--lower", ":".join(map(str, layers)), "--disk", str(disk),
+                "--hostname", hostname, "--workdir", workdir, "--uid-base", str(UID_BASE),
+                "--keep-caps", hex(keep_caps), "--user", f"{user[0]}:{user[1]}"]
+        for op in cgroup_ops:
+            args += ["--cg-op", op]
         for d in cgroup_dirs:
-            argv += ["--cgroup", d]
+            args += ["--cgroup", d]
         if host_net:
-            argv.append("--host-net")
-        try:
-            # No start_new_session/preexec: they stop Python from using vfork, and a full fork of a big
-            # server process costs milliseconds. The launcher calls setsid() itself.
-            launcher = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        pass_fds=(r,))
-        finally:
-            os.close(r)
+            args.append("--host-net")
         loop = asyncio.get_running_loop()
-        self = cls(launcher=launcher, scratch=scratch, on_event=on_event)
+        self = cls(scratch=scratch, on_event=on_event)
         self._ready, self._dead = loop.create_future(), loop.create_future()
-        for f in (launcher.stdout, launcher.stderr, launcher.stdin):
-            os.set_blocking(f.fileno(), False)
-        loop.add_reader(launcher.stdout.fileno(), self._on_readable)
-        loop.add_reader(launcher.stderr.fileno(), self._on_stderr)
-        self._pidfd = os.pidfd_open(launcher.pid)
-        loop.add_reader(self._pidfd, self._on_launcher_exit)
+        await zygote.launch(self, args, seccomp)
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), timeout)
         except BaseException:
@@ -119,19 +210,23 @@ class InitProcess:
             raise
         return self
 
+    def _attach(self, pid: int, ctrl: int, pidfd: int) -> None:
+        self.launcher_pid, self._ctrl, self._pidfd = pid, ctrl, pidfd
+        os.set_blocking(ctrl, False)
+        asyncio.get_running_loop().add_reader(ctrl, self._on_readable)
+
     # ---- host -> init
     def _send(self, ftype: int, pid: int, payload: bytes = b"") -> None:
         if self._dead.done():
             raise ProcessLookupError("sandbox is not running")
         data = struct.pack("<IBI", len(payload) + 5, ftype, pid) + payload
-        fd = self.launcher.stdin.fileno()
-        # Frames are small and the init drains its pipe promptly; a full pipe means it is wedged.
+        # Frames are small and the init drains its socket promptly; a full socket means it is wedged.
         view = memoryview(data)
         while view:
             try:
-                n = os.write(fd, view)
+                n = os.write(self._ctrl, view)
             except BlockingIOError:
-                raise RuntimeError("sandbox init is not reading its control pipe") from None
+                raise RuntimeError("sandbox init is not reading its control socket") from None
             view = view[n:]
 
     async def spawn(self, argv: list[str], *, cwd: str, env: dict[str, str], on_output: Callable[[int, bytes], None],
@@ -163,11 +258,13 @@ class InitProcess:
     # ---- init -> host
     def _on_readable(self) -> None:
         try:
-            chunk = os.read(self.launcher.stdout.fileno(), 1 << 20)
+            chunk = os.read(self._ctrl, 1 << 20)
         except BlockingIOError:
             return
+        except OSError:  # ECONNRESET: the init died with frames unread
+            chunk = b""
         if not chunk:
-            asyncio.get_running_loop().remove_reader(self.launcher.stdout.fileno())
+            asyncio.get_running_loop().remove_reader(self._ctrl)
             return
         buf = self._buf
         buf += chunk
@@ -198,6 +295,8 @@ class InitProcess:
                 self._procs.pop(pid, None)
                 if not proc.started.done():
                     proc.started.set_exception(RuntimeError(f"sandbox could not start the process: {msg}"))
+            elif not self._ready.done():  # a launch failure: why the sandbox could not start
+                self._error = msg
             else:
                 self.on_event({"kind": "init_error", "message": msg})
         elif ftype == F_EVENT:
@@ -210,30 +309,18 @@ class InitProcess:
         elif ftype == F_READY and not self._ready.done():
             self._ready.set_result(True)
 
-    def _on_stderr(self) -> None:
-        try:
-            chunk = os.read(self.launcher.stderr.fileno(), 65536)
-        except BlockingIOError:
-            return
-        if not chunk:
-            asyncio.get_running_loop().remove_reader(self.launcher.stderr.fileno())
-            return
-        self._stderr += chunk
-        del self._stderr[:-4096]
-
-    def _on_launcher_exit(self) -> None:
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(self._pidfd)
-        self._on_readable()  # frames written just before death
-        rc = self.launcher.wait()
-        for fd in (self.launcher.stdout.fileno(), self.launcher.stderr.fileno()):
-            loop.remove_reader(fd)
-        self._on_stderr_final()
-        os.close(self._pidfd)
-        err = self._stderr.decode(errors="replace").strip()
-        exc = RuntimeError(f"sandbox failed to start (exit {rc}): {err or 'no message'}")
+    def _on_launcher_exit(self, status: int) -> None:
+        if self._ctrl >= 0:
+            self._on_readable()  # frames written just before death
+            asyncio.get_running_loop().remove_reader(self._ctrl)
+            os.close(self._ctrl)
+            self._ctrl = -1
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        rc = decode_status(status)
         if not self._ready.done():
-            self._ready.set_exception(exc)
+            self._ready.set_exception(RuntimeError(f"sandbox failed to start (exit {rc}): {self._error or 'no message'}"))
             self._ready.exception()  # mark retrieved
         for proc in self._procs.values():
             if not proc.started.done():
@@ -241,16 +328,8 @@ class InitProcess:
             if not proc.exited.done():
                 proc.exited.set_result(-1)
         self._procs.clear()
-        for f in (self.launcher.stdin, self.launcher.stdout, self.launcher.stderr):
-            f.close()
-        self._dead.set_result(rc)
-
-    def _on_stderr_final(self) -> None:
-        try:
-            while chunk := os.read(self.launcher.stderr.fileno(), 65536):
-                self._stderr += chunk
-        except (BlockingIOError, OSError):
-            pass
+        if not self._dead.done():
+            self._dead.set_result(rc)
 
     @property
     def alive(self) -> bool:
@@ -259,22 +338,23 @@ class InitProcess:
     @property
     def root(self) -> Path:
         """The sandbox's root filesystem as the host reaches it (never follow links in it: see fs.py)."""
-        return Path(f"/proc/{self.launcher.pid}/root") / str(self.scratch).lstrip("/") / "root"
+        return Path(f"/proc/{self.launcher_pid}/root") / str(self.scratch).lstrip("/") / "root"
 
     @property
     def upper(self) -> Path:
-        return Path(f"/proc/{self.launcher.pid}/root") / str(self.scratch).lstrip("/") / "upper"
+        return Path(f"/proc/{self.launcher_pid}/root") / str(self.scratch).lstrip("/") / "upper"
 
     async def kill(self) -> None:
         """Kill everything in the sandbox (PID 1 dying takes its whole pid namespace) and wait."""
         if self._dead.done():
             return
-        for pid in (self.init_pid, self.launcher.pid):
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        try:  # the init dies with its launcher (parent-death signal)
+            if self._pidfd >= 0:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            elif self.launcher_pid:
+                os.kill(self.launcher_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         await asyncio.shield(self._dead)
 
     async def wait(self) -> int:

@@ -1,5 +1,6 @@
 """create / status / list / stop / delete / reset / commit, specs, TTLs."""
 
+import os
 import time
 
 import pytest
@@ -78,3 +79,60 @@ def test_capabilities_are_dropped_unless_kept(client):
         assert r.stdout.split() == ["bob", "ok", "unshare=1"], r
     with pytest.raises(ValueError, match="SYS_ADMIN"):
         SandboxSpec(capabilities=["SYS_ADMIN"])
+
+
+def test_zygote_death_stops_its_sandboxes_and_a_new_one_takes_over():
+    """The launchers die with the zygote (parent-death signal); the next create starts a new zygote."""
+    import asyncio
+    import signal
+
+    from ale.sandbox.manager import SandboxManager
+
+    async def main():
+        m = SandboxManager()
+        try:
+            first = await m.create(SandboxSpec(memory="64m"))
+            init_pid = m._sandboxes[first.id].init.init_pid
+            os.kill(m._zygote.proc.pid, signal.SIGKILL)
+            for _ in range(200):
+                if (await m.status(first.id)).state == "stopped":
+                    break
+                await asyncio.sleep(0.05)
+            assert (await m.status(first.id)).state == "stopped"
+            for _ in range(100):  # the sandbox's init is killed too (gone, or a zombie awaiting its reaper)
+                try:
+                    if open(f"/proc/{init_pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+                except FileNotFoundError:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the sandbox init outlived the zygote")
+            second = await m.create(SandboxSpec(memory="64m"))
+            assert (await m.execute(second.id, ["echo", "alive"])).stdout == "alive\n"
+        finally:
+            await m.close()
+
+    asyncio.run(main())
+
+
+def test_a_failed_launch_says_why(tmp_path):
+    """A launcher error reaches the caller as the launcher's own message, and nothing is left running."""
+    import asyncio
+
+    from ale.sandbox.manager import SandboxManager
+    from ale.sandbox.runtime import InitProcess
+
+    async def main():
+        m = SandboxManager()
+        await m.start()
+        try:
+            with pytest.raises(RuntimeError, match="mount overlay"):
+                await InitProcess.start(zygote=m._zygote, scratch=tmp_path / "s", layers=[tmp_path / "missing"],
+                                        disk=1 << 24, hostname="x", workdir="/", host_net=False, cgroup_dirs=[],
+                                        cgroup_ops=[], seccomp=m._seccomp[True], on_event=lambda ev: None)
+            assert m._zygote._live == {}
+        finally:
+            await m.close()
+
+    asyncio.run(main())

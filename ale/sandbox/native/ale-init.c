@@ -1,9 +1,11 @@
 /*
- * ale-init: launcher and PID 1 of one ALE sandbox.
+ * ale-init: zygote, launcher and PID 1 of ALE sandboxes.
  *
- * The Python runtime (ale/sandbox/runtime.py) starts this program as root with the control channel on
- * stdin/stdout and the seccomp program on an inherited fd. It:
- *   1. (launcher, host namespaces) enters a private mount namespace, mounts a size-limited tmpfs on the
+ * The Python runtime (ale/sandbox/runtime.py) starts `ale-init --zygote` once, as root, with a
+ * SOCK_SEQPACKET socket on fd 0. For each sandbox the zygote forks a launcher (no exec: cheap) with a
+ * fresh control socket on its stdin/stdout, and hands the runtime that socket. The launcher:
+ *   0. creates the sandbox's cgroups and writes their limits (as the runtime told it);
+ *   1. (host namespaces) enters a private mount namespace, mounts a size-limited tmpfs on the
  *      scratch dir and an overlay (image layers read-only, upper layer in that tmpfs) on scratch/root;
  *   2. clones the sandbox init into new user, pid, mount, uts, ipc (and, unless --host-net, net)
  *      namespaces, maps uid/gid 0..65535 inside to uid-base.. outside, moves it into the cgroups;
@@ -12,7 +14,7 @@
  *      answered EPERM by this init through a user-notification listener, and reported as events),
  *      then serves the control protocol: spawn processes (pipes or a pty), stream their output,
  *      forward stdin, signal process groups, reap, report exits.
- * The launcher stays as the init's parent and exits with it, so the runtime sees the sandbox's death.
+ * The launcher stays as the init's parent and exits with it; the zygote reaps it and tells the runtime.
  *
  * Frames, both ways: u32 length (of what follows, little endian), u8 type, u32 id, payload.
  * Kept deliberately dumb: timeouts, output caps, sessions and policy live in Python.
@@ -43,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -54,10 +57,21 @@ enum { F_READY = 1, F_SPAWN = 2, F_STARTED = 3, F_OUT = 4, F_EXIT = 5, F_IN = 6,
        F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12 };
 enum { SPAWN_PTY = 1, SPAWN_STDIN = 2 };
 
-static void die(const char *what) {
-    fprintf(stderr, "ale-init: %s: %s\n", what, strerror(errno));
+static void send_frame(uint8_t type, uint32_t id, const void *payload, uint32_t len);
+
+/* Errors go to the host as one F_ERROR frame on the control channel (fd 1) while it is open. */
+static void fail(const char *fmt, ...) {
+    char buf[512];
+    va_list ap; va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if (n >= (int)sizeof buf) n = (int)sizeof buf - 1;
+    send_frame(F_ERROR, 0, buf, (uint32_t)n);
     _exit(125);
 }
+
+static void die(const char *what) { fail("ale-init: %s: %s", what, strerror(errno)); }
 
 /* ---------- framing ---------- */
 
@@ -75,7 +89,12 @@ static void send_frame(uint8_t type, uint32_t id, const void *payload, uint32_t 
     char hdr[9];
     uint32_t total = len + 5;
     memcpy(hdr, &total, 4); hdr[4] = (char)type; memcpy(hdr + 5, &id, 4);
-    if (write_all(1, hdr, 9) < 0 || (len && write_all(1, payload, len) < 0)) _exit(0); /* host gone */
+    /* one writev: frames from the launcher, the intermediate and the init never interleave */
+    struct iovec iov[2] = {{hdr, 9}, {(void *)payload, len}};
+    ssize_t w = writev(1, iov, len ? 2 : 1);
+    if (w < 0) _exit(0);  /* host gone */
+    if ((size_t)w < 9) { if (write_all(1, hdr + w, 9 - (size_t)w) < 0) _exit(0); w = 9; }
+    if (len && (size_t)w < 9 + len && write_all(1, (const char *)payload + (w - 9), len - (size_t)(w - 9)) < 0) _exit(0);
 }
 
 static void send_text(uint8_t type, uint32_t id, const char *fmt, ...) {
@@ -94,9 +113,13 @@ struct opts {
     unsigned long long keep_caps;
     long run_uid, run_gid;
     unsigned uid_base;
-    int host_net, seccomp_fd;
-    const char *cgroups[8];
+    int host_net;
+    const char *seccomp;       /* the filter program (struct sock_filter[]), sent with the request */
+    size_t seccomp_len;
+    const char *cgroups[8];    /* cgroup dirs the init joins */
     int ncgroups;
+    const char *cg_ops[24];    /* "mkdir DIR" or "PATH=VALUE" writes, in order, before the init starts */
+    int ncg_ops;
 };
 
 static void write_file(const char *path, const char *text) {
@@ -109,6 +132,7 @@ static void mount_rootfs(const struct opts *o) {
     char buf[4096], upper[1024], work[1024], root[1024];
     if (unshare(CLONE_NEWNS) < 0) die("unshare(mount)");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
+    if (mkdir(o->scratch, 0700) < 0 && errno != EEXIST) die("mkdir scratch");
     long long inodes = o->disk / 2048 < 16384 ? 16384 : o->disk / 2048;
     snprintf(buf, sizeof buf, "size=%lld,nr_inodes=%lld,mode=0755", o->disk, inodes);
     if (mount("ale-scratch", o->scratch, "tmpfs", MS_NOSUID | MS_NODEV, buf) < 0) die("mount scratch tmpfs");
@@ -207,13 +231,10 @@ static void drop_privileges(unsigned long long keep, long uid, long gid) {
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die("dumpable");
 }
 
-static int install_seccomp(int fd) {
-    static struct sock_filter prog_buf[4096];
-    ssize_t n = 0, r;
-    while ((r = read(fd, (char *)prog_buf + n, sizeof prog_buf - (size_t)n)) > 0) n += r;
-    close(fd);
-    if (r < 0 || n == 0 || n % sizeof(struct sock_filter)) { errno = EINVAL; die("read seccomp program"); }
-    struct sock_fprog prog = {(unsigned short)(n / sizeof(struct sock_filter)), prog_buf};
+static int install_seccomp(const struct opts *o) {
+    if (o->seccomp_len == 0 || o->seccomp_len % sizeof(struct sock_filter) ||
+        o->seccomp_len / sizeof(struct sock_filter) > 4096) fail("ale-init: bad seccomp program (%zu bytes)", o->seccomp_len);
+    struct sock_fprog prog = {(unsigned short)(o->seccomp_len / sizeof(struct sock_filter)), (struct sock_filter *)o->seccomp};
     int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
     if (listener < 0) die("install seccomp filter");
     fcntl(listener, F_SETFD, FD_CLOEXEC);
@@ -500,40 +521,61 @@ static void serve(int listener) {
     }
 }
 
-int main(int argc, char **argv) {
-    struct opts o = {.hostname = "sandbox", .workdir = "/workspace", .disk = 1LL << 30,
-                     .uid_base = 100000, .seccomp_fd = -1};
-    for (int i = 1; i < argc; i++) {
+/* ---------- the launcher: one sandbox ---------- */
+
+static int parse_opts(int argc, char **argv, struct opts *o) {
+    *o = (struct opts){.hostname = "sandbox", .workdir = "/workspace", .disk = 1LL << 30, .uid_base = 100000};
+    for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--host-net")) { o.host_net = 1; continue; }
-        if (!v) { fprintf(stderr, "ale-init: %s needs a value\n", a); return 2; }
+        if (!strcmp(a, "--host-net")) { o->host_net = 1; continue; }
+        if (!v) fail("ale-init: %s needs a value", a);
         i++;
-        if (!strcmp(a, "--scratch")) o.scratch = v;
-        else if (!strcmp(a, "--lower")) o.lower = v;
-        else if (!strcmp(a, "--hostname")) o.hostname = v;
-        else if (!strcmp(a, "--workdir")) o.workdir = v;
-        else if (!strcmp(a, "--disk")) o.disk = atoll(v);
-        else if (!strcmp(a, "--uid-base")) o.uid_base = (unsigned)atol(v);
-        else if (!strcmp(a, "--seccomp-fd")) o.seccomp_fd = atoi(v);
-        else if (!strcmp(a, "--keep-caps")) o.keep_caps = strtoull(v, NULL, 0);
-        else if (!strcmp(a, "--user")) { if (sscanf(v, "%ld:%ld", &o.run_uid, &o.run_gid) != 2 || o.run_uid < 0 ||
-                                             o.run_uid > 65535 || o.run_gid < 0 || o.run_gid > 65535) {
-                                             fprintf(stderr, "ale-init: --user needs UID:GID in 0..65535\n"); return 2; } }
-        else if (!strcmp(a, "--cgroup") && o.ncgroups < 8) o.cgroups[o.ncgroups++] = v;
-        else { fprintf(stderr, "ale-init: unknown option %s\n", a); return 2; }
+        if (!strcmp(a, "--scratch")) o->scratch = v;
+        else if (!strcmp(a, "--lower")) o->lower = v;
+        else if (!strcmp(a, "--hostname")) o->hostname = v;
+        else if (!strcmp(a, "--workdir")) o->workdir = v;
+        else if (!strcmp(a, "--disk")) o->disk = atoll(v);
+        else if (!strcmp(a, "--uid-base")) o->uid_base = (unsigned)atol(v);
+        else if (!strcmp(a, "--keep-caps")) o->keep_caps = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--user")) { if (sscanf(v, "%ld:%ld", &o->run_uid, &o->run_gid) != 2 || o->run_uid < 0 ||
+                                              o->run_uid > 65535 || o->run_gid < 0 || o->run_gid > 65535)
+                                              fail("ale-init: --user needs UID:GID in 0..65535"); }
+        else if (!strcmp(a, "--cgroup") && o->ncgroups < 8) o->cgroups[o->ncgroups++] = v;
+        else if (!strcmp(a, "--cg-op") && o->ncg_ops < 24) o->cg_ops[o->ncg_ops++] = v;
+        else fail("ale-init: unknown option %s", a);
     }
-    if (!o.scratch || !o.lower || o.seccomp_fd < 0 || o.workdir[0] != '/') {
-        fprintf(stderr, "usage: ale-init --scratch DIR --lower L1[:L2...] --seccomp-fd FD [--disk BYTES] "
-                        "[--hostname H] [--workdir /DIR] [--uid-base N] [--cgroup DIR]... [--host-net]\n");
-        return 2;
+    if (!o->scratch || !o->lower || o->workdir[0] != '/')
+        fail("ale-init: a launch needs --scratch DIR --lower L1[:L2...] [--disk BYTES] [--hostname H] [--workdir /DIR] "
+             "[--uid-base N] [--cg-op 'mkdir DIR'|PATH=VALUE]... [--cgroup DIR]... [--host-net]");
+    return 0;
+}
+
+/* The sandbox's cgroups: made and limited here, in parallel with other launches, not by the runtime. */
+static void make_cgroups(const struct opts *o) {
+    char path[1024];
+    for (int i = 0; i < o->ncg_ops; i++) {
+        const char *op = o->cg_ops[i], *eq = strchr(op, '=');
+        if (!strncmp(op, "mkdir ", 6)) {
+            if (mkdir(op + 6, 0755) < 0 && errno != EEXIST) die(op + 6);
+        } else if (eq && (size_t)(eq - op) < sizeof path) {
+            memcpy(path, op, (size_t)(eq - op)); path[eq - op] = 0;
+            write_file(path, eq + 1);
+        } else fail("ale-init: bad cgroup op %s", op);
     }
+}
+
+/* Runs in a child of the zygote, with the control socket on fd 0 and 1. Stays the init's parent and
+ * exits with it, so the zygote (and through it the runtime) learns of the sandbox's death. */
+static int launch(struct opts *o) {
     setsid();  /* out of the runtime's process group: a Ctrl-C meant for it is not ours */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* the sandbox never outlives the runtime that owns it */
-    mount_rootfs(&o);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* the sandbox never outlives the zygote (nor so the runtime) */
+    if (getppid() == 1) _exit(125);
+    make_cgroups(o);
+    mount_rootfs(o);
 
     int sync[2], pidpipe[2];
     if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(pidpipe, O_CLOEXEC) < 0) die("pipe");
-    int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o.host_net ? 0 : CLONE_NEWNET);
+    int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->host_net ? 0 : CLONE_NEWNET);
     /* The user namespace is created by an intermediate process running as the unprivileged owner uid,
      * so the namespace (and the per-user kernel counters its processes are charged to: inotify
      * instances, queued signals, message queues) belong to that uid, never to host root. We stay
@@ -542,8 +584,8 @@ int main(int argc, char **argv) {
     pid_t mid = fork();
     if (mid < 0) die("fork");
     if (mid == 0) {
-        if (setgroups(0, NULL) < 0 || setresgid(o.uid_base, o.uid_base, o.uid_base) < 0 ||
-            setresuid(o.uid_base, o.uid_base, o.uid_base) < 0) die("drop to the owner uid");
+        if (setgroups(0, NULL) < 0 || setresgid(o->uid_base, o->uid_base, o->uid_base) < 0 ||
+            setresuid(o->uid_base, o->uid_base, o->uid_base) < 0) die("drop to the owner uid");
         pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
         if (child < 0) die("clone");
         if (child == 0) {
@@ -552,11 +594,10 @@ int main(int argc, char **argv) {
             if (read(sync[0], &c, 1) != 1) _exit(125);  /* launcher died before mapping us */
             close(sync[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);  /* our parent is the launcher now (the intermediate is gone) */
-            setup_inside(&o);
-            drop_privileges(o.keep_caps, o.run_uid, o.run_gid);
-            int listener = install_seccomp(o.seccomp_fd);
-            if (chdir(o.workdir) < 0) die("chdir workdir");
-            for (int i = 1; i < argc; i++) memset(argv[i], 0, strlen(argv[i]));  /* hide host paths */
+            setup_inside(o);
+            drop_privileges(o->keep_caps, o->run_uid, o->run_gid);
+            int listener = install_seccomp(o);
+            if (chdir(o->workdir) < 0) die("chdir workdir");
             serve(listener);
             _exit(0);
         }
@@ -567,22 +608,19 @@ int main(int argc, char **argv) {
     int mst;
     while (waitpid(mid, &mst, 0) < 0 && errno == EINTR) {}
     int32_t child32 = -1;
-    if (!WIFEXITED(mst) || WEXITSTATUS(mst) != 0 || read(pidpipe[0], &child32, 4) != 4) {
-        fprintf(stderr, "ale-init: could not create the sandbox namespaces\n");
-        return 125;
-    }
+    if (!WIFEXITED(mst) || WEXITSTATUS(mst) != 0 || read(pidpipe[0], &child32, 4) != 4)
+        _exit(125);  /* the intermediate already reported why */
     close(pidpipe[0]);
     pid_t child = child32;
     close(sync[0]);
-    close(o.seccomp_fd);
     char path[128], map[64];
-    snprintf(map, sizeof map, "0 %u 65536\n", o.uid_base);
+    snprintf(map, sizeof map, "0 %u 65536\n", o->uid_base);
     snprintf(path, sizeof path, "/proc/%d/uid_map", child); write_file(path, map);
     snprintf(path, sizeof path, "/proc/%d/gid_map", child); write_file(path, map);
     char pidtxt[32];
     snprintf(pidtxt, sizeof pidtxt, "%d\n", child);
-    for (int i = 0; i < o.ncgroups; i++) {
-        snprintf(path, sizeof path, "%.100s/cgroup.procs", o.cgroups[i]);
+    for (int i = 0; i < o->ncgroups; i++) {
+        snprintf(path, sizeof path, "%.100s/cgroup.procs", o->cgroups[i]);
         write_file(path, pidtxt);
     }
     int32_t cp = child;
@@ -593,4 +631,90 @@ int main(int argc, char **argv) {
     int st;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---------- the zygote: forks launchers for the runtime ----------
+ *
+ * Started once per runtime with a SOCK_SEQPACKET socket on fd 0. Forking this small process is far
+ * cheaper than the runtime spawning a program (whose fork copies a big fd table and page tables).
+ * Request: u32 tag, u32 n, n bytes of NUL-terminated launcher options, then the seccomp program.
+ * Replies (16 bytes: u32 kind, u32 tag, i32 pid, i32 value):
+ *   kind 1 started: with SCM_RIGHTS [control socket, pidfd of the launcher]
+ *   kind 2 exited: value = wait status of the launcher (its exit code is the init's)
+ *   kind 3 failed: value = errno of the failed fork/socketpair
+ */
+static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value, const int *fds, int nfds) {
+    int32_t msg[4] = {(int32_t)kind, (int32_t)tag, pid, value};
+    struct iovec iov = {msg, sizeof msg};
+    union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds) {
+        mh.msg_control = u.buf; mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    }
+    while (sendmsg(0, &mh, MSG_NOSIGNAL) < 0) {
+        if (errno != EINTR) _exit(0);  /* runtime gone */
+    }
+}
+
+static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd) {
+    uint32_t tag, len;
+    if (n < 8) return;
+    memcpy(&tag, req, 4); memcpy(&len, req + 4, 4);
+    if (len > n - 8 || len == 0 || req[8 + len - 1]) { zygote_reply(3, tag, 0, EINVAL, NULL, 0); return; }
+    char *argv[64]; int argc = 0;
+    for (char *p = req + 8; p < req + 8 + len && argc < 64; p += strlen(p) + 1) argv[argc++] = p;
+    int ctrl[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctrl) < 0) { zygote_reply(3, tag, 0, errno, NULL, 0); return; }
+    pid_t pid = fork();
+    if (pid < 0) { int e = errno; close(ctrl[0]); close(ctrl[1]); zygote_reply(3, tag, 0, e, NULL, 0); return; }
+    if (pid == 0) {
+        /* fd 0 was the zygote's socket: replaced by the control channel, as is fd 1 */
+        if (dup2(ctrl[1], 0) < 0 || dup2(ctrl[1], 1) < 0) _exit(125);
+        close(ctrl[0]); close(ctrl[1]); close(sfd);
+        sigprocmask(SIG_SETMASK, oldmask, NULL);
+        struct opts o;
+        parse_opts(argc, argv, &o);
+        o.seccomp = req + 8 + len; o.seccomp_len = n - 8 - len;
+        _exit(launch(&o));
+    }
+    close(ctrl[1]);
+    int fds[2] = {ctrl[0], (int)syscall(SYS_pidfd_open, pid, 0)};
+    zygote_reply(1, tag, pid, 0, fds, fds[1] >= 0 ? 2 : 1);
+    close(ctrl[0]);
+    if (fds[1] >= 0) close(fds[1]);
+}
+
+static int zygote(void) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* dies with the runtime's thread that started it */
+    if (getppid() == 1) return 0;
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t mask, old; sigemptyset(&mask); sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) die("signalfd");
+    static char req[1 << 18];
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        if (pfd[1].revents) {  /* reap before launching: pid reuse can never confuse the runtime */
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {}
+            int st; pid_t pid;
+            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) zygote_reply(2, 0, pid, st, NULL, 0);
+        }
+        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t r = recv(0, req, sizeof req, MSG_DONTWAIT);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return 0;  /* runtime gone: launchers die */
+            if (r > 0) zygote_launch(req, (size_t)r, &old, sfd);
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "--zygote")) return zygote();
+    fprintf(stderr, "usage: ale-init --zygote  (started by ale/sandbox/runtime.py with a SOCK_SEQPACKET socket on fd 0)\n");
+    return 2;
 }
