@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
+from ale.train.engine import EngineChatModel, HFEngine, SamplingParams, sample
 from ale.train.update import token_logprobs
 
 
@@ -156,3 +156,18 @@ def test_seed_eos_min_new_tokens_and_finish_reasons(tiny_policy):
     fixed = engine.generate(prompts, SamplingParams(temperature=1.0, max_new_tokens=8, min_new_tokens=8), seed=1)
     assert all(len(o.ids) == 8 and o.finish_reason == "length" for o in fixed)
     assert engine.generate(prompts, SamplingParams(max_new_tokens=0), seed=1)[0].ids == []
+
+
+def test_sampler_draws_from_the_processed_distribution():
+    probs = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logits = probs.log().expand(40000, 4).clone()
+    gen = torch.Generator().manual_seed(0)
+    tok, lp = sample(logits, SamplingParams(temperature=1.0), gen)
+    freq = torch.bincount(tok, minlength=4) / len(tok)
+    assert torch.allclose(freq, probs, atol=0.01), freq
+    assert torch.allclose(lp, probs.log()[tok], atol=1e-6)
+    tok, lp = sample(logits, SamplingParams(temperature=1.0, top_p=0.75), gen, ban=0)  # eos=0 banned
+    kept = torch.tensor([0.0, 0.3, 0.15, 0.0]) / 0.45  # ban 0 -> [.6,.3,.1]; top-p .75 keeps the first two
+    freq = torch.bincount(tok, minlength=4) / len(tok)
+    assert freq[0] == 0 and freq[3] == 0 and torch.allclose(freq, kept, atol=0.01), freq
+    assert torch.allclose(lp, kept.log()[tok], atol=1e-6)
