@@ -1,7 +1,8 @@
 """RL step throughput of ale.train against TRL's GRPOTrainer, and async vs sync trainer wall time (JSON on stdout).
 
     .venv/bin/python benchmarks/train.py [--models tiny,smollm2] [--steps 3] [--tiny-steps 8] [--no-trl] [--no-prototype]
-                                         [--async-steps 3] [--out FILE]
+                                         [--async-steps 8] [--sync-threads 2] [--async-threads 1:1]
+                                         [--async-rounds 1] [--out FILE]
 
 1. One RL step = one prompt, 8 completions of exactly 64 new tokens (eos suppressed before 64), fp32,
    2 threads, temperature 1, a constant reward. Models: (a) ``tiny``: a random Qwen3 (hidden 256,
@@ -26,9 +27,11 @@
      (``logits_to_keep``), (iii) no separate pi_old forward when the batch is exactly on-policy
      (pi_old = logp.detach(), what TRL does with one iteration per generation), (iv) a plain KV-cache
      decoding loop instead of HF ``generate``.
-2. Async vs sync (``--async-steps N``, 0 skips): ``RLTrainer`` on examples/cpu-tiny/rl.yaml (real
-   sandboxes, easy-words tasks) with a larger tiny model (hidden 256, 4 layers) so training and rollout
-   take comparable time; N steps with ``rollout.async_mode`` false, then true; wall time of ``train(N)``.
+2. Async vs sync (``--async-steps N``, default 8, 0 skips): ``RLTrainer`` on examples/cpu-tiny/rl.yaml
+   (real sandboxes, easy-words tasks) with a larger tiny model (hidden 256, 4 layers) so training and
+   rollout take comparable time; N steps with ``rollout.async_mode`` false, then true (rollouts in a
+   worker process); wall time of ``train(N)``, each mode at its own thread settings
+   (``--sync-threads``, ``--async-threads TRAINER:WORKER``); see ``bench_async``.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ import copy
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -306,31 +310,101 @@ def bench_model(name: str, steps: int, trl: bool, prototype: bool) -> dict[str, 
         upd.token_logprobs = timer.real
 
 
-def bench_async(steps: int) -> dict[str, Any]:
-    """Sync vs async wall time of RLTrainer.train(steps) on the cpu-tiny example with a bigger tiny model."""
+def _thread_settings(spec: str, pairs: bool) -> list[Any]:
+    out: list[Any] = []
+    for item in spec.split(","):
+        item = item.strip()
+        if pairs:
+            trainer, _, worker = item.partition(":")
+            out.append((int(trainer), int(worker or trainer)))
+        else:
+            out.append(int(item))
+    return out
+
+
+def _slow_test_tasks(src: Path, dst: Path, seconds: float) -> None:
+    """A copy of a task family whose tests first sleep ``seconds``: a test suite that takes that long to
+    run and uses no CPU (what real tasks' builds and test suites look like to the trainer)."""
+    shutil.copytree(src, dst)
+    for test in dst.glob("*/tests/test.sh"):
+        lines = test.read_text().splitlines()
+        test.write_text("\n".join([lines[0], f"sleep {seconds}", *lines[1:]]) + "\n")
+
+
+def bench_async(steps: int, sync_threads: str = "2", async_threads: str = "1:1", rounds: int = 1,
+                env_s: float = 0.0) -> dict[str, Any]:
+    """Sync vs async wall time of RLTrainer.train(steps) on the cpu-tiny example with a bigger tiny model.
+
+    Each mode runs at its own thread settings (comma lists; every setting is run and reported, the
+    speedup compares the best run of each mode): sync ``torch_threads`` (``--sync-threads``, one
+    process does everything); async ``TRAINER:WORKER`` (``--async-threads``): the trainer's
+    ``torch_threads`` and the rollout worker process's ``rollout.engine_threads`` (the default
+    ``rollout.async_worker: process``). ``rounds`` repeats the whole set (sync settings, then async).
+
+    Why several steps (``--async-steps 8``, not 3): the first rollout never overlaps anything, so with
+    N steps of rollout R and training T the best async wall time is R + N*max(R, T) against sync's
+    N*(R + T): at most N(R+T)/(R+N*max(R,T)), i.e. 1.5x for N=3 and 1.78x for N=8 when R = T.
+
+    wall_s is ``train(steps)`` only; init_s (trainer construction, which in async mode includes
+    starting the worker process: a fresh interpreter importing torch, loading the weights) is reported
+    next to it. cpu_s: CPU seconds of this process (trainer) during ``train``.
+
+    ``env_s`` > 0 (``--async-env-s``, a separate, labelled scenario): the same run on a copy of the
+    easy-words tasks whose test script first sleeps ``env_s`` seconds, i.e. rollouts that also wait on
+    the environment (a test suite), which is what async mode is for; 0 (default): the plain tasks,
+    where both halves are CPU-bound."""
     from ale.train.config import load_config
     from ale.train.trainer import RLTrainer
 
     root = Path(__file__).resolve().parent.parent
     out: dict[str, Any] = {"config": "examples/cpu-tiny/rl.yaml + policy.tiny_hidden=256 policy.tiny_layers=4",
-                           "steps": steps}
-    for mode in ("false", "true"):
-        with tempfile.TemporaryDirectory(prefix="ale-async-bench-") as d:
-            overrides = [f"rollout.async_mode={mode}", "policy.tiny_hidden=256", "policy.tiny_layers=4",
-                         "progress=false", "tensorboard=false", "checkpoint_every=0", "rollout.max_policy_lag=1"]
-            trainer = RLTrainer(load_config(str(root / "examples/cpu-tiny/rl.yaml"), overrides, out=d), resume=False)
-            try:
+                           "steps": steps, "runs": []}
+    tmp_tasks = None
+    extra: list[str] = []
+    if env_s > 0:
+        tmp_tasks = tempfile.TemporaryDirectory(prefix="ale-async-bench-tasks-")
+        _slow_test_tasks(root / "examples/tasks/easy-words", Path(tmp_tasks.name) / "slow-tests", env_s)
+        extra = [f"rollout.tasks={Path(tmp_tasks.name) / 'slow-tests'}"]
+        out["config"] += f" + tasks: easy-words whose tests/test.sh first sleeps {env_s} s (simulated test suite)"
+    plan = [("sync", t) for t in _thread_settings(sync_threads, False)] + \
+           [("async", t) for t in _thread_settings(async_threads, True)]
+    for rnd in range(rounds):
+        for mode, threads in plan:
+            overrides = [f"rollout.async_mode={mode == 'async'}", "policy.tiny_hidden=256", "policy.tiny_layers=4",
+                         "progress=false", "tensorboard=false", "checkpoint_every=0", "rollout.max_policy_lag=1", *extra]
+            if mode == "async":
+                overrides += [f"torch_threads={threads[0]}", f"rollout.engine_threads={threads[1]}",
+                              "rollout.async_worker=process"]
+            else:
+                overrides += [f"torch_threads={threads}"]
+            load0 = os.getloadavg()[0]
+            with tempfile.TemporaryDirectory(prefix="ale-async-bench-") as d:
                 t0 = time.perf_counter()
-                recs = trainer.train(steps)
-                wall = time.perf_counter() - t0
-            finally:
-                trainer.close()
-        key = "async" if mode == "true" else "sync"
-        out[key] = {"wall_s": round(wall, 2),
-                    "episodes": sum(int(r.get("episodes", 0)) for r in recs),
-                    "dropped_stale": sum(int(r.get("dropped_stale", 0)) for r in recs),
-                    "time_train_s_median": round(statistics.median(r["time_train_s"] for r in recs), 2),
-                    "time_rollout_s_median": round(statistics.median(r.get("time_rollout_s", 0.0) for r in recs), 2)}
+                trainer = RLTrainer(load_config(str(root / "examples/cpu-tiny/rl.yaml"), overrides, out=d), resume=False)
+                try:
+                    t1 = time.perf_counter()
+                    c1 = time.process_time()
+                    recs = trainer.train(steps)
+                    wall, cpu = time.perf_counter() - t1, time.process_time() - c1
+                finally:
+                    trainer.close()
+            run = {"mode": mode, "round": rnd,
+                   "threads": {"trainer": threads[0], "rollout_worker": threads[1]} if mode == "async" else
+                   {"trainer_and_rollout": threads},
+                   "wall_s": round(wall, 2), "init_s": round(t1 - t0, 2), "cpu_s_trainer_process": round(cpu, 1),
+                   "episodes": sum(int(r.get("episodes", 0)) for r in recs),
+                   "dropped_stale": sum(int(r.get("dropped_stale", 0)) for r in recs),
+                   "policy_lag_mean": round(statistics.mean(r.get("policy_lag_mean", 0.0) for r in recs), 2),
+                   "time_train_s_median": round(statistics.median(r["time_train_s"] for r in recs), 2),
+                   "time_rollout_s_median": round(statistics.median(r.get("time_rollout_s", 0.0) for r in recs), 2),
+                   "loadavg_1m_before_after": [round(load0, 2), round(os.getloadavg()[0], 2)]}
+            print(f"[train bench] async bench run: {json.dumps(run)}", file=sys.stderr, flush=True)
+            out["runs"].append(run)
+    if tmp_tasks is not None:
+        tmp_tasks.cleanup()
+    for mode in ("sync", "async"):
+        best = min((r for r in out["runs"] if r["mode"] == mode), key=lambda r: r["wall_s"])
+        out[mode] = best
     out["speedup"] = round(out["sync"]["wall_s"] / out["async"]["wall_s"], 2)
     return out
 
@@ -342,7 +416,14 @@ def main() -> None:
     ap.add_argument("--tiny-steps", type=int, default=8, help="timed steps per side for tiny (plus one warm-up)")
     ap.add_argument("--no-trl", action="store_true", help="skip TRL (ours only)")
     ap.add_argument("--no-prototype", action="store_true", help="skip the labelled faster-path prototype")
-    ap.add_argument("--async-steps", type=int, default=3, help="steps of the async vs sync comparison (0 skips)")
+    ap.add_argument("--async-steps", type=int, default=8,
+                    help="steps of the async vs sync comparison (0 skips; >= 8 so overlap can show, see bench_async)")
+    ap.add_argument("--sync-threads", default="2", help="sync mode torch threads, comma list (each run)")
+    ap.add_argument("--async-threads", default="1:1",
+                    help="async TRAINER:WORKER torch threads (trainer, rollout worker process), comma list")
+    ap.add_argument("--async-rounds", type=int, default=1, help="repeat the sync/async runs this many times")
+    ap.add_argument("--async-env-s", type=float, default=0.0,
+                    help="separate scenario: the tasks' tests first sleep this long (rollouts that wait on the environment)")
     ap.add_argument("--out", help="also write the JSON here")
     a = ap.parse_args()
     if a.steps < 1 or a.tiny_steps < 1:
@@ -369,7 +450,7 @@ def main() -> None:
     if a.async_steps > 0:
         print("[train bench] async vs sync ...", file=sys.stderr, flush=True)
         try:
-            result["async_vs_sync"] = bench_async(a.async_steps)
+            result["async_vs_sync"] = bench_async(a.async_steps, a.sync_threads, a.async_threads, a.async_rounds, a.async_env_s)
         except Exception as e:  # reported, not hidden: the throughput part above stays usable
             result["async_vs_sync"] = {"error": f"{type(e).__name__}: {e}"}
     result["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]

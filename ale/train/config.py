@@ -47,6 +47,11 @@ class RolloutConfig(_Section):
     max_resamples: int = Field(2, ge=0)  # per episode broken by infrastructure
     async_mode: bool = False  # generation of step t+1 overlaps training of step t
     max_policy_lag: int = Field(1, ge=0)  # async: samples older than this many versions are dropped
+    # async: where step t+1's rollouts run while step t trains. process: a rollout worker process of its
+    # own (engine replica + sandboxes, weights shipped after each update; no GIL or thread-pool sharing
+    # with training); thread: a thread in the trainer's process (shares its engine, GIL and cores)
+    async_worker: Literal["process", "thread"] = "process"
+    engine_threads: int | None = Field(None, gt=0)  # torch threads of a rollout worker process (None: torch_threads)
     memory: str = "1g"
     workdir: str = "/workspace"
     reward: Literal["pass", "fraction"] = "pass"  # pass: the report's binary R; fraction: tests passed / total

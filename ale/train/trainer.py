@@ -2,8 +2,9 @@
 
 RL step (sync mode): sample tasks -> episodes (n per task, through the agent harness in real
 sandboxes) -> rows -> ``update_step`` with the configured algorithm's loss -> weights to the engine
-(policy version + 1) -> log -> checkpoint. Async mode: a producer thread samples step t+1 while
-step t trains; an episode whose oldest token is more than ``max_policy_lag`` versions old is dropped.
+(policy version + 1) -> log -> checkpoint. Async mode: step t+1's episodes are sampled while step t
+trains (by default in a rollout worker process: ``ale.train.distributed.ProcessRollouts``); an
+episode whose oldest token is more than ``max_policy_lag`` versions old is dropped and counted.
 
 Checkpoint (RUN/checkpoints/step-N): model, optimiser, scheduler, RNG states (python, torch),
 data position, policy version, expert store. Generation seeds derive from (seed, step), so a
@@ -13,11 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-import queue
 import random
 import shutil
-import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -176,11 +176,17 @@ class RLTrainer(_Base):
         if "sampler" in self.extra_state:
             self.sampler.load_state(self.extra_state["sampler"])
             self.store.load_state(self.extra_state["store"])
-        self.remote = None
+        self.remote: Any = None
+        self._producer: _Lookahead | None = None
+        self._sampler_snapshot: dict[str, int] | None = None
         if cfg.distributed.ray_address:  # rollout workers (engine replica + sandboxes each) on a Ray cluster
             from ale.train.distributed import RayRollouts
 
             self.remote = RayRollouts(cfg, engine_state_dict(self.model), self.version)
+        elif r.async_mode and r.async_worker == "process":  # one rollout worker process on this machine
+            from ale.train.distributed import ProcessRollouts
+
+            self.remote = ProcessRollouts(cfg, engine_state_dict(self.model), self.version)
         else:
             self.engine = self._make_engine()
             s = cfg.sampling
@@ -223,16 +229,27 @@ class RLTrainer(_Base):
                     self.store.add(task_id, expert_from_trajectory(traj, self.tok))
 
     def state(self) -> dict[str, Any]:
-        return {"sampler": self.sampler.state(), "store": self.store.state(), "totals": self.totals}
+        # async: the data position before the prefetched step's tasks were taken, so a resumed run samples
+        # that step again (the prefetched episodes themselves are not checkpointed)
+        sampler = self._sampler_snapshot if self._sampler_snapshot is not None else self.sampler.state()
+        return {"sampler": sampler, "store": self.store.state(), "totals": self.totals}
 
     # ---- rollouts
     def collect(self, step: int) -> tuple[list[Episode], dict[str, float]]:
+        return self._rollout(*self._specs(step))
+
+    def _specs(self, step: int) -> tuple[list[Any], int]:
+        """The step's episode specs (advances the data position; always on the trainer's thread) and seed."""
         r = self.cfg.rollout
         tasks = [self.tasks[i] for i in self.sampler.take(r.tasks_per_step)]
         rng = random.Random(self.cfg.seed * 1_000_003 + step)
         specs = make_specs(tasks, r.n_samples, step, self.store if self.cfg.resample.enabled else None,
                            self.cfg.resample, rng)
-        seed = self.cfg.seed * 1_000_003 + step  # seeds follow the step, not the run's history
+        return specs, self.cfg.seed * 1_000_003 + step  # seeds follow the step, not the run's history
+
+    def _rollout(self, specs: list[Any], seed: int) -> tuple[list[Episode], dict[str, float]]:
+        """Run the specs on the rollout backend (in-process engine, a worker process, or Ray workers)."""
+        r = self.cfg.rollout
         if self.remote is not None:
             res, gen_s, tokens = self.remote.collect(specs, seed)
         else:
@@ -303,7 +320,7 @@ class RLTrainer(_Base):
     def train(self, steps: int | None = None) -> list[dict[str, Any]]:
         target = steps if steps is not None else self.cfg.steps
         records = []
-        producer = _AsyncProducer(self) if self.cfg.rollout.async_mode else None
+        producer = self._producer = _Lookahead(self) if self.cfg.rollout.async_mode else None
         try:
             with self._progress(target) as bar:
                 task = bar.add_task("rl", total=target, completed=self.step, info="")
@@ -311,14 +328,17 @@ class RLTrainer(_Base):
                     t0 = time.time()
                     step = self.step + 1
                     if producer is not None:
-                        episodes, roll = producer.get()
-                        fresh = [ep for ep in episodes if self.version - ep.version <= self.cfg.rollout.max_policy_lag]
-                        roll["dropped_stale"] = len(episodes) - len(fresh)
-                        episodes = fresh
+                        episodes, roll = producer.take(step)
+                        episodes, stale = split_stale(episodes, self.version, self.cfg.rollout.max_policy_lag)
+                        roll["dropped_stale"] = len(stale)
                     else:
                         episodes, roll = self.collect(step)
                         roll["dropped_stale"] = 0
                     self._after_episodes(episodes)
+                    if producer is not None:
+                        self._sampler_snapshot = self.sampler.state()  # what this step's checkpoint records
+                        if step < target:  # step+1 samples while this step trains; its specs see this step's store updates
+                            producer.submit(step + 1)
                     if self.cfg.rollout.save_trajectories:
                         self.save_trajectories(step, episodes)
                     ep_stats = self._episode_stats(episodes)
@@ -340,6 +360,7 @@ class RLTrainer(_Base):
         finally:
             if producer is not None:
                 producer.stop()
+            self._producer = self._sampler_snapshot = None
         self.write_crucial_report()
         return records
 
@@ -383,44 +404,50 @@ def _policy_expert(ep: Episode) -> Any:
     return Expert([list(t.response_ids or []) for t in ep.trajectory.turns], ep.reward, "policy")
 
 
-class _AsyncProducer:
-    """Samples the next step's episodes on a thread while the trainer trains (queue of one)."""
+def split_stale(episodes: list[Episode], version: int, max_lag: int) -> tuple[list[Episode], list[Episode]]:
+    """(fresh, stale): an episode is stale when its oldest sampled turn is more than ``max_lag`` versions
+    behind the trainer's ``version``."""
+    fresh = [ep for ep in episodes if version - ep.version <= max_lag]
+    return fresh, [ep for ep in episodes if version - ep.version > max_lag]
+
+
+class _Lookahead:
+    """Async mode: step t+1's rollouts run while step t trains (a lookahead of exactly one step).
+
+    The trainer takes step t's episodes, records them, then ``submit``s step t+1 (its specs are made
+    on the trainer's thread, so the data position and expert store are only touched there) and trains
+    step t. The rollout itself runs on one background thread that calls the backend: the worker process
+    or Ray workers (the thread only waits on them) or the in-process engine (``async_worker: thread``).
+    Its episodes are sampled by the weights of version t-1, then t once the update lands (loaded between
+    two generate calls), so with ``max_policy_lag`` >= 1 none is stale."""
 
     def __init__(self, trainer: RLTrainer):
         self.trainer = trainer
-        self.q: queue.Queue = queue.Queue(maxsize=1)
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="rollout-producer", daemon=True)
-        self.next_step = trainer.step + 1
-        self.thread.start()
+        self.ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollout-producer")
+        self.pending: tuple[int, Future] | None = None
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                item = self.trainer.collect(self.next_step)
-            except Exception as e:  # surfaced to the trainer
-                item = e
-            self.next_step += 1
-            while not self._stop.is_set():
-                try:
-                    self.q.put(item, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
+    def submit(self, step: int) -> Future:
+        assert self.pending is None, "one step in flight at most"
+        specs, seed = self.trainer._specs(step)
+        self.pending = (step, self.ex.submit(self.trainer._rollout, specs, seed))
+        return self.pending[1]
 
-    def get(self) -> tuple[list[Episode], dict[str, float]]:
-        item = self.q.get()
-        if isinstance(item, Exception):
-            raise item
-        return item
+    def take(self, step: int) -> tuple[list[Episode], dict[str, float]]:
+        if self.pending is None:
+            self.submit(step)
+        assert self.pending is not None and self.pending[0] == step, (self.pending, step)
+        fut = self.pending[1]
+        self.pending = None
+        return fut.result()
 
     def stop(self) -> None:
-        self._stop.set()
-        try:
-            self.q.get_nowait()
-        except queue.Empty:
-            pass
-        self.thread.join(timeout=120)
+        if self.pending is not None:  # a rollout still running (train() ended early): let it finish
+            try:
+                self.pending[1].result()
+            except Exception:
+                pass
+            self.pending = None
+        self.ex.shutdown(wait=True)
 
 
 class SFTTrainer(_Base):

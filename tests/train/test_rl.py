@@ -1,5 +1,5 @@
 """RL runs in real sandboxes with a tiny model: the CLI contract, weight sync, dynamic filtering,
-async mode, expert-prefix resampling, plots."""
+expert-prefix resampling, plots."""
 from __future__ import annotations
 
 import json
@@ -80,21 +80,6 @@ def test_broken_episodes_are_resampled_from_the_same_state_and_counted(tmp_path)
         assert episodes == [] and roll["dropped_broken"] == 2
     finally:
         trainer.close()
-
-
-def test_async_mode_overlaps_and_drops_stale_samples(tmp_path):
-    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.async_mode=true",
-                         "rollout.max_policy_lag=0")
-    trainer = RLTrainer(cfg)
-    try:
-        records = trainer.train(3)
-    finally:
-        trainer.close()
-    assert [r["step"] for r in records] == [1, 2, 3]
-    # with lag 0, episodes sampled while the previous step trained are one version old: dropped
-    assert sum(r["dropped_stale"] for r in records) >= 2
-    assert records[-1]["total_dropped_stale"] == sum(r["dropped_stale"] for r in records)
-    assert all(r["policy_lag_mean"] == 0 for r in records if r["episodes"] > 0)
 
 
 def test_expert_prefix_is_replayed_in_a_fresh_sandbox(tmp_path):
