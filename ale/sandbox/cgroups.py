@@ -61,9 +61,9 @@ def prepare(bases: dict[str, Path], instance: str) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _has_file(parent: Path, name: str) -> bool:
+def _has_file(parent: str, name: str) -> bool:
     """Whether the parent's cgroups have this control file (swap accounting on or off, fixed at boot)."""
-    return (parent / name).exists()
+    return os.path.exists(f"{parent}/{name}")
 
 
 COUNTERS = ("oom_kills", "pids_max_hits", "cpu_usage_ns", "cpu_throttled_periods", "memory_bytes", "pids")
@@ -78,8 +78,12 @@ class Limits:
 
 class Cgroup:
     def __init__(self, bases: dict[str, Path], relpath: str):
-        self.dirs = {c: b / relpath for c, b in bases.items()}
+        self.paths = {c: f"{b}/{relpath}" for c, b in bases.items()}  # strings: built once per create
         self.v2 = "unified" in bases
+
+    @functools.cached_property
+    def dirs(self) -> dict[str, Path]:
+        return {c: Path(p) for c, p in self.paths.items()}
 
     def launch_ops(self, limits: Limits) -> list[str]:
         """What the launcher does before the init starts: "mkdir DIR" and "FILE=VALUE" writes, in order.
@@ -87,23 +91,23 @@ class Cgroup:
         The launcher (C, in parallel with other launches) makes them, not this process: creating and
         limiting cgroups one by one on the event loop was a large share of a sandbox's start time."""
         period, quota = 100_000, int(limits.cpus * 100_000)
-        d = {c: str(p) for c, p in self.dirs.items()}  # plain strings: this runs once per create
+        d = self.paths
         ops = [f"mkdir {p}" for p in d.values()]
         if self.v2:
             u = d["unified"]
             ops.append(f"{u}/memory.max={limits.memory}")
-            if _has_file(self.dirs["unified"].parent, "memory.swap.max"):
+            if _has_file(os.path.dirname(u), "memory.swap.max"):
                 ops.append(f"{u}/memory.swap.max=0")
             return ops + [f"{u}/pids.max={limits.pids}", f"{u}/cpu.max={quota} {period}"]
         ops.append(f"{d['memory']}/memory.limit_in_bytes={limits.memory}")
-        if _has_file(self.dirs["memory"].parent, "memory.memsw.limit_in_bytes"):
+        if _has_file(os.path.dirname(d["memory"]), "memory.memsw.limit_in_bytes"):
             ops.append(f"{d['memory']}/memory.memsw.limit_in_bytes={limits.memory}")
         return ops + [f"{d['pids']}/pids.max={limits.pids}", f"{d['cpu']}/cpu.cfs_period_us={period}",
                       f"{d['cpu']}/cpu.cfs_quota_us={quota}"]
 
     @property
     def attach_dirs(self) -> list[str]:
-        return [str(d) for d in self.dirs.values()]
+        return list(self.paths.values())
 
     def cpu_usage_ns(self) -> int:
         if self.v2:

@@ -99,6 +99,8 @@ class ImageStore:
         self.home = home
         self.layers_dir = home / "layers"
         self.images_dir = home / "images"
+        self._cache: dict[str, tuple[tuple[int, int], Image]] = {}
+        self._meta_paths: dict[str, str] = {}
         for d in (self.layers_dir, self.images_dir):
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(home, 0o711)
@@ -108,16 +110,32 @@ class ImageStore:
         return self.images_dir / (check_name(name).replace("/", "__") + ".json")
 
     def exists(self, name: str) -> bool:
-        return self._meta(name).exists()
+        return os.path.exists(self._meta_str(name))
+
+    def _meta_str(self, name: str) -> str:
+        path = self._meta_paths.get(name)  # the hot path of every create: no pathlib, no re-validation
+        if path is None:
+            path = self._meta_paths[name] = str(self._meta(name))
+        return path
 
     def get(self, name: str) -> Image:
         if name == "base" and not self.exists("base"):
             self.build_base()
+        meta = self._meta_str(name)
         try:
-            d = json.loads(self._meta(name).read_text())
+            # Parsed once per version of the file (save() replaces it: new inode), not on every create.
+            st = os.stat(meta)
+            key = (st.st_ino, st.st_mtime_ns)
+            hit = self._cache.get(name)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            with open(meta) as f:
+                d = json.load(f)
         except FileNotFoundError:
             raise NotFound(f"no such image: {name} (see `ale sandbox image ls`)") from None
-        return Image(d["name"], d["layers"], ImageConfig(**d["config"]), d.get("created", 0.0))
+        image = Image(d["name"], d["layers"], ImageConfig(**d["config"]), d.get("created", 0.0))
+        self._cache[name] = (key, image)
+        return image
 
     def save(self, image: Image) -> Image:
         image.created = image.created or time.time()

@@ -83,7 +83,7 @@ class Sandbox:
 class SandboxManager:
     def __init__(self, home: Path | None = None, *, max_sandboxes: int = 4096, launch_concurrency: int = 8,
                  guard: GuardConfig | None = None, node: str | None = None, output_cap: int = 1 << 20):
-        self.home = Path(home or DEFAULT_HOME)
+        self.home = Path(home or DEFAULT_HOME).absolute()  # paths reach the launcher and /proc/PID/root
         self.home.mkdir(parents=True, exist_ok=True)
         self.images = images.ImageStore(self.home)
         self.instance = f"{os.getpid()}-{secrets.token_hex(3)}"
@@ -228,7 +228,10 @@ class SandboxManager:
         sb.generation += 1
         gen = sb.generation
         try:
-            async with asyncio.timeout(60):
+            if self._launch.locked():  # a timer only when there is a queue to wait in
+                async with asyncio.timeout(60):
+                    await self._launch.acquire()
+            else:
                 await self._launch.acquire()
         except TimeoutError:
             raise Unavailable("timed out waiting for a launch slot: the node is overloaded") from None
@@ -237,7 +240,8 @@ class SandboxManager:
                 self._zygote.close()
                 self._zygote.start()
             sb.init = await InitProcess.start(
-                zygote=self._zygote, scratch=sb.scratch, layers=self.images.layer_paths(sb.image), disk=spec.disk,
+                zygote=self._zygote, scratch=sb.scratch, disk=spec.disk,
+                layers=[f"{self.images.layers_dir}/{lid}" for lid in sb.image.layers],
                 hostname=spec.hostname, workdir=spec.workdir or sb.image.config.workdir,
                 host_net=spec.network.mode == "host", cgroup_dirs=sb.cgroup.attach_dirs,
                 cgroup_ops=sb.cgroup.launch_ops(cgroups.Limits(memory=spec.memory, pids=spec.pids, cpus=spec.cpus)),
@@ -557,6 +561,8 @@ class SandboxManager:
         if not sb.init.alive:
             sb.state, sb.stop_reason = "stopped", "the sandbox's init exited"
             self._event(sb, {"kind": "died", "reason": sb.stop_reason})
+            return
+        if not sb.init.spawned:  # nothing ever ran in it: no limit can be hit (keeps idle fleets cheap)
             return
         self._guard_limits(sb, now, cfg, cpu=True)
 

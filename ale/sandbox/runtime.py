@@ -186,7 +186,7 @@ class InitProcess:
 
     @classmethod
     async def start(
-        cls, *, zygote: Zygote, scratch: Path, layers: list[Path], disk: int, hostname: str, workdir: str,
+        cls, *, zygote: Zygote, scratch: Path, layers: list[Path | str], disk: int, hostname: str, workdir: str,
         host_net: bool, cgroup_dirs: list[str], cgroup_ops: list[str], seccomp: bytes,
         on_event: Callable[[dict], None], keep_caps: int = 0, user: tuple[int, int] = (0, 0), timeout: float = 30.0,
     ) -> InitProcess:
@@ -336,13 +336,18 @@ class InitProcess:
         return not self._dead.done()
 
     @property
+    def spawned(self) -> bool:
+        """Whether any process was ever started in this sandbox (the init alone uses no budget)."""
+        return self._next_id > 1
+
+    @property
     def root(self) -> Path:
         """The sandbox's root filesystem as the host reaches it (never follow links in it: see fs.py)."""
-        return Path(f"/proc/{self.launcher_pid}/root") / str(self.scratch).lstrip("/") / "root"
+        return Path(f"/proc/{self.launcher_pid}/root{self.scratch}/root")
 
     @property
     def upper(self) -> Path:
-        return Path(f"/proc/{self.launcher_pid}/root") / str(self.scratch).lstrip("/") / "upper"
+        return Path(f"/proc/{self.launcher_pid}/root{self.scratch}/upper")
 
     async def kill(self) -> None:
         """Kill everything in the sandbox (PID 1 dying takes its whole pid namespace) and wait."""
