@@ -250,6 +250,7 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
             t0 = time.time()
             sandbox = None
             try:
+                model.client(spec.client_id)  # (re-)registered: lock-step batches wait for this episode's turns
                 sandbox = pool.create(spec.task)
                 env = SandboxEnvironment(sandbox, workdir=pool.workdir)
                 client.versions = []
@@ -260,6 +261,9 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
                 env.close()
                 reason = _broken(traj)
                 if reason is None:
+                    # no more turns: the other episodes' batches stop waiting for this one while its tests run
+                    # (same batches as before, as a finished episode has no request left to join one)
+                    model.release(spec.client_id)
                     g = pool.grade(sandbox, spec.task)
                     reward = g.reward if reward_mode == "pass" else g.fraction
                     traj.reward = reward
