@@ -88,6 +88,9 @@ class SandboxManager:
         self.images = images.ImageStore(self.home)
         self.instance = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.run_dir = self.home / "run" / self.instance
+        # Every launcher mounts its sandbox's scratch tmpfs on this same dir, each in its own private mount
+        # namespace: no directory to make and remove per sandbox on the host's filesystem.
+        self.scratch = self.run_dir / "mnt"
         self.max_sandboxes = max_sandboxes
         self.guard_cfg = guard or GuardConfig()
         self.node = node or socket.gethostname()
@@ -114,6 +117,7 @@ class SandboxManager:
         self._cg_bases = cgroups.detect()
         await asyncio.to_thread(self.sweep)
         self.run_dir.mkdir(parents=True)
+        self.scratch.mkdir()
         cgroups.prepare(self._cg_bases, self.instance)
         self._zygote = Zygote(binary)
         self._zygote.start()
@@ -211,7 +215,7 @@ class SandboxManager:
         sid = secrets.token_hex(6)
         now = time.time()
         sb = Sandbox(id=sid, spec=spec, image=image, cgroup=cgroups.Cgroup(self._cg_bases, f"{self.instance}/{sid}"),
-                     scratch=self.run_dir / sid, created_at=now, last_used_at=now)
+                     scratch=self.scratch, created_at=now, last_used_at=now)
         self._sandboxes[sid] = sb
         try:
             await self._launch_sandbox(sb)
@@ -264,10 +268,6 @@ class SandboxManager:
             sb.cgroup.destroy()
         except OSError:
             pass
-        try:
-            sb.scratch.rmdir()
-        except OSError:
-            shutil.rmtree(sb.scratch, ignore_errors=True)
 
     async def _kill(self, sb: Sandbox) -> None:
         for s in sb.sessions.values():

@@ -126,6 +126,7 @@ def test_a_failed_launch_says_why(tmp_path):
     async def main():
         m = SandboxManager()
         await m.start()
+        (tmp_path / "s").mkdir()
         try:
             with pytest.raises(RuntimeError, match="mount overlay"):
                 await InitProcess.start(zygote=m._zygote, scratch=tmp_path / "s", layers=[tmp_path / "missing"],

@@ -132,7 +132,6 @@ static void mount_rootfs(const struct opts *o) {
     char buf[4096], upper[1024], work[1024], root[1024];
     if (unshare(CLONE_NEWNS) < 0) die("unshare(mount)");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
-    if (mkdir(o->scratch, 0700) < 0 && errno != EEXIST) die("mkdir scratch");
     long long inodes = o->disk / 2048 < 16384 ? 16384 : o->disk / 2048;
     snprintf(buf, sizeof buf, "size=%lld,nr_inodes=%lld,mode=0755", o->disk, inodes);
     if (mount("ale-scratch", o->scratch, "tmpfs", MS_NOSUID | MS_NODEV, buf) < 0) die("mount scratch tmpfs");
