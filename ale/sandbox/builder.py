@@ -68,8 +68,9 @@ async def build(manager, name: str, dockerfile: Path, context: Path, *, network:
         elif st.op == "COPY":
             srcs, dest, chown = images.copy_sources(context, st.args, st.line)
             key = _next_key(key, f"COPY {dest} {chown} {cfg.workdir} {images.hash_paths(srcs)}")
+            # Docker's COPY writes as root whatever USER says; --chown then hands the copied files over
             layers, key = await _step(manager, layers, key, cfg, network, timeout, log, where, run=None,
-                                      copy=(srcs, dest))
+                                      copy=(srcs, dest, chown), user="root")
     return manager.images.save(images.Image(name, layers, cfg))
 
 
@@ -122,11 +123,19 @@ async def _step(manager, layers, key, cfg, network, timeout, log, where, *, run,
                     raise SandboxError(f"{where}: RUN failed with exit code {r.exit_code}:\n"
                                        f"{(r.stdout + r.stderr)[-3000:]}")
             else:
-                srcs, dest = copy
+                srcs, dest, chown = copy
                 log(f"{where}: COPY {' '.join(p.name for p in srcs)} -> {dest}")
                 target = str(PurePosixPath(cfg.workdir) / dest)
                 is_dir = await asyncio.to_thread(manager._running(info.id).fs.is_dir, target)
-                await manager.upload_tar(info.id, "/", _tar_for_copy(srcs, dest, cfg.workdir, is_dir))
+                data = _tar_for_copy(srcs, dest, cfg.workdir, is_dir)
+                await manager.upload_tar(info.id, "/", data)
+                if chown:  # names resolve in the image's own passwd/group, as Docker does
+                    names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
+                    await manager.write_file(info.id, "/.ale-chown", b"".join(f"/{n}".encode() + b"\0" for n in names))
+                    r = await manager.execute(info.id, ["sh", "-c", 'xargs -0 chown -h -- "$1" < /.ale-chown; rc=$?; '
+                                                        'rm -f /.ale-chown; exit $rc', "sh", chown], timeout=timeout)
+                    if r.exit_code != 0:
+                        raise SandboxError(f"{where}: COPY --chown={chown} failed: {(r.stdout + r.stderr)[-1000:]}")
             sb = manager._running(info.id)
             await asyncio.to_thread(manager.images.commit_upper, sb.init.upper, layer_id)
         finally:

@@ -149,13 +149,18 @@ def test_import_refuses_writing_through_links(manager, tmp_path):
 def test_user_directive(manager, tmp_path):
     m, run = manager
     (tmp_path / "Dockerfile").write_text(
-        "FROM base\nRUN useradd -m -u 1234 app\nUSER app\nWORKDIR /home/app\nRUN id -un > who.txt\n")
+        "FROM base\nRUN useradd -m -u 1234 app\nUSER app\nWORKDIR /home/app\nRUN id -un > who.txt\n"
+        "COPY --chown=app:app data/ /home/app/data/\nCOPY plain.txt /home/app/\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("a\n")
+    (tmp_path / "plain.txt").write_text("p\n")
     name = f"test-user-{tmp_path.name}".lower()
     img = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path))
     try:
         assert img.config.user == "1234:1234"
-        out = _run_in(manager, name, "id -u; cat who.txt; stat -c %U who.txt; pwd; touch /etc/x 2>/dev/null || echo ro")
-        assert out.split() == ["1234", "app", "app", "/home/app", "ro"]
+        out = _run_in(manager, name, "id -u; cat who.txt; stat -c %U who.txt; pwd; touch /etc/x 2>/dev/null || echo ro; "
+                                     "stat -c %U:%G data data/a.txt plain.txt; test -e /.ale-chown || echo no-list")
+        assert out.split() == ["1234", "app", "app", "/home/app", "ro", "app:app", "app:app", "root:root", "no-list"]
         info = run(m.create(SandboxSpec(image=name, user="root")))  # a spec can override the image's user
         assert run(m.execute(info.id, ["id", "-u"])).stdout == "0\n"
         run(m.delete(info.id))
