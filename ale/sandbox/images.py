@@ -155,8 +155,8 @@ class ImageStore:
         self.gc(in_use)
 
     def gc(self, in_use: set[str] = frozenset()) -> list[str]:
-        """Remove layers no image references (and no running sandbox uses)."""
-        keep = set(in_use)
+        """Remove layers no image references and no running sandbox uses (this server's or another's)."""
+        keep = set(in_use) | self.mounted_layers()
         for img in self.list():
             keep.update(img.layers)
         removed = []
@@ -165,6 +165,30 @@ class ImageStore:
                 shutil.rmtree(d, ignore_errors=True)
                 removed.append(d.name)
         return removed
+
+    def mounted_layers(self) -> set[str]:
+        """Layers under any live overlay mount on this host, whichever server made it.
+
+        Each sandbox's overlay lives in its launcher's private mount namespace, so every namespace
+        is read once (through one of its processes)."""
+        prefix, seen, found = f"{self.layers_dir}/", set(), set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                ns = os.stat(f"/proc/{pid}/ns/mnt").st_ino
+                if ns in seen:
+                    continue
+                seen.add(ns)
+                with open(f"/proc/{pid}/mountinfo") as f:
+                    text = f.read()
+            except OSError:  # gone meanwhile
+                continue
+            for line in text.splitlines():
+                if " - overlay " in line:
+                    for opt in line.rsplit(" ", 1)[-1].split(","):
+                        if opt.startswith("lowerdir="):
+                            found.update(p[len(prefix):].split("/", 1)[0]
+                                         for p in opt[len("lowerdir="):].split(":") if p.startswith(prefix))
+        return found
 
     def layer_paths(self, image: Image) -> list[Path]:
         return [self.layers_dir / lid for lid in image.layers]

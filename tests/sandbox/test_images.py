@@ -169,3 +169,28 @@ def test_user_directive(manager, tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM base\nUSER nosuchuser\n")
     with pytest.raises(SandboxError, match="no such user"):
         run(m.build_image("test-bad-user", tmp_path / "Dockerfile", tmp_path))
+
+
+def test_gc_keeps_layers_that_any_live_sandbox_mounts(manager, tmp_path):
+    """`ale sandbox gc` runs in its own process: it must see layers other servers' sandboxes use."""
+    from ale.sandbox import images
+
+    m, run = manager
+    layer = f"gctest{tmp_path.name[-8:]}".lower()
+    (m.images.layers_dir / layer).mkdir()
+    (m.images.layers_dir / layer / "marker").write_text("x")
+    base = m.images.get("base")
+    name = f"test-gc-{tmp_path.name}".lower()
+    m.images.save(images.Image(name, [layer, *base.layers], base.config))
+    info = run(m.create(SandboxSpec(image=name)))
+    try:
+        assert run(m.execute(info.id, ["cat", "/marker"])).stdout == "x"
+        m.images._meta(name).unlink()  # the image is gone (say another server removed it)
+        other = images.ImageStore(m.images.home)  # what a separate `ale sandbox gc` process sees
+        assert layer in other.mounted_layers()
+        assert layer not in other.gc()
+        assert (m.images.layers_dir / layer).exists()
+    finally:
+        run(m.delete(info.id))
+    assert layer in images.ImageStore(m.images.home).gc()
+    assert not (m.images.layers_dir / layer).exists()
