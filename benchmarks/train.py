@@ -1,7 +1,7 @@
 """RL step throughput of ale.train against TRL's GRPOTrainer, and async vs sync trainer wall time (JSON on stdout).
 
     .venv/bin/python benchmarks/train.py [--models tiny,smollm2] [--steps 3] [--tiny-steps 8] [--no-trl] [--no-prototype]
-                                         [--async-steps 8] [--sync-threads 2] [--async-threads 1:1]
+                                         [--async-steps 8] [--sync-threads 2] [--async-threads 2:2]
                                          [--async-rounds 1] [--out FILE]
 
 1. One RL step = one prompt, 8 completions of exactly 64 new tokens (eos suppressed before 64), fp32,
@@ -331,7 +331,7 @@ def _slow_test_tasks(src: Path, dst: Path, seconds: float) -> None:
         test.write_text("\n".join([lines[0], f"sleep {seconds}", *lines[1:]]) + "\n")
 
 
-def bench_async(steps: int, sync_threads: str = "2", async_threads: str = "1:1", rounds: int = 1,
+def bench_async(steps: int, sync_threads: str = "2", async_threads: str = "2:2", rounds: int = 1,
                 env_s: float = 0.0) -> dict[str, Any]:
     """Sync vs async wall time of RLTrainer.train(steps) on the cpu-tiny example with a bigger tiny model.
 
@@ -340,6 +340,9 @@ def bench_async(steps: int, sync_threads: str = "2", async_threads: str = "1:1",
     process does everything); async ``TRAINER:WORKER`` (``--async-threads``): the trainer's
     ``torch_threads`` and the rollout worker process's ``rollout.engine_threads`` (the default
     ``rollout.async_worker: process``). ``rounds`` repeats the whole set (sync settings, then async).
+    Measured on the 2-core machine (docs/benchmarks.md): sync is best at 2 threads (1 thread: 1.6x
+    slower); async at 2:2 beat 1:1, 2:1 and 1:2 (each side idles part of a step, so a 1-thread share
+    leaves a core unused then), hence the defaults.
 
     Why several steps (``--async-steps 8``, not 3): the first rollout never overlaps anything, so with
     N steps of rollout R and training T the best async wall time is R + N*max(R, T) against sync's
@@ -419,7 +422,7 @@ def main() -> None:
     ap.add_argument("--async-steps", type=int, default=8,
                     help="steps of the async vs sync comparison (0 skips; >= 8 so overlap can show, see bench_async)")
     ap.add_argument("--sync-threads", default="2", help="sync mode torch threads, comma list (each run)")
-    ap.add_argument("--async-threads", default="1:1",
+    ap.add_argument("--async-threads", default="2:2",
                     help="async TRAINER:WORKER torch threads (trainer, rollout worker process), comma list")
     ap.add_argument("--async-rounds", type=int, default=1, help="repeat the sync/async runs this many times")
     ap.add_argument("--async-env-s", type=float, default=0.0,
