@@ -66,6 +66,9 @@ class HFEngine:
         self.eos_id, self.pad_id = eos_id, pad_id if pad_id is not None else eos_id
         self.version = version
         self.device = next(self.model.parameters()).device
+        head = self.model.get_output_embeddings() if hasattr(self.model, "get_output_embeddings") else None
+        if type(head) is torch.nn.Linear:  # the engine's copy only; same parameters, so load_weights still fits
+            head.__class__ = _FewRowsHead
         self._lock = threading.Lock()  # generate and load_weights never interleave
 
     def load_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> None:
@@ -147,6 +150,22 @@ class HFEngine:
                              cache=cache, use_cache=True, logits_to_keep=1)
             logits, positions = out.logits[:, -1], positions + 1
         return tokens.cpu(), logps.cpu(), lengths.cpu()
+
+
+class _FewRowsHead(torch.nn.Linear):
+    """The LM head, computed as ``W @ x.T`` when few rows need logits (decoding: one row per sequence).
+
+    Same numbers up to summation order; on CPU (MKL, fp32) this layout reads the [vocab, hidden] weight
+    about 2x faster for 8 rows than ``F.linear`` (SmolLM2's head: 11-18 ms vs 25-28 ms, measured)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.numel() // x.shape[-1]
+        if rows > 64 or x.device.type != "cpu":
+            return super().forward(x)
+        out = torch.matmul(self.weight, x.reshape(rows, -1).t()).t()
+        if self.bias is not None:
+            out = out + self.bias
+        return out.contiguous().reshape(*x.shape[:-1], -1)
 
 
 def sample(logits: torch.Tensor, params: SamplingParams, gen: torch.Generator | None,
