@@ -21,8 +21,9 @@
    so machine load hits both alike. Step 1 of each is a warm-up and is excluded; medians of the rest.
    tokens/s = generated tokens / full step wall time. A plain forward+backward of the same batch is
    timed as a reference.
-   - ``prototype`` (labelled, NOT ale.train's code path): the same step with four changes a faster
-     trainer could make, to show the gain: (i) log mu of the sampled token only (no full-vocab
+   - ``prototype`` (labelled, NOT ale.train's code path): the same step with four changes that were
+     first tried here and are all in ale.train by now (so today it mostly measures the sketch of
+     (iv) against the real engine): (i) log mu of the sampled token only (no full-vocab
      log-softmax kept for every generated step), (ii) logits only at completion positions
      (``logits_to_keep``), (iii) no separate pi_old forward when the batch is exactly on-policy
      (pi_old = logp.detach(), what TRL does with one iteration per generation), (iv) a plain KV-cache
@@ -160,7 +161,7 @@ class Prototype(Ours):
                 toks.append(nxt)
                 mu.append(lp.gather(-1, nxt))
                 if t + 1 < NEW_TOKENS:
-                    out = self.engine.model(input_ids=nxt, past_key_values=out.past_key_values, use_cache=True)
+                    out = self.engine.model(input_ids=nxt, cache=out.past_key_values, use_cache=True)
         return torch.cat([ids] + toks, 1), torch.cat(mu, 1), ids.shape[1]
 
     def step(self) -> dict[str, float]:
