@@ -114,7 +114,7 @@ class Ours:
     def __init__(self, model: torch.nn.Module, tok: Any, ids: list[int], timer: Timed):
         self.model, self.tok, self.ids, self.timer = model, tok, ids, timer
         self.engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id)
-        self.opt = torch.optim.AdamW(model.parameters(), lr=LR)
+        self.opt = upd.adamw(model.parameters(), lr=LR)  # what make_optimizer builds (fused AdamW)
         self.cfg = AlgoConfig(name="ipa")
         self.params = SamplingParams(temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=NEW_TOKENS,
                                      min_new_tokens=NEW_TOKENS)

@@ -31,7 +31,7 @@ from ale.train.metrics import MetricsLogger
 from ale.train.policy import engine_base, engine_state_dict, load_policy
 from ale.train.rollout import (Episode, ExpertStore, SandboxPool, expert_from_solution, expert_from_trajectory,
                                make_specs, run_episodes, update_rollback)
-from ale.train.update import TrainBatch, collate, update_step
+from ale.train.update import TrainBatch, adamw, collate, update_step
 
 
 class TaskSampler:
@@ -66,8 +66,8 @@ class TaskSampler:
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> tuple[torch.optim.Optimizer, Any]:
     o = cfg.optim
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=o.lr, betas=o.betas,
-                            weight_decay=o.weight_decay)
+    opt = adamw([p for p in model.parameters() if p.requires_grad], lr=o.lr, betas=o.betas,
+                weight_decay=o.weight_decay)
     total = max(cfg.steps, 1)
 
     def factor(step: int) -> float:

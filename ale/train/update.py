@@ -123,6 +123,16 @@ def token_logprobs(model: torch.nn.Module, input_ids: Tensor, attention_mask: Te
     return torch.cat(out, 0)
 
 
+def adamw(params: Any, **kw: Any) -> torch.optim.AdamW:
+    """AdamW with the fused kernel where torch has one (CPU, CUDA): on CPU the default per-parameter
+    loop took ~2.2-10 s per step for a 135M model, the fused kernel ~0.45 s (HF Trainer, so TRL,
+    defaults to the fused one too)."""
+    params = list(params)
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float16, torch.bfloat16)
+                for p in (x for g in params for x in (g["params"] if isinstance(g, dict) else [g])))
+    return torch.optim.AdamW(params, fused=fused or None, **kw)
+
+
 def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, batch: TrainBatch,
                 loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0,
                 recompute_old_logp: str = "auto", policy_version: int | None = None) -> dict[str, float]:

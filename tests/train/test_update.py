@@ -196,3 +196,19 @@ def test_auto_recomputes_when_dropout_is_active_and_rejects_unknown_modes(tiny_p
     assert stats["old_logp_recomputed"] == 1.0
     with pytest.raises(ValueError, match="recompute_old_logp"):
         update_step(m, opt, None, batch, nll, max_grad_norm=0.0, recompute_old_logp="never", policy_version=3)
+
+
+def test_adamw_uses_the_fused_kernel_on_cpu_and_matches_the_loop():
+    from ale.train.update import adamw
+
+    torch.manual_seed(0)
+    a = torch.nn.Parameter(torch.randn(5, 3))
+    b = torch.nn.Parameter(a.detach().clone())
+    fused, loop = adamw([a], lr=0.1, weight_decay=0.01), torch.optim.AdamW([b], lr=0.1, weight_decay=0.01, foreach=False)
+    assert fused.defaults["fused"] is True
+    for _ in range(3):
+        g = torch.randn(5, 3)
+        a.grad, b.grad = g.clone(), g.clone()
+        fused.step()
+        loop.step()
+    assert torch.allclose(a, b, atol=1e-6)
