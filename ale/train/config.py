@@ -95,7 +95,9 @@ class SFTConfig(_Section):
 class DistributedConfig(_Section):
     ray_address: str | None = None  # None: rollouts in-process; "auto" or ray://HOST:PORT: Ray rollout workers
     num_rollout_workers: int = Field(1, gt=0)
-    strategy: Literal["none", "ddp", "fsdp"] = "none"  # multi-GPU training (torchrun), see docs/train.md
+    # multi-GPU training: only "none" runs today; ddp/fsdp are designed in docs/train.md, not wired, and are
+    # refused rather than silently ignored
+    strategy: Literal["none"] = "none"
 
 
 class TrainConfig(_Section):

@@ -24,6 +24,7 @@ def test_example_config_loads_and_overrides_apply():
     ("nonsense=1", "nonsense: unknown key"),
     ("policy.dtype=float8", "policy.dtype"),
     ("algo.mask_low=3", "mask_low"),
+    ("distributed.strategy=ddp", "distributed.strategy"),  # designed, not wired: refused, not ignored
 ])
 def test_bad_keys_and_values_are_named(override, named):
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
