@@ -52,6 +52,7 @@ def test_broken_tasks_are_reported_with_reasons(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 80 tasks x 3 repeats x (oracle + null) is 4-6 minutes on 2 cores
 @needs_root
 def test_whole_builtin_suite_validates():
     verdicts = validate(load_tasks("builtin"), repeat=3, concurrency=4)
