@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -115,14 +116,9 @@ class SandboxManager:
             raise SandboxError("the ALE sandbox runtime must run as root (namespaces, cgroups, overlay mounts)")
         binary = await asyncio.to_thread(init_binary, self.home)
         self._cg_bases = cgroups.detect()
-        await asyncio.to_thread(self.sweep)
-        self.run_dir.mkdir(parents=True)
-        self.scratch.mkdir()
-        cgroups.prepare(self._cg_bases, self.instance)
+        await asyncio.to_thread(self._sweep_and_claim)
         self._zygote = Zygote(binary)
         self._zygote.start()
-        self._lock_fd = os.open(self.run_dir / "lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._tasks.append(asyncio.create_task(self._guard_loop(), name="ale-guard"))
         self.started = True
 
@@ -143,15 +139,43 @@ class SandboxManager:
             self._lock_fd = None
         self.started = False
 
+    @contextlib.contextmanager
+    def _run_root_lock(self):
+        """Sweeps and manager starts take turns: a sweep never sees a manager between making its run dir
+        and locking it (it would take that manager for a crashed one and remove its cgroups)."""
+        run_root = self.home / "run"
+        run_root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run_root / ".lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _sweep_and_claim(self) -> None:
+        with self._run_root_lock():
+            self._sweep()
+            self.run_dir.mkdir(parents=True)
+            self._lock_fd = os.open(self.run_dir / "lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.scratch.mkdir()
+            cgroups.prepare(self._cg_bases, self.instance)
+
     def sweep(self) -> list[str]:
-        """Remove what crashed managers left: processes (via their cgroups), cgroups, scratch dirs.
+        """Remove what crashed managers left: processes (via their cgroups), cgroups, run dirs.
         A manager that is alive holds an flock on its run dir and is left alone."""
+        with self._run_root_lock():
+            return self._sweep()
+
+    def _sweep(self) -> list[str]:
         swept = []
         self._cg_bases = self._cg_bases or cgroups.detect()
         run_root = self.home / "run"
         live = set()
         if run_root.exists():
             for d in run_root.iterdir():
+                if d.name.startswith(".") or not d.is_dir():  # the run-root lock itself
+                    continue
                 try:
                     fd = os.open(d / "lock", os.O_RDWR | os.O_CLOEXEC)
                 except OSError:

@@ -137,3 +137,34 @@ def test_a_failed_launch_says_why(tmp_path):
             await m.close()
 
     asyncio.run(main())
+
+
+def test_managers_starting_together_never_sweep_each_other():
+    """A starting manager's sweep must not take another starting manager for a crashed one."""
+    import asyncio
+    import threading
+
+    from ale.sandbox.manager import SandboxManager
+
+    errors: list[BaseException] = []
+
+    def one():
+        async def main():
+            m = SandboxManager()
+            try:
+                for _ in range(3):
+                    info = await m.create(SandboxSpec(memory="64m"))
+                    assert (await m.execute(info.id, ["true"])).exit_code == 0
+            finally:
+                await m.close()
+        try:
+            asyncio.run(main())
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
