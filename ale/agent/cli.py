@@ -40,6 +40,17 @@ def _clip(text: str, lines: int = 25) -> str:
     return "\n".join(parts[:half] + [f"... ({len(parts) - 2 * half} lines)"] + parts[-half:])
 
 
+def _load_model_or_exit(model: str, temperature: float | None) -> Any:
+    """The CLI's model spec -> a Model, or a clear message and exit code 2."""
+    from ale.agent.models import load_model
+
+    try:
+        return load_model(model, **({} if temperature is None else {"temperature": temperature}))
+    except (ValueError, RuntimeError, OSError) as e:
+        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
+        raise typer.Exit(2)
+
+
 def print_step(step: dict[str, Any]) -> None:
     action = step.get("action")
     if action is None:
@@ -82,13 +93,8 @@ def run(task: str = typer.Argument(..., help="task text"),
         quiet: bool = typer.Option(False, help="do not stream steps")) -> None:
     """Run one episode in a fresh sandbox; exit 0 iff the agent finished."""
     from ale.agent.environment import SandboxEnvironment
-    from ale.agent.models import load_model
 
-    try:
-        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
-    except (ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
-        raise typer.Exit(2)
+    policy = _load_model_or_exit(model, temperature)
     cfg = AgentConfig(max_steps=max_steps, max_tokens=max_tokens, wall_time_s=wall_time,
                       command_timeout_s=command_timeout, tool_format=tool_format)
     # a scripted model cannot write summaries: its replies are the script
@@ -140,14 +146,9 @@ def proxy(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL
     import signal
     import threading
 
-    from ale.agent.models import load_model
     from ale.agent.proxy import ModelProxy
 
-    try:
-        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
-    except (ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
-        raise typer.Exit(2)
+    policy = _load_model_or_exit(model, temperature)
     mp = ModelProxy(policy, out_dir=out)
     try:
         server = mp.serve(port)
@@ -203,13 +204,8 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
     A reply without a tool call is the agent's answer to you. /exit, /quit or end of input ends the session.
     """
     from ale.agent.environment import SandboxEnvironment
-    from ale.agent.models import load_model
 
-    try:
-        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
-    except (ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
-        raise typer.Exit(2)
+    policy = _load_model_or_exit(model, temperature)
     cfg = AgentConfig(max_steps=max_steps, command_timeout_s=command_timeout, tool_format=tool_format,
                       wall_time_s=24 * 3600.0, plain_reply_finishes=True)
     env = SandboxEnvironment.create(image=image, network=network, memory=memory, workdir=workdir)
