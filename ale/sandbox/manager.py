@@ -62,7 +62,6 @@ class Sandbox:
     spec: SandboxSpec
     image: images.Image
     cgroup: cgroups.Cgroup
-    scratch: Path
     created_at: float
     last_used_at: float
     state: str = "starting"
@@ -239,7 +238,7 @@ class SandboxManager:
         sid = secrets.token_hex(6)
         now = time.time()
         sb = Sandbox(id=sid, spec=spec, image=image, cgroup=cgroups.Cgroup(self._cg_bases, f"{self.instance}/{sid}"),
-                     scratch=self.scratch, created_at=now, last_used_at=now)
+                     created_at=now, last_used_at=now)
         self._sandboxes[sid] = sb
         try:
             await self._launch_sandbox(sb)
@@ -268,8 +267,7 @@ class SandboxManager:
                 self._zygote.close()
                 self._zygote.start()
             sb.init = await InitProcess.start(
-                zygote=self._zygote, scratch=sb.scratch, disk=spec.disk,
-                layers=[f"{self.images.layers_dir}/{lid}" for lid in sb.image.layers],
+                zygote=self._zygote, scratch=self.scratch, layers=self.images.layer_paths(sb.image), disk=spec.disk,
                 hostname=spec.hostname, workdir=spec.workdir or sb.image.config.workdir,
                 host_net=spec.network.mode == "host", cgroup_dirs=sb.cgroup.attach_dirs,
                 cgroup_ops=sb.cgroup.launch_ops(cgroups.Limits(memory=spec.memory, pids=spec.pids, cpus=spec.cpus)),

@@ -186,7 +186,7 @@ class InitProcess:
 
     @classmethod
     async def start(
-        cls, *, zygote: Zygote, scratch: Path, layers: list[Path | str], disk: int, hostname: str, workdir: str,
+        cls, *, zygote: Zygote, scratch: Path, layers: list[Path], disk: int, hostname: str, workdir: str,
         host_net: bool, cgroup_dirs: list[str], cgroup_ops: list[str], seccomp: bytes,
         on_event: Callable[[dict], None], keep_caps: int = 0, user: tuple[int, int] = (0, 0), timeout: float = 30.0,
     ) -> InitProcess:

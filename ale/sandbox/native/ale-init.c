@@ -57,22 +57,6 @@ enum { F_READY = 1, F_SPAWN = 2, F_STARTED = 3, F_OUT = 4, F_EXIT = 5, F_IN = 6,
        F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12 };
 enum { SPAWN_PTY = 1, SPAWN_STDIN = 2 };
 
-static void send_frame(uint8_t type, uint32_t id, const void *payload, uint32_t len);
-
-/* Errors go to the host as one F_ERROR frame on the control channel (fd 1) while it is open. */
-static void fail(const char *fmt, ...) {
-    char buf[512];
-    va_list ap; va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0) n = 0;
-    if (n >= (int)sizeof buf) n = (int)sizeof buf - 1;
-    send_frame(F_ERROR, 0, buf, (uint32_t)n);
-    _exit(125);
-}
-
-static void die(const char *what) { fail("ale-init: %s: %s", what, strerror(errno)); }
-
 /* ---------- framing ---------- */
 
 static int write_all(int fd, const void *buf, size_t n) {
@@ -97,13 +81,27 @@ static void send_frame(uint8_t type, uint32_t id, const void *payload, uint32_t 
     if (len && (size_t)w < 9 + len && write_all(1, (const char *)payload + (w - 9), len - (size_t)(w - 9)) < 0) _exit(0);
 }
 
-static void send_text(uint8_t type, uint32_t id, const char *fmt, ...) {
+static void vsend_text(uint8_t type, uint32_t id, const char *fmt, va_list ap) {
     char buf[512];
-    va_list ap; va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     send_frame(type, id, buf, n < 0 ? 0 : (uint32_t)(n >= (int)sizeof buf ? (int)sizeof buf - 1 : n));
 }
+
+static void send_text(uint8_t type, uint32_t id, const char *fmt, ...) {
+    va_list ap; va_start(ap, fmt);
+    vsend_text(type, id, fmt, ap);
+    va_end(ap);
+}
+
+/* Errors go to the host as one F_ERROR frame on the control channel (fd 1) while it is open. */
+static void fail(const char *fmt, ...) {
+    va_list ap; va_start(ap, fmt);
+    vsend_text(F_ERROR, 0, fmt, ap);
+    va_end(ap);
+    _exit(125);
+}
+
+static void die(const char *what) { fail("ale-init: %s: %s", what, strerror(errno)); }
 
 /* ---------- launcher side ---------- */
 
