@@ -42,7 +42,8 @@ def rl(config: str = typer.Argument(..., help="YAML config"),
         trainer.train()
     finally:
         trainer.close()
-    typer.echo(f"done: {cfg.out}/metrics.jsonl")
+    if trainer.leader:  # under torchrun, once
+        typer.echo(f"done: {cfg.out}/metrics.jsonl")
 
 
 @app.command()
@@ -64,7 +65,8 @@ def sft(config: str = typer.Argument(..., help="YAML config"),
         trainer.train()
     finally:
         trainer.close()
-    typer.echo(f"done: {cfg.out}/metrics.jsonl")
+    if trainer.leader:  # under torchrun, once
+        typer.echo(f"done: {cfg.out}/metrics.jsonl")
 
 
 @app.command()

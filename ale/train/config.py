@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ale.train.algorithms import AlgoConfig
 from ale.train.policy import PolicyConfig
@@ -95,9 +95,8 @@ class SFTConfig(_Section):
 class DistributedConfig(_Section):
     ray_address: str | None = None  # None: rollouts in-process; "auto" or ray://HOST:PORT: Ray rollout workers
     num_rollout_workers: int = Field(1, gt=0)
-    # multi-GPU training: only "none" runs today; ddp/fsdp are designed in docs/train.md, not wired, and are
-    # refused rather than silently ignored
-    strategy: Literal["none"] = "none"
+    # data-parallel training across torchrun processes (ale/train/parallel.py): none | ddp | fsdp
+    strategy: Literal["none", "ddp", "fsdp"] = "none"
 
 
 class TrainConfig(_Section):
@@ -120,6 +119,13 @@ class TrainConfig(_Section):
     resample: ResampleConfig = ResampleConfig()
     sft: SFTConfig = SFTConfig()
     distributed: DistributedConfig = DistributedConfig()
+
+    @model_validator(mode="after")
+    def _fsdp_without_lora(self) -> "TrainConfig":
+        if self.distributed.strategy == "fsdp" and self.policy.lora is not None:
+            # the engine needs the merged weights of a peft model, which a sharded one cannot give
+            raise ValueError("distributed.strategy=fsdp does not combine with policy.lora (use ddp)")
+        return self
 
 
 class ConfigError(ValueError):
@@ -168,6 +174,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, **d
         lines = []
         for err in e.errors():
             where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-            what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"{where}: {what}" + ("" if err["type"] == "extra_forbidden" else f" (got {err.get('input')!r})"))
+            what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+            shown = err["type"] != "extra_forbidden" and err["loc"]  # a whole-config check names its keys itself
+            lines.append(f"{where}: {what}" + (f" (got {err.get('input')!r})" if shown else ""))
         raise ConfigError("bad config: " + "; ".join(lines)) from None

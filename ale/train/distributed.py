@@ -13,7 +13,7 @@ threads have their own interpreter (no GIL shared with training) and their own t
 (``rollout.engine_threads``). Requests and weights travel over a pipe; weights are loaded by the
 worker between two generate calls, while a rollout may be running.
 
-Multi-GPU training itself (DDP/FSDP) is documented in docs/train.md; it is not wired here.
+Data-parallel training of the policy itself (DDP/FSDP under torchrun) is ale/train/parallel.py.
 """
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from ale.train.algorithms import imitation_loss, policy_loss, sft_loss, PolicyBa
 from ale.train.config import TrainConfig
 from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
 from ale.train.metrics import MetricsLogger
+from ale.train.parallel import DataParallel
 from ale.train.policy import engine_base, engine_state_dict, load_policy
 from ale.train.rollout import (Episode, ExpertStore, SandboxPool, expert_from_solution, expert_from_trajectory,
                                make_specs, run_episodes, update_rollback)
@@ -100,25 +101,39 @@ class _Base:
         random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
         self.out = Path(cfg.out)
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "config.json").write_text(cfg.model_dump_json(indent=1))
+        # data-parallel training under torchrun (ale.train.parallel): rank 0 leads (engine, sandboxes, files)
+        self.dp = DataParallel(cfg.distributed.strategy) if cfg.distributed.strategy != "none" else None
+        self.leader = self.dp is None or self.dp.leader
+        if self.leader:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(cfg.model_dump_json(indent=1))
         self.model, self.tok = load_policy(cfg.policy)
-        self.optimizer, self.scheduler = make_optimizer(self.model, cfg)
+        self.net = self.dp.wrap(self.model) if self.dp is not None else self.model  # forward/backward runs here
+        self.sharded = self.dp is not None and self.dp.strategy == "fsdp"  # self.model holds shards only
+        self.optimizer, self.scheduler = make_optimizer(self.net, cfg)
         self.step, self.version = 0, 0
         self.extra_state: dict[str, Any] = {}
         ckpt = latest_checkpoint(self.out) if resume else None
         if ckpt is not None:
             self._load(ckpt)
-        self.logger = MetricsLogger(self.out, cfg.tensorboard, resume_step=self.step if ckpt is not None else None)
+        self.logger = MetricsLogger(self.out, cfg.tensorboard, resume_step=self.step if ckpt is not None else None) \
+            if self.leader else None
 
     # ---- checkpoints
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self) -> Path | None:
+        """Full (unsharded) state; every rank calls it (a collective under fsdp), the leader writes it."""
+        if self.dp is None:
+            model_sd, optim_sd = self.model.state_dict(), self.optimizer.state_dict()
+        else:
+            model_sd, optim_sd = self.dp.model_state(self.net), self.dp.optimizer_state(self.net, self.optimizer)
+        if not self.leader:
+            return None
         root = self.out / "checkpoints"
         final, tmp = root / f"step-{self.step}", root / f"step-{self.step}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        torch.save(self.model.state_dict(), tmp / "model.pt")
-        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+        torch.save(model_sd, tmp / "model.pt")
+        torch.save({"optimizer": optim_sd, "scheduler": self.scheduler.state_dict(),
                     "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(),
                     "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}, tmp / "state.pt")
         (tmp / "trainer.json").write_text(json.dumps({"step": self.step, "version": self.version, **self.state()}))
@@ -130,9 +145,13 @@ class _Base:
         return final
 
     def _load(self, ckpt: Path) -> None:
-        self.model.load_state_dict(torch.load(ckpt / "model.pt"))
+        model_sd = torch.load(ckpt / "model.pt")
         st = torch.load(ckpt / "state.pt", weights_only=False)
-        self.optimizer.load_state_dict(st["optimizer"])
+        if self.dp is None:
+            self.model.load_state_dict(model_sd)
+            self.optimizer.load_state_dict(st["optimizer"])
+        else:
+            self.dp.load(self.net, self.optimizer, model_sd, st["optimizer"])
         self.scheduler.load_state_dict(st["scheduler"])
         torch.set_rng_state(st["torch_rng"])
         random.setstate(st["python_rng"])
@@ -145,11 +164,15 @@ class _Base:
     def state(self) -> dict[str, Any]:
         return {}
 
+    def engine_weights(self) -> dict[str, torch.Tensor]:
+        """What the engine loads after an update (under fsdp a collective: every rank calls it)."""
+        return self.dp.model_state(self.net) if self.sharded else engine_state_dict(self.model)
+
     def _progress(self, total: int):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), disable=not self.cfg.progress,
+                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), disable=not (self.cfg.progress and self.leader),
                         transient=False)
 
 
@@ -179,16 +202,20 @@ class RLTrainer(_Base):
         self.remote: Any = None
         self._producer: _Lookahead | None = None
         self._sampler_snapshot: dict[str, int] | None = None
+        self.totals = {"dropped_broken": 0, "dropped_stale": 0, "resampled": 0}
+        weights = self.engine_weights()  # every rank: a collective under fsdp
+        if not self.leader:  # only trains: rollouts, engine and sandboxes are the leader's
+            return
         if cfg.distributed.ray_address:  # rollout workers (engine replica + sandboxes each) on a Ray cluster
             from ale.train.distributed import RayRollouts
 
-            self.remote = RayRollouts(cfg, engine_state_dict(self.model), self.version)
+            self.remote = RayRollouts(cfg, weights, self.version)
         elif r.async_mode and r.async_worker == "process":  # one rollout worker process on this machine
             from ale.train.distributed import ProcessRollouts
 
-            self.remote = ProcessRollouts(cfg, engine_state_dict(self.model), self.version)
+            self.remote = ProcessRollouts(cfg, weights, self.version)
         else:
-            self.engine = self._make_engine()
+            self.engine = self._make_engine(weights)
             s = cfg.sampling
             self.chat = EngineChatModel(self.engine, self.tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
                                         cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
@@ -198,18 +225,22 @@ class RLTrainer(_Base):
                                      wall_time_s=a.wall_time_s, command_timeout_s=a.command_timeout_s,
                                      tool_format=a.tool_format, max_format_errors=a.max_format_errors,
                                      tools=tuple(a.tools) if a.tools else None, notes_file=None)
-        self.totals = {"dropped_broken": 0, "dropped_stale": 0, "resampled": 0}
 
-    def _make_engine(self) -> Any:
+    def _make_engine(self, weights: dict[str, torch.Tensor]) -> Any:
         eos, pad = self.tok.eos_token_id, self.tok.pad_token_id
+        if self.sharded:  # a sharded model cannot be copied: a fresh one with the gathered weights
+            base = load_policy(self.cfg.policy)[0]
+            base.load_state_dict(weights)
+        else:
+            base = engine_base(self.model)
         if self.cfg.sampling.kind == "vllm":
             from ale.train.engine import VLLMEngine
 
             path = self.out / "engine-init"
-            engine_base(self.model).save_pretrained(path)
+            base.save_pretrained(path)
             self.tok.save_pretrained(path)
             return VLLMEngine(str(path), eos, version=self.version)
-        return HFEngine(engine_base(self.model), eos, pad, version=self.version)
+        return HFEngine(base, eos, pad, version=self.version)
 
     def _seed_experts(self) -> None:
         rc = self.cfg.resample
@@ -273,16 +304,28 @@ class RLTrainer(_Base):
         return loss, stats
 
     def train_on(self, episodes: list[Episode]) -> dict[str, float]:
-        rows = [row for ep in episodes for row in ep.rows()]
+        return self.update([row for ep in episodes for row in ep.rows()])
+
+    def update(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        """One update on the rows, weights to the engine. Data-parallel: the leader runs it on every rank."""
+        if self.dp is not None and self.leader:
+            self.dp.lead("update", rows)
         batch = collate(rows, self.tok.pad_token_id)
         temperature = self.cfg.sampling.temperature if self.cfg.sampling.temperature > 0 else 1.0
-        stats = update_step(self.model, self.optimizer, self.scheduler, batch, self.loss_fn,
+        stats = update_step(self.net, self.optimizer, self.scheduler, batch, self.loss_fn,
                             self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, temperature,
-                            self.cfg.optim.recompute_old_logp, policy_version=self.version)
+                            self.cfg.optim.recompute_old_logp, policy_version=self.version, dp=self.dp)
         stats["train_tokens"] = float(batch.response_mask.sum())
         self.version += 1
-        (self.remote or self.engine).load_weights(engine_state_dict(self.model), self.version)
+        weights = self.engine_weights()
+        if self.leader:
+            (self.remote or self.engine).load_weights(weights, self.version)
         return stats
+
+    def save_checkpoint(self) -> Path | None:
+        if self.dp is not None and self.leader:
+            self.dp.lead("checkpoint")
+        return super().save_checkpoint()
 
     def _episode_stats(self, episodes: list[Episode]) -> dict[str, float]:
         n = max(len(episodes), 1)
@@ -318,6 +361,9 @@ class RLTrainer(_Base):
 
     # ---- the loop
     def train(self, steps: int | None = None) -> list[dict[str, Any]]:
+        if not self.leader:  # data-parallel follower: runs the leader's updates and checkpoints until it stops
+            self.dp.follow({"update": self.update, "checkpoint": lambda _: self.save_checkpoint()})
+            return []
         target = steps if steps is not None else self.cfg.steps
         records = []
         producer = self._producer = _Lookahead(self) if self.cfg.rollout.async_mode else None
@@ -361,6 +407,8 @@ class RLTrainer(_Base):
             if producer is not None:
                 producer.stop()
             self._producer = self._sampler_snapshot = None
+            if self.dp is not None:
+                self.dp.lead("stop")
         self.write_crucial_report()
         return records
 
@@ -386,12 +434,17 @@ class RLTrainer(_Base):
         (self.out / "crucial_chunks.json").write_text(json.dumps(report, indent=1))
 
     def close(self) -> None:
+        if not self.leader:
+            self.dp.close()
+            return
         if self.remote is not None:
             self.remote.close()
         else:
             self.chat.close()
             self.pool.close()
         self.logger.close()
+        if self.dp is not None:
+            self.dp.close()
 
 
 def _mean(values: list[float]) -> float:
@@ -497,15 +550,16 @@ class SFTTrainer(_Base):
                 epoch, start = divmod(self.position, per_epoch)
                 idx = self._order(epoch)[start * bs:(start + 1) * bs]
                 batch = collate([self.rows[i] for i in idx], self.tok.pad_token_id)
-                stats = update_step(self.model, self.optimizer, self.scheduler, batch, self.loss_fn,
-                                    self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch)
+                stats = update_step(self.net, self.optimizer, self.scheduler, batch, self.loss_fn,
+                                    self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, dp=self.dp)
                 self.position += 1
                 self.step += 1
                 self.version += 1
                 dt = time.time() - t0
                 record = {"step": self.step, "epoch": epoch, **stats, "tokens": float(batch.attention_mask.sum()),
                           "tokens_per_s": float(batch.attention_mask.sum()) / max(dt, 1e-9), "time_train_s": dt}
-                self.logger.log(record)
+                if self.logger is not None:
+                    self.logger.log(record)
                 records.append(record)
                 if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0 or self.step == target:
                     self.save_checkpoint()
@@ -513,4 +567,7 @@ class SFTTrainer(_Base):
         return records
 
     def close(self) -> None:
-        self.logger.close()
+        if self.logger is not None:
+            self.logger.close()
+        if self.dp is not None:
+            self.dp.close()

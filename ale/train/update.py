@@ -135,7 +135,8 @@ def adamw(params: Any, **kw: Any) -> torch.optim.AdamW:
 
 def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, batch: TrainBatch,
                 loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0,
-                recompute_old_logp: str = "auto", policy_version: int | None = None) -> dict[str, float]:
+                recompute_old_logp: str = "auto", policy_version: int | None = None,
+                dp: Any = None) -> dict[str, float]:
     """One optimiser step on ``batch``; returns loss, grad_norm (before clipping) and the loss's stats.
 
     The whole batch's per-token log-probs are gathered before one backward, so every aggregation
@@ -146,6 +147,9 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     ``policy_version`` (the weights being updated), this is the batch's only optimiser step, and the
     model has no active dropout (so the eval-mode and train-mode forwards agree). Otherwise ``auto``
     recomputes. Log-probs are computed for response tokens only (``token_logprobs(needed=...)``).
+
+    ``dp`` (``ale.train.parallel.DataParallel``, ``model`` wrapped by it): this rank runs forward and
+    backward over its slice of the rows; the loss sees every rank's log-probs (see that module).
     """
     if recompute_old_logp not in ("auto", "always"):
         raise ValueError(f"recompute_old_logp must be 'auto' or 'always', got {recompute_old_logp!r}")
@@ -155,16 +159,25 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
             "attention_dropout", "hidden_dropout", "dropout", "resid_pdrop", "attn_pdrop", "embd_pdrop")))
     on_policy = (recompute_old_logp == "auto" and policy_version is not None and not dropout
                  and bool((batch.versions == policy_version).all()))
+    n = batch.size
+    lo, hi = dp.rows(n) if dp is not None else (0, n)
+    mine = slice(lo, hi) if hi > lo else slice(0, 1)  # a rank without rows runs one at weight 0 (collectives)
+
+    def logprobs() -> tuple[Tensor, Tensor]:
+        """(this rank's rows, the whole batch's [B, T] log-probs)."""
+        local = token_logprobs(model, batch.input_ids[mine], batch.attention_mask[mine], micro_batch, temperature,
+                               batch.response_mask[mine])
+        return local, local if dp is None else dp.gather(local, n)
+
     if not on_policy:
         model.eval()
         with torch.no_grad():
-            batch.old_logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature,
-                                            batch.response_mask)
+            batch.old_logp = logprobs()[1]
     # train mode for the gradient pass (HF gradient checkpointing only acts in training mode); the
     # causal LMs we train have dropout 0, so both passes are the same function of the weights
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    logp = token_logprobs(model, batch.input_ids, batch.attention_mask, micro_batch, temperature, batch.response_mask)
+    local, logp = logprobs()
     if on_policy:  # the sampling weights are these weights: pi_old = pi (value), no gradient through it
         batch.old_logp = logp.detach()
     device = logp.device
@@ -172,9 +185,13 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
         for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp"):
             setattr(batch, name, getattr(batch, name).to(device))
     loss, stats = loss_fn(logp, batch)
-    loss.backward()
+    if dp is None:
+        loss.backward()
+    else:  # DDP/FSDP average the ranks' gradients; each holds its rows' share of the whole loss's gradient
+        (loss * dp.world + (0.0 * local.sum() if hi == lo else 0.0)).backward()
     params = [p for p in model.parameters() if p.requires_grad]
-    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm > 0 else float("inf")))
+    norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm > 0 else float("inf"))
+    grad_norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)  # fsdp: a sharded norm
     optimizer.step()
     if scheduler is not None:
         scheduler.step()

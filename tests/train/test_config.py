@@ -24,11 +24,16 @@ def test_example_config_loads_and_overrides_apply():
     ("nonsense=1", "nonsense: unknown key"),
     ("policy.dtype=float8", "policy.dtype"),
     ("algo.mask_low=3", "mask_low"),
-    ("distributed.strategy=ddp", "distributed.strategy"),  # designed, not wired: refused, not ignored
+    ("distributed.strategy=zero", "distributed.strategy"),
 ])
 def test_bad_keys_and_values_are_named(override, named):
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
         load_config(TINY_RL, [override])
+
+
+def test_fsdp_with_lora_is_refused_by_name():
+    with pytest.raises(ConfigError, match=r"distributed\.strategy=fsdp does not combine with policy\.lora \(use ddp\)$"):
+        load_config(TINY_RL, ["distributed.strategy=fsdp", "policy.lora={r: 4}"])
 
 
 def test_missing_file_and_malformed_override():
