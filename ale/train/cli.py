@@ -29,7 +29,9 @@ def rl(config: str = typer.Argument(..., help="YAML config"),
        steps: Optional[int] = typer.Option(None, help="number of RL steps (overrides `steps`)"),
        out: Optional[str] = typer.Option(None, help="run folder (overrides `out`)"),
        resume: bool = typer.Option(True, help="continue from the run folder's latest checkpoint if there is one")):
-    """Run RL steps; writes OUT/metrics.jsonl, TensorBoard logs and checkpoints."""
+    """Run RL steps; writes OUT/metrics.jsonl, TensorBoard logs and checkpoints.
+
+    Data-parallel: torchrun --nproc_per_node G -m ale.cli train rl CONFIG distributed.strategy=ddp (or fsdp)."""
     cfg = _load(config, overrides or [], steps, out, "rl")
     from ale.train.trainer import RLTrainer
 
@@ -52,7 +54,9 @@ def sft(config: str = typer.Argument(..., help="YAML config"),
         steps: Optional[int] = typer.Option(None, help="number of optimiser steps"),
         out: Optional[str] = typer.Option(None, help="run folder"),
         resume: bool = typer.Option(True, help="continue from the latest checkpoint if there is one")):
-    """Supervised fine-tuning on agent trajectories (the report's chunk-masked NLL)."""
+    """Supervised fine-tuning on agent trajectories (the report's chunk-masked NLL).
+
+    Data-parallel: torchrun --nproc_per_node G -m ale.cli train sft CONFIG distributed.strategy=ddp (or fsdp)."""
     cfg = _load(config, overrides or [], steps, out, "sft")
     from ale.train.trainer import SFTTrainer
 
