@@ -138,7 +138,7 @@ class DataParallel:
             handlers[kind](payload)
 
     def lead(self, kind: str, payload: Any = None) -> None:
-        """Leader: tell the followers to run ``kind`` (then run it here too)."""
+        """Leader: tell the followers to run ``kind``; the leader then runs it itself."""
         self.broadcast((kind, payload))
 
     def close(self) -> None:

@@ -165,8 +165,11 @@ class _Base:
         return {}
 
     def engine_weights(self) -> dict[str, torch.Tensor]:
-        """What the engine loads after an update (under fsdp a collective: every rank calls it)."""
-        return self.dp.model_state(self.net) if self.sharded else engine_state_dict(self.model)
+        """What the engine loads after an update; every rank calls it (a collective under fsdp), only
+        the leader, who owns the engine, gets the weights."""
+        if self.sharded:
+            return self.dp.model_state(self.net)
+        return engine_state_dict(self.model) if self.leader else {}  # a LoRA merge copies the model: leader only
 
     def _progress(self, total: int):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -203,7 +206,7 @@ class RLTrainer(_Base):
         self._producer: _Lookahead | None = None
         self._sampler_snapshot: dict[str, int] | None = None
         self.totals = {"dropped_broken": 0, "dropped_stale": 0, "resampled": 0}
-        weights = self.engine_weights()  # every rank: a collective under fsdp
+        weights = self.engine_weights()
         if not self.leader:  # only trains: rollouts, engine and sandboxes are the leader's
             return
         if cfg.distributed.ray_address:  # rollout workers (engine replica + sandboxes each) on a Ray cluster

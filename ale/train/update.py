@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 from torch import Tensor
 
 from ale.train.algorithms import chunks_from_spans
+
+if TYPE_CHECKING:
+    from ale.train.parallel import DataParallel
 
 LossFn = Callable[[Tensor, "TrainBatch"], tuple[Tensor, dict[str, float]]]
 
@@ -136,7 +139,7 @@ def adamw(params: Any, **kw: Any) -> torch.optim.AdamW:
 def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, batch: TrainBatch,
                 loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0,
                 recompute_old_logp: str = "auto", policy_version: int | None = None,
-                dp: Any = None) -> dict[str, float]:
+                dp: DataParallel | None = None) -> dict[str, float]:
     """One optimiser step on ``batch``; returns loss, grad_norm (before clipping) and the loss's stats.
 
     The whole batch's per-token log-probs are gathered before one backward, so every aggregation
