@@ -81,7 +81,7 @@ class Sandbox:
 
 
 class SandboxManager:
-    def __init__(self, home: Path | None = None, *, max_sandboxes: int = 4096, launch_concurrency: int = 8,
+    def __init__(self, home: Path | None = None, *, max_sandboxes: int = 4096, launch_concurrency: int = 16,
                  guard: GuardConfig | None = None, node: str | None = None, output_cap: int = 1 << 20):
         self.home = Path(home or DEFAULT_HOME).absolute()  # paths reach the launcher and /proc/PID/root
         self.home.mkdir(parents=True, exist_ok=True)
