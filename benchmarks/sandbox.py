@@ -20,7 +20,7 @@ import sys
 import time
 
 from ale.sandbox import SandboxSpec
-from ale.sandbox.manager import SandboxManager
+from ale.sandbox.manager import LAUNCH_CONCURRENCY, SandboxManager
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -179,7 +179,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=100, help="samples for the sequential measurements")
     ap.add_argument("--concurrent", type=int, default=1000, help="the large concurrent-create batch")
-    ap.add_argument("--launch-concurrency", type=int, default=16)
+    ap.add_argument("--launch-concurrency", type=int, default=LAUNCH_CONCURRENCY)
     res = asyncio.run(main(ap.parse_args()))
     targets = {"create_p50_ms<=25": res["create_sequential"]["p50_ms"] <= 25,
                "create_p99_ms<=100": res["create_sequential"]["p99_ms"] <= 100,
