@@ -95,21 +95,37 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> RecipeC
             f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from None
 
 
+def instance_key(task_dir: Path) -> str:
+    """What makes an instance what it is: its instruction, tests and files (not its id)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(task_dir.rglob("*")):
+        if p.is_file() and p.name != "task.yaml":
+            h.update(str(p.relative_to(task_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
+    from ale.bench.task import load_task
+
+    h.update(load_task(task_dir).instruction.encode())
+    return h.hexdigest()
+
+
 def make_split(split: TaskSplit, out: Path) -> tuple[Path, Path]:
-    """(train dir, held-out dir); held-out instances whose instruction also occurs in training are dropped."""
+    """(train dir, held-out dir); held-out instances identical to a training one (same instruction, tests
+    and files) are dropped."""
+    import shutil
+
     from ale.bench.generators import generate
-    from ale.bench.task import load_tasks
 
     train_dir, held_dir = out / "train", out / "heldout"
     if not (train_dir.exists() and held_dir.exists()):
-        generate(split.family, split.n_train, split.seed, train_dir, **split.params)
-        generate(split.family, split.n_heldout, split.seed + 1_000, held_dir, **split.params)
-        seen = {t.instruction for t in load_tasks(train_dir)}
-        for t in load_tasks(held_dir):
-            if t.instruction in seen:
-                import shutil
-
-                shutil.rmtree(t.path)
+        train = generate(split.family, split.n_train, split.seed, train_dir, **split.params)
+        seen = {instance_key(p) for p in train}
+        for p in generate(split.family, split.n_heldout, split.seed + 1_000, held_dir, **split.params):
+            if instance_key(p) in seen:
+                shutil.rmtree(p)
+    if not any(held_dir.iterdir()):
+        raise ValueError(f"tasks: every held-out instance of {split.family} {split.params} also occurs in training; "
+                         "the family needs more variety (parameters) for a held-out split")
     return train_dir, held_dir
 
 
@@ -177,7 +193,7 @@ def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = p
     train_dir, held_dir = make_split(rc.tasks, out / "tasks")
     heldout = load_tasks(held_dir)
     n_train = len(load_tasks(train_dir))
-    log(f"tasks: {rc.tasks.family} {n_train} train / {len(heldout)} held-out (disjoint instructions)")
+    log(f"tasks: {rc.tasks.family} {n_train} train / {len(heldout)} held-out (no instance in both)")
     ev = rc.evaluation
     base_tree = {**rc.train, "kind": "rl"}
     base_tree.setdefault("rollout", {})["tasks"] = str(train_dir)

@@ -21,17 +21,20 @@ from ale.bench.generators.common import WORDS, TaskSpec, difficulty_of
 STEP = "\n# ---\n"  # separates the expert chunks of a solution
 
 
-def _token(rng: random.Random, digits: bool) -> str:
-    return rng.choice(WORDS) + (str(rng.randint(10, 99)) if digits else "")
+def _token(rng: random.Random, digits: bool, vocab: int = len(WORDS)) -> str:
+    return rng.choice(WORDS[:vocab]) + (str(rng.randint(10, 99)) if digits else "")
 
 
 @family("multi-write")
-def multi_write(rng: random.Random, index: int, k: int = 5, digits: bool = False) -> TaskSpec:
-    """k files a.txt, b.txt, ... each with a given word (a two-digit suffix with digits=True)."""
+def multi_write(rng: random.Random, index: int, k: int = 5, digits: bool = False, vocab: int = len(WORDS)) -> TaskSpec:
+    """k files a.txt, b.txt, ... each with a given word out of the first `vocab` common words (a two-digit
+    suffix with digits=True). A small vocab turns copying into choosing: within reach of a tiny model."""
     if not 1 <= k <= 26:
         raise ValueError(f"multi-write k must be between 1 and 26, got {k}")
+    if not 2 <= vocab <= len(WORDS):
+        raise ValueError(f"multi-write vocab must be between 2 and {len(WORDS)}, got {vocab}")
     files = [f"{chr(ord('a') + i)}.txt" for i in range(k)]
-    words = [_token(rng, digits) for _ in range(k)]
+    words = [_token(rng, digits, vocab) for _ in range(k)]
     pairs = ", ".join(f"{f} {w}" for f, w in zip(files, words))
     text = f"In /workspace write each word into its file, one command per file: {pairs}. Then call finish."
     tests = ("from pathlib import Path\n\nEXPECTED = " + repr(dict(zip(files, words))) + "\n\n\n"
@@ -45,23 +48,27 @@ def multi_write(rng: random.Random, index: int, k: int = 5, digits: bool = False
 
 
 @family("breadcrumb")
-def breadcrumb(rng: random.Random, index: int, hops: int = 3, decoys: int = 3, digits: bool = True) -> TaskSpec:
+def breadcrumb(rng: random.Random, index: int, hops: int = 3, decoys: int = 3, digits: bool = True,
+               vocab: int = len(WORDS)) -> TaskSpec:
     """start.txt names the next file, which names the next, ... until one says `answer: WORD`; write WORD
     to answer.txt. hops+2 tool calls (cat start.txt, hops more cats, the write) and finish; decoy files
-    hold other answers, so guessing a file name does not help."""
+    hold other answers, so guessing a file name does not help. File names and answers come from the
+    first `vocab` common words (at least hops + decoys)."""
     if not 1 <= hops <= 10:
         raise ValueError(f"breadcrumb hops must be between 1 and 10, got {hops}")
-    names = rng.sample(WORDS, hops + decoys)
+    if not hops + decoys <= vocab <= len(WORDS):
+        raise ValueError(f"breadcrumb vocab must be between hops + decoys and {len(WORDS)}, got {vocab}")
+    names = rng.sample(WORDS[:vocab], hops + decoys)
     trail, others = [f"{n}.txt" for n in names[:hops]], [f"{n}.txt" for n in names[hops:]]
-    answer = _token(rng, digits)
+    answer = _token(rng, digits, vocab)
     files = {"start.txt": f"next: {trail[0]}\n"}
     for cur, nxt in zip(trail, trail[1:]):
         files[cur] = f"next: {nxt}\n"
     files[trail[-1]] = f"answer: {answer}\n"
     for d in others:  # dead ends with wrong answers
-        wrong = _token(rng, digits)
+        wrong = _token(rng, digits, vocab)
         while wrong == answer:
-            wrong = _token(rng, digits)
+            wrong = _token(rng, digits, vocab)
         files[d] = f"answer: {wrong}\n"
     text = ("Read /workspace/start.txt. Each file names the next file to read; follow the trail until a file says "
             "`answer: WORD`, then write WORD to /workspace/answer.txt and call finish.")
