@@ -150,6 +150,7 @@ class TokenTerms:
     mask: tokens that receive loss (response tokens kept by the train/inference mask).
     ratio_spans: ids of the token groups sharing one importance ratio (token, chunk or sequence).
     truncate: tokens of non-positive trajectories (TOPR/IPA take the ratio truncated to [0, 1]).
+    chunk_ids: the chunk of each token (-1 outside chunks), for chunk-level statistics.
     stats: floats for logging.
     """
 
@@ -157,6 +158,7 @@ class TokenTerms:
     mask: Tensor
     ratio_spans: Tensor
     truncate: Tensor
+    chunk_ids: Tensor
     stats: dict[str, float]
 
 
@@ -297,8 +299,26 @@ def advantage_terms(batch: PolicyBatch, cfg: AlgoConfig) -> TokenTerms:
         spans = chunk_ids if cfg.mismatch_mask == "chunk" else token_spans
         mask = mismatch_mask(batch.old_logp, batch.infer_logp, spans, cfg.mask_low, cfg.mask_high)
     stats["mask_kept_frac"] = float(mask.sum().item()) / max(stats["response_tokens"], 1.0)
+    stats["chunks"] = float(_chunk_starts(chunk_ids).sum().item())
+    stats["chunks_masked_frac"] = _chunk_frac(response & ~mask, chunk_ids, every_token=True)
     truncate = response & ~positive.unsqueeze(1)
-    return TokenTerms(advantages=advantages, mask=mask, ratio_spans=ratio_spans, truncate=truncate, stats=stats)
+    return TokenTerms(advantages=advantages, mask=mask, ratio_spans=ratio_spans, truncate=truncate,
+                      chunk_ids=chunk_ids, stats=stats)
+
+
+def _chunk_starts(chunk_ids: Tensor) -> Tensor:
+    """[B, T] bool: the first token of each chunk."""
+    previous = torch.full_like(chunk_ids, -1)
+    previous[:, 1:] = chunk_ids[:, :-1]
+    return (chunk_ids >= 0) & (chunk_ids != previous)
+
+
+def _chunk_frac(flags: Tensor, chunk_ids: Tensor, every_token: bool = False) -> float:
+    """Fraction of the batch's chunks with a flagged token (every_token: with all their tokens flagged)."""
+    share = span_mean(flags.to(torch.float64), chunk_ids)
+    hit = share >= 1.0 if every_token else share > 0
+    starts = _chunk_starts(chunk_ids)
+    return float((starts & hit).sum().item()) / max(float(starts.sum().item()), 1.0)
 
 
 # ---------------------------------------------------------------- losses
@@ -349,6 +369,14 @@ def policy_loss(logp: Tensor, batch: PolicyBatch, cfg: AlgoConfig) -> tuple[Tens
     span ratio rho = exp(mean over the chunk (ipa) or sequence (topr) of log pi - log pi_old),
     truncated to [0, 1] and detached; loss = reinforce_loss(weight, A).
     grpo / ppo: token ratio with the epsilon-clip, plus kl_coef * k3(ref || pi) per token.
+
+    Stats (besides those of ``advantage_terms``): ratio_mean/min/max over the kept tokens (pi/pi_old:
+    1 on the first optimiser step of a batch, departing from 1 on later epochs/minibatches);
+    ipa/topr: chunks_truncated_frac (chunks of non-positive trajectories whose ratio exceeded 1 and
+    was cut to 1, i.e. the [.]_0^1 of Eq. 9 acted), chunks_below_one_frac (such chunks weighted by a
+    ratio below 1), ratio_truncated_frac (the same as the first, in kept tokens); grpo/ppo: clip_frac.
+    Chunk fractions are over all the batch's chunks; chunks_masked_frac (advantage_terms) counts the
+    chunks the train/inference mask dropped entirely.
     """
     if logp.shape != batch.response_mask.shape:
         raise ValueError(f"logp has shape {tuple(logp.shape)}, response_mask has {tuple(batch.response_mask.shape)}")
@@ -361,14 +389,17 @@ def policy_loss(logp: Tensor, batch: PolicyBatch, cfg: AlgoConfig) -> tuple[Tens
         rho = torch.exp(span_mean(log_ratio, terms.ratio_spans))
         weights = torch.where(terms.truncate, rho.clamp(max=1.0), torch.ones_like(rho))  # rho >= 0 already
         loss = reinforce_loss(logp, terms.advantages, weights, kept, cfg.aggregation)
-        stats["ratio_mean"] = float(rho[kept].sum().item()) / n_kept
-        stats["ratio_truncated_frac"] = float((kept & terms.truncate & (rho > 1.0)).sum().item()) / n_kept
+        _ratio_stats(stats, rho, kept, n_kept)
+        clipped = kept & terms.truncate & (rho > 1.0)
+        stats["ratio_truncated_frac"] = float(clipped.sum().item()) / n_kept
+        stats["chunks_truncated_frac"] = _chunk_frac(clipped, terms.chunk_ids)
+        stats["chunks_below_one_frac"] = _chunk_frac(kept & terms.truncate & (rho < 1.0), terms.chunk_ids)
     else:
         loss, was_clipped = clipped_loss(
             logp, batch.old_logp, terms.advantages, kept, cfg.clip_eps_low, cfg.clip_eps_high, cfg.aggregation
         )
         ratio = torch.exp(logp.detach() - batch.old_logp)
-        stats["ratio_mean"] = float(ratio[kept].sum().item()) / n_kept
+        _ratio_stats(stats, ratio, kept, n_kept)
         stats["clip_frac"] = float(was_clipped.sum().item()) / n_kept
         if cfg.kl_coef > 0:
             if batch.ref_logp is None:
@@ -380,6 +411,14 @@ def policy_loss(logp: Tensor, batch: PolicyBatch, cfg: AlgoConfig) -> tuple[Tens
             stats["kl_mean"] = float(kl.detach()[kept].sum().item()) / n_kept
     stats["loss_tokens"] = float(kept.sum().item())
     return loss, stats
+
+
+def _ratio_stats(stats: dict[str, float], ratio: Tensor, kept: Tensor, n_kept: int) -> None:
+    """ratio_mean (over kept tokens), ratio_min, ratio_max (1.0 when no token is kept)."""
+    values = ratio[kept]
+    stats["ratio_mean"] = float(values.sum().item()) / n_kept if values.numel() else 1.0
+    stats["ratio_min"] = float(values.min().item()) if values.numel() else 1.0
+    stats["ratio_max"] = float(values.max().item()) if values.numel() else 1.0
 
 
 def sft_loss(

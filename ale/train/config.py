@@ -68,6 +68,13 @@ class OptimConfig(_Section):
     micro_batch: int = Field(8, gt=0)
     # auto: no separate pi_old forward when the batch is provably on-policy (update.update_step); always: recompute
     recompute_old_logp: Literal["auto", "always"] = "auto"
+    # RL: optimiser steps per batch = epochs x minibatches (PPO-style; pi_old fixed before the first, so
+    # later steps see pi/pi_old != 1 and IPA's ratio truncation acts). Minibatches split whole groups.
+    epochs: int = Field(1, gt=0)
+    minibatches: int = Field(1, gt=0)
+    # pi_old of rows sampled by an older policy version (async): engine = the sampling policy's log mu;
+    # recompute = the trainer's current weights (what ran before these settings existed)
+    stale_old_logp: Literal["engine", "recompute"] = "engine"
 
 
 class ResampleConfig(_Section):

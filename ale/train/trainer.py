@@ -317,7 +317,9 @@ class RLTrainer(_Base):
         temperature = self.cfg.sampling.temperature if self.cfg.sampling.temperature > 0 else 1.0
         stats = update_step(self.net, self.optimizer, self.scheduler, batch, self.loss_fn,
                             self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, temperature,
-                            self.cfg.optim.recompute_old_logp, policy_version=self.version, dp=self.dp)
+                            self.cfg.optim.recompute_old_logp, policy_version=self.version, dp=self.dp,
+                            epochs=self.cfg.optim.epochs, minibatches=self.cfg.optim.minibatches,
+                            stale_old_logp=self.cfg.optim.stale_old_logp)
         stats["train_tokens"] = float(batch.response_mask.sum())
         self.version += 1
         weights = self.engine_weights()

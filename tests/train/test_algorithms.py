@@ -468,3 +468,25 @@ def test_row_without_model_tokens_gets_no_loss():
     assert stats["chunks_per_traj"] == 1.0
     empty, _ = sft_loss(current_logp(), torch.zeros(2, 6, dtype=torch.bool), chunk_error=torch.zeros(2, 0))
     assert empty.item() == 0.0
+
+
+def test_ratio_truncation_and_mask_stats_by_hand():
+    # rewards (0, 1), baseline none: row0 is non-positive (its chunk ratios e^.3, e^-.1 are truncated to
+    # [0, 1]), row1 positive. H = 1.5 drops row0's chunk 1 (pi_old/mu = e^.6 = 1.82); row1's e^-.4, e^.3, e^-1 stay.
+    cfg = AlgoConfig(name="ipa", baseline="none", mask_high=1.5)
+    _, stats = policy_loss(current_logp(), make_batch((0.0, 1.0), chunk_ids=CHUNKS), cfg)
+    assert stats["chunks"] == 5
+    assert stats["chunks_masked_frac"] == pytest.approx(1 / 5)
+    assert stats["chunks_truncated_frac"] == pytest.approx(1 / 5)  # row0 chunk 0: e^.3 cut to 1
+    assert stats["chunks_below_one_frac"] == 0.0  # row0 chunk 1 (e^-.1) is masked
+    kept = [E(0.3)] * 2 + [E(-0.1)] * 2 + [E(0.6), E(-0.8)]
+    assert stats["ratio_mean"] == pytest.approx(sum(kept) / 6)
+    assert stats["ratio_min"] == pytest.approx(E(-0.8)) and stats["ratio_max"] == pytest.approx(E(0.6))
+    # H = 2 keeps every chunk: row0 chunk 1 now counts as weighted below one
+    _, stats = policy_loss(current_logp(), make_batch((0.0, 1.0), chunk_ids=CHUNKS), AlgoConfig(name="ipa", baseline="none"))
+    assert stats["chunks_masked_frac"] == 0.0 and stats["chunks_truncated_frac"] == pytest.approx(1 / 5)
+    assert stats["chunks_below_one_frac"] == pytest.approx(1 / 5)
+    # topr: one ratio for row0's whole sequence (e^.1 > 1): both its chunks are truncated
+    _, stats = policy_loss(current_logp(), make_batch((0.0, 1.0), chunk_ids=CHUNKS),
+                           AlgoConfig(name="topr", baseline="none", mismatch_mask="none"))
+    assert stats["chunks_truncated_frac"] == pytest.approx(2 / 5) and stats["ratio_max"] == pytest.approx(E(0.1))
