@@ -144,15 +144,20 @@ def training_data(traj: Trajectory | dict[str, Any] | str | Path) -> list[dict[s
     input_ids, loss_mask (== response_mask: 1 on sampled tokens), logprobs (mu, 0.0 off-mask),
     chunks ([start, end) spans of one model turn each, in order), chunk_errors (the turn's reply was
     malformed or one of its tool calls failed: the SFT chunk mask of the report drops those), reward,
-    end_reason.
+    end_reason, and the episode-level chunk numbering: chunk_offset (chunks of the trajectory in
+    earlier sequences, so this sequence's chunk j is the episode's chunk chunk_offset + j) and
+    episode_chunks (K of the whole trajectory; a compaction splits an episode, not its discount).
     """
     if isinstance(traj, (str, Path)):
         traj = Trajectory.load(traj)
     elif isinstance(traj, dict):
         traj = Trajectory.from_dict(traj)
     failed = {st["turn"] for st in traj.steps if st.get("error") or st.get("format_error")}
+    offsets = [sum(len(s.chunks) for s in traj.sequences[:i]) for i in range(len(traj.sequences))]
+    total = sum(len(s.chunks) for s in traj.sequences)
     return [{"input_ids": list(s.input_ids), "loss_mask": list(s.loss_mask), "response_mask": list(s.loss_mask),
              "logprobs": list(s.logprobs), "chunks": [[c[0], c[1]] for c in s.chunks],
              "turns": [c[2] for c in s.chunks], "chunk_errors": [c[2] in failed for c in s.chunks],
+             "chunk_offset": offset, "episode_chunks": total,
              "sequence_reason": s.reason, "reward": traj.reward, "end_reason": traj.end_reason}
-            for s in traj.sequences]
+            for s, offset in zip(traj.sequences, offsets)]

@@ -9,9 +9,11 @@ Conventions
 - Per-token tensors are [B, T], per-trajectory tensors [B]. ``logp[b, t]`` is log pi(token t |
   tokens before t): the trainer shifts the logits before calling.
 - ``response_mask`` marks the model-generated tokens; prompts, tool outputs and padding are 0.
-- A chunk is one contiguous run of model tokens (one model turn). Chunk ids number a row's chunks
-  0..K-1 in order and are -1 outside chunks. K of a row is its largest chunk id + 1, so a row may
-  leave out earlier chunks (an expert prefix) and they still count for the discount.
+- A chunk is one contiguous run of model tokens (one model turn). Chunk ids number an episode's
+  chunks 0..K-1 in order and are -1 outside chunks. K of a row is ``num_chunks`` (the episode's K)
+  when given, else its largest chunk id + 1, so a row may leave out earlier chunks (an expert prefix,
+  or the part of an episode before a compaction, which then is another row) and they still count for
+  the discount. Rows with equal ``episode_ids`` are pieces of one episode; baselines count it once.
 
 How the trainer uses it (it never branches on the algorithm)::
 
@@ -114,7 +116,11 @@ class PolicyBatch:
     trainer. infer_logp: log mu from the inference engine (needed by the train/inference mask;
     may be NaN outside the rows' response tokens, e.g. on prefilled expert tokens). rewards: final
     trajectory rewards R. group_ids: rows with equal id are samples of the same task. chunk_ids:
-    optional, derived from response_mask when absent. ref_logp: reference policy, for kl_coef.
+    optional, derived from response_mask when absent; they are episode-level (the chunk's index in its
+    episode). ref_logp: reference policy, for kl_coef. num_chunks [B]: K of each row's episode (default:
+    the row's largest chunk id + 1). episode_ids [B]: rows with equal id are pieces of one episode (a
+    compaction or prefix mismatch splits an episode into rows); they must share reward and group, and
+    the group baseline counts the episode once (default: every row its own episode).
     """
 
     response_mask: Tensor
@@ -124,6 +130,8 @@ class PolicyBatch:
     infer_logp: Tensor | None = None
     chunk_ids: Tensor | None = None
     ref_logp: Tensor | None = None
+    num_chunks: Tensor | None = None
+    episode_ids: Tensor | None = None
 
     def __post_init__(self) -> None:
         self.response_mask = _as_bool_mask(self.response_mask, "response_mask")
@@ -132,14 +140,18 @@ class PolicyBatch:
             value = getattr(self, name)
             if value is not None and value.shape != shape:
                 raise ValueError(f"{name} has shape {tuple(value.shape)}, response_mask has {tuple(shape)}")
-        for name in ("rewards", "group_ids"):
+        for name in ("rewards", "group_ids", "num_chunks", "episode_ids"):
             value = getattr(self, name)
-            if value.shape != (shape[0],):
+            if value is not None and value.shape != (shape[0],):
                 raise ValueError(f"{name} must have shape ({shape[0]},), got {tuple(value.shape)}")
         if not torch.isfinite(self.rewards).all():
             raise ValueError("rewards must be finite")
         if self.chunk_ids is not None and not torch.equal(self.chunk_ids >= 0, self.response_mask):
             raise ValueError("chunk_ids must be >= 0 exactly on the response_mask tokens and -1 elsewhere")
+        if self.num_chunks is not None:
+            ids = self.chunk_ids if self.chunk_ids is not None else chunks_from_response_mask(self.response_mask)
+            if bool((self.num_chunks < ids.max(dim=1).values + 1).any()):
+                raise ValueError("num_chunks must exceed every chunk id of its row")
 
 
 @dataclass
@@ -223,11 +235,21 @@ def span_mean(values: Tensor, span_ids: Tensor) -> Tensor:
 # ---------------------------------------------------------------- advantages and masks
 
 
-def group_advantages(rewards: Tensor, group_ids: Tensor, baseline: Baseline, std_eps: float = 1e-6) -> Tensor:
+def group_advantages(rewards: Tensor, group_ids: Tensor, baseline: Baseline, std_eps: float = 1e-6,
+                     episode_ids: Tensor | None = None) -> Tensor:
     """Per-trajectory advantage A [B]: R, R - group mean, or (R - group mean) / (group std + eps).
 
     The std is the population std (a group of one gives A = 0, not NaN; TRL uses the sample std).
+    episode_ids: rows with equal id are one episode, counted once in its group's mean and std.
     """
+    if episode_ids is not None:
+        _, episode = torch.unique(episode_ids, return_inverse=True)
+        rows = torch.arange(len(rewards), device=rewards.device)
+        first = torch.full((int(episode.max().item()) + 1,), len(rewards), device=rewards.device)
+        first = first.scatter_reduce(0, episode, rows, reduce="amin")  # one row per episode
+        if not (torch.equal(rewards, rewards[first][episode]) and torch.equal(group_ids, group_ids[first][episode])):
+            raise ValueError("rows of one episode (episode_ids) must share reward and group")
+        return group_advantages(rewards[first], group_ids[first], baseline, std_eps)[episode]
     if baseline == "none":
         return rewards.clone()
     _, group = torch.unique(group_ids, return_inverse=True)
@@ -269,10 +291,11 @@ def advantage_terms(batch: PolicyBatch, cfg: AlgoConfig) -> TokenTerms:
     token_spans = torch.where(response, torch.arange(length, device=response.device).expand_as(chunk_ids), minus_one)
     sequence_spans = torch.where(response, torch.zeros_like(chunk_ids), minus_one)
 
-    advantage = group_advantages(batch.rewards.to(batch.old_logp.dtype), batch.group_ids, cfg.baseline, cfg.std_eps)
+    advantage = group_advantages(batch.rewards.to(batch.old_logp.dtype), batch.group_ids, cfg.baseline, cfg.std_eps,
+                                 batch.episode_ids)
     split_source = advantage if cfg.split_on == "advantage" else batch.rewards
     positive = split_source > 0
-    num_chunks = chunk_ids.max(dim=1).values + 1  # K per row (0 for a row without chunks)
+    num_chunks = _num_chunks(batch, chunk_ids)
 
     per_token = advantage.unsqueeze(1).expand_as(batch.old_logp)
     if cfg.name == "ipa":
@@ -304,6 +327,13 @@ def advantage_terms(batch: PolicyBatch, cfg: AlgoConfig) -> TokenTerms:
     truncate = response & ~positive.unsqueeze(1)
     return TokenTerms(advantages=advantages, mask=mask, ratio_spans=ratio_spans, truncate=truncate,
                       chunk_ids=chunk_ids, stats=stats)
+
+
+def _num_chunks(batch: PolicyBatch, chunk_ids: Tensor) -> Tensor:
+    """K per row: its episode's (``batch.num_chunks``) or its largest chunk id + 1 (0 without chunks)."""
+    if batch.num_chunks is not None:
+        return batch.num_chunks.to(chunk_ids.device)
+    return chunk_ids.max(dim=1).values + 1
 
 
 def _chunk_starts(chunk_ids: Tensor) -> Tensor:
@@ -496,7 +526,7 @@ def imitation_loss(
     if bool(((mixed > 0) & (mixed < 1)).any()):
         raise ValueError("is_expert_prefix must cover whole chunks: a chunk is partly prefix and partly suffix")
 
-    num_chunks = chunk_ids.max(dim=1).values + 1
+    num_chunks = _num_chunks(batch, chunk_ids)
     if expert_num_chunks is not None:
         prefix_chunks = torch.where(prefix_tokens, chunk_ids + 1, torch.zeros_like(chunk_ids)).max(dim=1).values
         if bool((expert_num_chunks < prefix_chunks).any()):

@@ -218,7 +218,9 @@ class Episode:
     def rows(self) -> list[dict[str, Any]]:
         rows = training_data(self.trajectory)
         for row in rows:
-            row.update(group=self.spec.group, version=self.version, reward=self.reward,
+            # episode: the spec's client id, unique among a step's episodes (a compaction splits an episode
+            # into several rows; they share it, so the group baseline counts the episode once)
+            row.update(group=self.spec.group, version=self.version, reward=self.reward, episode=self.spec.client_id,
                        expert_chunks=self._expert_chunks(row))
         return rows
 

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from ale.agent.loop import DEFAULT_SYSTEM_PROMPT, AgentConfig
-from ale.train.algorithms import imitation_loss, policy_loss, sft_loss, PolicyBatch
+from ale.train.algorithms import imitation_loss, policy_loss, sft_loss
 from ale.train.config import TrainConfig
 from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
 from ale.train.metrics import MetricsLogger
@@ -296,8 +296,7 @@ class RLTrainer(_Base):
                               "time_env_s": max(res.wall_s - gen_s, 0.0), "generated_tokens": tokens}
 
     def loss_fn(self, logp: torch.Tensor, b: TrainBatch) -> tuple[torch.Tensor, dict[str, float]]:
-        pb = PolicyBatch(response_mask=b.response_mask, old_logp=b.old_logp, rewards=b.rewards, group_ids=b.group_ids,
-                         infer_logp=b.infer_logp, chunk_ids=b.chunk_ids)
+        pb = b.policy_batch()
         if not bool(b.expert_prefix.any()):
             return policy_loss(logp, pb, self.cfg.algo)
         loss, stats = imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo)

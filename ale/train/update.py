@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 from torch import Tensor
 
-from ale.train.algorithms import chunks_from_spans
+from ale.train.algorithms import PolicyBatch, chunks_from_spans
 
 if TYPE_CHECKING:
     from ale.train.parallel import DataParallel
@@ -32,12 +32,14 @@ class TrainBatch:
     attention_mask: Tensor  # [B, T] 1 on real tokens
     response_mask: Tensor  # [B, T] bool: tokens that may receive loss (model chunks)
     infer_logp: Tensor  # [B, T] log mu, NaN where unknown (prompts, prefilled expert tokens)
-    chunk_ids: Tensor  # [B, T] chunk index per token, -1 outside chunks
+    chunk_ids: Tensor  # [B, T] the chunk's index in its episode, -1 outside chunks
     rewards: Tensor  # [B]
     group_ids: Tensor  # [B]
     versions: Tensor  # [B] policy version that sampled the row (oldest turn)
     expert_prefix: Tensor  # [B, T] bool: tokens of replayed expert chunks (initialised resampling)
-    chunk_error: Tensor  # [B, K_max] bool: the chunk's tool call errored (SFT mask)
+    chunk_error: Tensor  # [B, K_max] bool, by episode chunk index: the chunk's tool call errored (SFT mask)
+    num_chunks: Tensor | None = None  # [B] K of the row's episode (IPA's discount)
+    episode_ids: Tensor | None = None  # [B] rows of one episode share it (the baseline counts the episode once)
     old_logp: Tensor | None = None  # filled by update_step
 
     @property
@@ -50,11 +52,20 @@ class TrainBatch:
                   for f in dataclasses.fields(self)}
         return TrainBatch(**picked)
 
+    def policy_batch(self) -> PolicyBatch:
+        """The algorithm functions' view of the batch (after ``update_step`` filled ``old_logp``)."""
+        return PolicyBatch(response_mask=self.response_mask, old_logp=self.old_logp, rewards=self.rewards,
+                           group_ids=self.group_ids, infer_logp=self.infer_logp, chunk_ids=self.chunk_ids,
+                           num_chunks=self.num_chunks, episode_ids=self.episode_ids)
+
 
 def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
-    """Rows (``ale.agent.training_data`` dicts plus ``group``, ``version``, ``expert_chunks``) -> TrainBatch.
+    """Rows (``ale.agent.training_data`` dicts plus ``group``, ``version``, ``expert_chunks``, ``episode``) -> TrainBatch.
 
     ``expert_chunks``: how many leading chunks of the row were replayed from an expert (0 if none).
+    ``chunk_offset`` / ``episode_chunks`` (from training_data): chunk ids are numbered in the episode
+    (offset + j) and K is the episode's (default: the row is a whole episode). ``episode``: rows with
+    equal value are one episode (default: each row its own).
     """
     if not rows:
         raise ValueError("collate: no rows")
@@ -64,7 +75,8 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
     attention = torch.zeros((b, width), dtype=torch.long)
     infer = torch.full((b, width), math.nan)
     prefix = torch.zeros((b, width), dtype=torch.bool)
-    k_max = max(1, max(len(r["chunks"]) for r in rows))
+    offsets = [int(r.get("chunk_offset", 0)) for r in rows]
+    k_max = max(1, max(o + len(r["chunks"]) for o, r in zip(offsets, rows)))
     errors = torch.zeros((b, k_max), dtype=torch.bool)
     spans = []
     for i, r in enumerate(rows):
@@ -81,13 +93,16 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
             else:
                 infer[i, s:e] = lp[s:e]
         for k, err in enumerate(r.get("chunk_errors", [])):
-            errors[i, k] = bool(err)
-    chunk_ids = chunks_from_spans(spans, width)
+            errors[i, offsets[i] + k] = bool(err)
+    local = chunks_from_spans(spans, width)
+    chunk_ids = torch.where(local >= 0, local + torch.tensor(offsets).unsqueeze(1), local)
     return TrainBatch(
         input_ids=ids, attention_mask=attention, response_mask=chunk_ids >= 0, infer_logp=infer, chunk_ids=chunk_ids,
         rewards=torch.tensor([float(r.get("reward") or 0.0) for r in rows]),
         group_ids=torch.tensor([int(r.get("group", i)) for i, r in enumerate(rows)]),
-        versions=torch.tensor([int(r.get("version", 0)) for r in rows]), expert_prefix=prefix, chunk_error=errors)
+        versions=torch.tensor([int(r.get("version", 0)) for r in rows]), expert_prefix=prefix, chunk_error=errors,
+        num_chunks=torch.tensor([int(r.get("episode_chunks", o + len(r["chunks"]))) for o, r in zip(offsets, rows)]),
+        episode_ids=torch.tensor([int(r.get("episode", -1 - i)) for i, r in enumerate(rows)]))
 
 
 def completion_rows(completions: list[Any], rewards: list[float], group: int = 0) -> list[dict[str, Any]]:
@@ -266,7 +281,8 @@ def _optimiser_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, ba
         batch.old_logp = logp.detach()
     device = logp.device
     if device.type != "cpu":
-        for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp"):
+        for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp",
+                     "num_chunks", "episode_ids"):
             setattr(batch, name, getattr(batch, name).to(device))
     loss, stats = loss_fn(logp, batch)
     if dp is None:

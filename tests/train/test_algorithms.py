@@ -490,3 +490,22 @@ def test_ratio_truncation_and_mask_stats_by_hand():
     _, stats = policy_loss(current_logp(), make_batch((0.0, 1.0), chunk_ids=CHUNKS),
                            AlgoConfig(name="topr", baseline="none", mismatch_mask="none"))
     assert stats["chunks_truncated_frac"] == pytest.approx(2 / 5) and stats["ratio_max"] == pytest.approx(E(0.1))
+
+
+def test_group_baseline_counts_an_episode_once_and_k_is_the_episodes():
+    rewards, groups = torch.tensor([1.0, 1.0, 0.0, 0.0]), torch.tensor([0, 0, 0, 0])
+    episodes = torch.tensor([7, 7, 8, 9])  # rows 0 and 1: one episode split in two
+    # episodes' rewards 1, 0, 0: mean 1/3 (per row it would be 1/2)
+    assert torch.allclose(group_advantages(rewards, groups, "group_mean", episode_ids=episodes),
+                          torch.tensor([2 / 3, 2 / 3, -1 / 3, -1 / 3]))
+    std = math.sqrt(((2 / 3) ** 2 + 2 * (1 / 3) ** 2) / 3)
+    assert torch.allclose(group_advantages(rewards, groups, "group_mean_std", 0.0, episode_ids=episodes),
+                          torch.tensor([2 / 3, 2 / 3, -1 / 3, -1 / 3]) / std)
+    with pytest.raises(ValueError, match="share reward and group"):
+        group_advantages(torch.tensor([1.0, 0.0]), torch.tensor([0, 0]), "group_mean", episode_ids=torch.tensor([3, 3]))
+    # num_chunks: K of the episode, not of the row (row 0 holds chunks 0-1 of a 4-chunk episode)
+    batch = make_batch((1.0, 1.0), chunk_ids=CHUNKS, num_chunks=torch.tensor([4, 3]))
+    terms = advantage_terms(batch, AlgoConfig(name="ipa", gamma=0.5, baseline="none", mismatch_mask="none"))
+    assert terms.advantages[0].tolist() == [0.0, 0.125, 0.125, 0.0, 0.25, 0.25]
+    with pytest.raises(ValueError, match="num_chunks"):
+        make_batch((1.0, 1.0), chunk_ids=CHUNKS, num_chunks=torch.tensor([1, 3]))

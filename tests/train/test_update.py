@@ -304,3 +304,38 @@ def test_async_rows_take_pi_old_from_the_sampling_policy(tiny_policy):
     with torch.no_grad():
         current = token_logprobs(model, batch.input_ids, batch.attention_mask, 8)
     assert torch.allclose(seen["recompute"][0][resp[0]], current[0][resp[0]], atol=1e-5)
+
+
+def _split_episode_rows(reward, episode, group=0):
+    """Rows of one 4-turn episode whose third prompt does not extend the sequence (as after a compaction):
+    two training rows of two chunks each."""
+    from ale.agent.trajectory import ModelTurn, Trajectory, training_data
+
+    turns = [ModelTurn(0, [1, 2], [3], [-0.1]), ModelTurn(1, [1, 2, 3, 4], [5], [-0.2]),
+             ModelTurn(2, [9, 9], [6], [-0.3]), ModelTurn(3, [9, 9, 6, 7], [8], [-0.4])]
+    traj = Trajectory(task="t", turns=turns, reward=reward)
+    traj.finalize_tokens()
+    rows = training_data(traj)
+    for row in rows:  # what Episode.rows adds
+        row.update(group=group, reward=reward, episode=episode, version=0)
+    return rows
+
+
+def test_chunk_discount_and_group_baseline_are_per_episode_not_per_row():
+    """C1: an episode split into two rows keeps its 4 chunks' discount gamma^(K-k) = [.125, .25 | .5, 1] and
+    counts once in its group's mean."""
+    from ale.train.algorithms import advantage_terms
+
+    split = _split_episode_rows(1.0, episode=0)
+    assert len(split) == 2 and [r["sequence_reason"] for r in split] == ["start", "prefix_mismatch"]
+    other = [dict(r, episode_chunks=2) for r in _split_episode_rows(0.0, episode=1)[:1]]  # a 2-chunk episode, R = 0
+    batch = collate(split + other, pad_id=0)
+    batch.old_logp = torch.zeros(batch.input_ids.shape)
+    terms = advantage_terms(batch.policy_batch(), AlgoConfig(name="ipa", gamma=0.5, baseline="group_mean",
+                                                             mismatch_mask="none"))
+    # group mean over the two episodes = 0.5: A = +0.5 for the split episode, -0.5 for the other
+    resp = batch.response_mask
+    assert terms.advantages[0][resp[0]].tolist() == [0.5 * 0.125, 0.5 * 0.25]
+    assert terms.advantages[1][resp[1]].tolist() == [0.5 * 0.5, 0.5 * 1.0]
+    assert terms.advantages[2][resp[2]].tolist() == [-0.5 * 0.5, -0.5 * 1.0]
+    assert batch.chunk_ids[1][resp[1]].tolist() == [2, 3] and batch.num_chunks.tolist() == [4, 4, 2]
