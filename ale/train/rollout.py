@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import random
@@ -101,15 +102,28 @@ class Expert:
     reward: float = 1.0
     source: str = "teacher"  # teacher | solution | policy
 
+    @property
+    def key(self) -> str:
+        """A short content hash: names the expert in anchors, success history and the crucial-chunk report."""
+        return hashlib.sha1(json.dumps(self.chunks).encode()).hexdigest()[:10]
+
 
 class ExpertStore:
-    """Expert trajectories per task id, plus per-anchor success counts (for rollback and crucial chunks)."""
+    """Expert trajectories per task id, plus per-anchor success counts (for rollback and crucial chunks).
+
+    Anchors and success history are kept per *track*, one (task, expert) pair (``track``): experts of
+    one task may differ in length, so an anchor is only meaningful for the expert it was set for (a
+    2-chunk expert must never start at anchor 4, which would replay all of it)."""
 
     def __init__(self, max_per_task: int = 4):
         self.max_per_task = max_per_task
         self.experts: dict[str, list[Expert]] = {}
-        self.anchor: dict[str, int] = {}  # sequential rollback: current anchor per task
-        self.history: dict[str, dict[int, list[float]]] = {}  # task -> anchor -> rewards seen
+        self.anchor: dict[str, int] = {}  # sequential rollback: current anchor per track
+        self.history: dict[str, dict[int, list[float]]] = {}  # track -> anchor -> rewards seen
+
+    @staticmethod
+    def track(task_id: str, expert: Expert) -> str:
+        return f"{task_id}#{expert.key}"
 
     def add(self, task_id: str, expert: Expert) -> None:
         items = self.experts.setdefault(task_id, [])
@@ -118,12 +132,12 @@ class ExpertStore:
         items.append(expert)
         del items[:-self.max_per_task]  # keep the newest
 
-    def record(self, task_id: str, anchor: int, reward: float) -> None:
-        self.history.setdefault(task_id, {}).setdefault(anchor, []).append(reward)
+    def record(self, track: str, anchor: int, reward: float) -> None:
+        self.history.setdefault(track, {}).setdefault(anchor, []).append(reward)
 
-    def success_by_anchor(self, task_id: str) -> list[float]:
+    def success_by_anchor(self, track: str) -> list[float]:
         """Success rate per anchor 0..max seen (NaN-free: unseen anchors copy the next seen one)."""
-        hist = self.history.get(task_id, {})
+        hist = self.history.get(track, {})
         if not hist:
             return []
         top = max(hist)
@@ -331,8 +345,8 @@ def make_specs(tasks: list[Any], n_samples: int, step: int, store: ExpertStore |
                 expert = experts[rng.randrange(len(experts))]
                 last = len(expert.chunks) - 1
                 if last >= 1:
-                    if rcfg.mode == "sequential":
-                        anchor = store.anchor.setdefault(task.id, last)
+                    if rcfg.mode == "sequential":  # the curriculum of this expert: starts at its last chunk
+                        anchor = min(store.anchor.setdefault(ExpertStore.track(task.id, expert), last), last)
                     else:  # parallelised initialisation: several anchors spread over the expert's chunks
                         a = min(rcfg.anchors_per_task, last)
                         choices = [last - j * (last - 1) // (a - 1) for j in range(a)] if a > 1 else [last]
@@ -342,14 +356,14 @@ def make_specs(tasks: list[Any], n_samples: int, step: int, store: ExpertStore |
     return specs
 
 
-def update_rollback(store: ExpertStore, task_id: str, threshold: float, window: int) -> None:
-    """Sequential rollback: move the task's anchor one chunk back once its suffix is mastered."""
-    anchor = store.anchor.get(task_id)
+def update_rollback(store: ExpertStore, track: str, threshold: float, window: int) -> None:
+    """Sequential rollback: move the track's (task, expert) anchor one chunk back once its suffix is mastered."""
+    anchor = store.anchor.get(track)
     if anchor is None or anchor <= 0:
         return
-    recent = store.history.get(task_id, {}).get(anchor, [])[-window:]
+    recent = store.history.get(track, {}).get(anchor, [])[-window:]
     if len(recent) >= window and sum(r > 0 for r in recent) / len(recent) >= threshold:
-        store.anchor[task_id] = anchor - 1
+        store.anchor[track] = anchor - 1
 
 
 def save_json(path: Path, obj: Any) -> None:

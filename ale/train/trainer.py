@@ -353,15 +353,18 @@ class RLTrainer(_Base):
         if not rc.enabled:
             return
         for ep in episodes:
+            task_id = ep.spec.task.id
             if ep.spec.expert is not None:
-                self.store.record(ep.spec.task.id, ep.spec.anchor, ep.reward)
+                track = self.store.track(task_id, ep.spec.expert)
+                self.store.record(track, ep.spec.anchor, ep.reward)
                 if rc.mode == "sequential":
-                    update_rollback(self.store, ep.spec.task.id, rc.master_threshold, rc.window)
-            elif rc.add_successes and ep.reward >= 1.0:
-                self.store.record(ep.spec.task.id, 0, ep.reward)
-                self.store.add(ep.spec.task.id, _policy_expert(ep))
-            else:
-                self.store.record(ep.spec.task.id, 0, ep.reward)
+                    update_rollback(self.store, track, rc.master_threshold, rc.window)
+                continue
+            # the policy on its own starts at anchor 0 of every expert of its task
+            for expert in self.store.experts.get(task_id, []):
+                self.store.record(self.store.track(task_id, expert), 0, ep.reward)
+            if rc.add_successes and ep.reward >= 1.0:
+                self.store.add(task_id, _policy_expert(ep))
 
     # ---- the loop
     def train(self, steps: int | None = None) -> list[dict[str, Any]]:
@@ -429,12 +432,14 @@ class RLTrainer(_Base):
             return
         from ale.train.algorithms import crucial_chunks
 
-        report = {}
-        for task_id in sorted(self.store.history):
-            rates = self.store.success_by_anchor(task_id)
-            if rates:
-                report[task_id] = {"success_by_anchor": rates,
-                                   "crucial": [vars(c) for c in crucial_chunks(rates, 1.0, top_k=3)]}
+        report: dict[str, Any] = {}
+        for task_id, experts in sorted(self.store.experts.items()):
+            for expert in experts:
+                rates = self.store.success_by_anchor(self.store.track(task_id, expert))
+                if rates:  # per task, per expert (anchors mean "chunks of this expert replayed")
+                    report.setdefault(task_id, {})[expert.key] = {
+                        "source": expert.source, "chunks": len(expert.chunks), "success_by_anchor": rates,
+                        "crucial": [vars(c) for c in crucial_chunks(rates, 1.0, top_k=3)]}
         (self.out / "crucial_chunks.json").write_text(json.dumps(report, indent=1))
 
     def close(self) -> None:

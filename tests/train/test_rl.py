@@ -100,7 +100,8 @@ def test_expert_prefix_is_replayed_in_a_fresh_sandbox(tmp_path):
         trainer._after_episodes(episodes)
         trainer.write_crucial_report()
         report = json.loads((tmp_path / "run" / "crucial_chunks.json").read_text())
-        assert report[episodes[0].spec.task.id]["success_by_anchor"][1] == 1.0
+        expert = episodes[0].spec.expert
+        assert report[episodes[0].spec.task.id][expert.key]["success_by_anchor"][1] == 1.0
     finally:
         trainer.close()
 
@@ -121,3 +122,31 @@ def test_sequential_rollback_moves_the_anchor_back_when_the_suffix_is_mastered()
     assert store.anchor["t"] == 2  # a full window is needed before the next move
     store.record("t", 0, 0.0)
     assert store.success_by_anchor("t") == [0.0, 1.0, 1.0, 0.8]  # anchor 1 unseen: copies anchor 2
+
+
+def test_sequential_anchors_are_per_expert_and_never_replay_a_whole_expert():
+    """C2: one anchor per task, set by whichever expert came first, exceeded a shorter expert's chunk count
+    (it was then replayed entirely and its success polluted the rollback and crucial-chunk statistics)."""
+    import random
+    from types import SimpleNamespace
+
+    from ale.train.config import ResampleConfig
+    from ale.train.rollout import Expert, make_specs
+
+    store = ExpertStore()
+    long, short = Expert([[1], [2], [3], [4], [5]]), Expert([[6], [7]])
+    store.add("t", long)
+    store.add("t", short)
+    rcfg = ResampleConfig(enabled=True, mode="sequential", fraction=1.0)
+    task = SimpleNamespace(id="t")
+    specs = make_specs([task], 40, 1, store, rcfg, random.Random(0))
+    assert {id(s.expert) for s in specs} == {id(long), id(short)}  # both experts were drawn
+    for s in specs:
+        assert 1 <= s.anchor < len(s.expert.chunks)  # the policy always samples at least the last chunk
+        assert s.anchor == len(s.expert.chunks) - 1  # each expert's curriculum starts at its own last chunk
+    # mastering the long expert's suffix moves only its anchor back
+    track = store.track("t", long)
+    for _ in range(4):
+        store.record(track, 4, 1.0)
+        update_rollback(store, track, threshold=0.5, window=4)
+    assert store.anchor[track] == 3 and store.anchor[store.track("t", short)] == 1
