@@ -236,6 +236,8 @@ class Episode:
             # into several rows; they share it, so the group baseline counts the episode once)
             row.update(group=self.spec.group, version=self.version, reward=self.reward, episode=self.spec.client_id,
                        expert_chunks=self._expert_chunks(row))
+            if self.spec.expert is not None:  # the imitation weights are the expert trajectory's returns (Eq. 10)
+                row.update(expert_reward=self.spec.expert.reward, expert_num_chunks=len(self.spec.expert.chunks))
         return rows
 
     def _expert_chunks(self, row: dict[str, Any]) -> int:

@@ -299,7 +299,8 @@ class RLTrainer(_Base):
         pb = b.policy_batch()
         if not bool(b.expert_prefix.any()):
             return policy_loss(logp, pb, self.cfg.algo)
-        loss, stats = imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo)
+        loss, stats = imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo, expert_reward=b.expert_reward,
+                                     expert_num_chunks=b.expert_num_chunks)
         for key in list(stats):  # the suffix's RL stats under the same names as plain steps (curves stay comparable)
             if key.startswith("rl_") and key[3:] not in stats and key != "rl_loss":
                 stats[key[3:]] = stats[key]

@@ -40,6 +40,8 @@ class TrainBatch:
     chunk_error: Tensor  # [B, K_max] bool, by episode chunk index: the chunk's tool call errored (SFT mask)
     num_chunks: Tensor | None = None  # [B] K of the row's episode (IPA's discount)
     episode_ids: Tensor | None = None  # [B] rows of one episode share it (the baseline counts the episode once)
+    expert_reward: Tensor | None = None  # [B] R* of the expert whose prefix the row replays (1.0 without one)
+    expert_num_chunks: Tensor | None = None  # [B] K* of that expert (the row's episode K without one)
     old_logp: Tensor | None = None  # filled by update_step
 
     @property
@@ -65,7 +67,8 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
     ``expert_chunks``: how many leading chunks of the row were replayed from an expert (0 if none).
     ``chunk_offset`` / ``episode_chunks`` (from training_data): chunk ids are numbered in the episode
     (offset + j) and K is the episode's (default: the row is a whole episode). ``episode``: rows with
-    equal value are one episode (default: each row its own).
+    equal value are one episode (default: each row its own). ``expert_reward`` / ``expert_num_chunks``:
+    R* and K* of the expert trajectory a prefix was replayed from (the imitation weights of Eq. 10).
     """
     if not rows:
         raise ValueError("collate: no rows")
@@ -76,6 +79,7 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
     infer = torch.full((b, width), math.nan)
     prefix = torch.zeros((b, width), dtype=torch.bool)
     offsets = [int(r.get("chunk_offset", 0)) for r in rows]
+    num_chunks = [int(r.get("episode_chunks", o + len(r["chunks"]))) for o, r in zip(offsets, rows)]
     k_max = max(1, max(o + len(r["chunks"]) for o, r in zip(offsets, rows)))
     errors = torch.zeros((b, k_max), dtype=torch.bool)
     spans = []
@@ -101,8 +105,9 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
         rewards=torch.tensor([float(r.get("reward") or 0.0) for r in rows]),
         group_ids=torch.tensor([int(r.get("group", i)) for i, r in enumerate(rows)]),
         versions=torch.tensor([int(r.get("version", 0)) for r in rows]), expert_prefix=prefix, chunk_error=errors,
-        num_chunks=torch.tensor([int(r.get("episode_chunks", o + len(r["chunks"]))) for o, r in zip(offsets, rows)]),
-        episode_ids=torch.tensor([int(r.get("episode", -1 - i)) for i, r in enumerate(rows)]))
+        num_chunks=torch.tensor(num_chunks), episode_ids=torch.tensor([int(r.get("episode", -1 - i)) for i, r in enumerate(rows)]),
+        expert_reward=torch.tensor([float(r.get("expert_reward", 1.0)) for r in rows]),
+        expert_num_chunks=torch.tensor([int(r.get("expert_num_chunks", k)) for k, r in zip(num_chunks, rows)]))
 
 
 def completion_rows(completions: list[Any], rewards: list[float], group: int = 0) -> list[dict[str, Any]]:
@@ -282,7 +287,7 @@ def _optimiser_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, ba
     device = logp.device
     if device.type != "cpu":
         for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp",
-                     "num_chunks", "episode_ids"):
+                     "num_chunks", "episode_ids", "expert_reward", "expert_num_chunks"):
             setattr(batch, name, getattr(batch, name).to(device))
     loss, stats = loss_fn(logp, batch)
     if dp is None:

@@ -150,3 +150,28 @@ def test_sequential_anchors_are_per_expert_and_never_replay_a_whole_expert():
         store.record(track, 4, 1.0)
         update_rollback(store, track, threshold=0.5, window=4)
     assert store.anchor[track] == 3 and store.anchor[store.track("t", short)] == 1
+
+
+def test_imitation_weights_use_the_expert_trajectorys_length_and_return():
+    """C4: the trainer weighted the replayed expert chunks by the rollout row's K and R* = 1, not by the
+    expert trajectory's own K* and return R* (as docs/algorithms.md says)."""
+    from types import SimpleNamespace
+
+    from ale.agent.trajectory import ModelTurn, Trajectory
+    from ale.train.algorithms import AlgoConfig
+    from ale.train.rollout import Episode, EpisodeSpec, Expert
+    from ale.train.update import collate
+
+    # episode: expert chunk 0 replayed, then the policy's chunks 1 and 2 (3 chunks); expert: 2 chunks, R* = 0.5
+    turns = [ModelTurn(0, [10, 11], [1], [float("nan")]), ModelTurn(1, [10, 11, 1, 12], [20], [-0.5]),
+             ModelTurn(2, [10, 11, 1, 12, 20, 13], [21], [-0.5])]
+    traj = Trajectory(task="t", turns=turns, reward=0.0)
+    traj.finalize_tokens()
+    expert = Expert([[1], [2]], reward=0.5, source="teacher")
+    spec = EpisodeSpec(task=SimpleNamespace(id="t"), group=0, client_id=0, expert=expert, anchor=1)
+    batch = collate(Episode(spec, traj, 0.0, versions=[0, 0]).rows(), pad_id=0)
+    batch.old_logp = torch.zeros(batch.input_ids.shape)
+    fake = SimpleNamespace(cfg=SimpleNamespace(algo=AlgoConfig(name="ipa", gamma=0.9)))  # what loss_fn reads
+    _, stats = RLTrainer.loss_fn(fake, torch.full(batch.input_ids.shape, -1.0), batch)
+    # weight of expert chunk k=0 (1-based 1) of K* = 2: gamma^(2-1) * R* = 0.45 (the row's K = 3, R* = 1: 0.81)
+    assert stats["il_tokens"] == 1 and abs(stats["il_loss"] - 0.45) < 1e-6
