@@ -21,6 +21,7 @@ import math
 import random
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,12 +351,27 @@ def make_specs(tasks: list[Any], n_samples: int, step: int, store: ExpertStore |
                     if rcfg.mode == "sequential":  # the curriculum of this expert: starts at its last chunk
                         anchor = min(store.anchor.setdefault(ExpertStore.track(task.id, expert), last), last)
                     else:  # parallelised initialisation: several anchors spread over the expert's chunks
-                        a = min(rcfg.anchors_per_task, last)
-                        choices = [last - j * (last - 1) // (a - 1) for j in range(a)] if a > 1 else [last]
-                        anchor = choices[i % len(choices)]
+                        choices = parallel_anchors(len(expert.chunks), rcfg.anchors_per_task, task.id)
+                        # rotate with the step, so every anchor is used even with fewer anchored samples than anchors
+                        anchor = choices[(step * n_anchored + i) % len(choices)]
                     spec.expert, spec.anchor = expert, anchor
             specs.append(spec)
     return specs
+
+
+def parallel_anchors(num_chunks: int, wanted: int, task_id: str = "") -> list[int]:
+    """``wanted`` anchors spread evenly over an expert's valid anchors 1..K-1 (anchor k: chunks 0..k-1
+    replayed, the policy samples from chunk k on; anchor 0 is a plain episode, anchor K would replay
+    the whole expert), from the last one down. A K-chunk expert has only K-1 anchors: when fewer exist
+    than ``wanted``, all of them are used and a warning says so."""
+    last = num_chunks - 1
+    if last < 1:
+        return []
+    if wanted > last:
+        warnings.warn(f"resample.anchors_per_task={wanted}: an expert of task {task_id!r} has {num_chunks} chunks, "
+                      f"so only {last} anchor(s) exist (1..{last}); using {last}", stacklevel=2)
+    a = min(wanted, last)
+    return [last - j * (last - 1) // (a - 1) for j in range(a)] if a > 1 else [last]
 
 
 def update_rollback(store: ExpertStore, track: str, threshold: float, window: int) -> None:

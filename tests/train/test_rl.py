@@ -175,3 +175,29 @@ def test_imitation_weights_use_the_expert_trajectorys_length_and_return():
     _, stats = RLTrainer.loss_fn(fake, torch.full(batch.input_ids.shape, -1.0), batch)
     # weight of expert chunk k=0 (1-based 1) of K* = 2: gamma^(2-1) * R* = 0.45 (the row's K = 3, R* = 1: 0.81)
     assert stats["il_tokens"] == 1 and abs(stats["il_loss"] - 0.45) < 1e-6
+
+
+def test_parallel_anchors_are_explicit_when_an_expert_has_fewer_than_asked():
+    """C5: anchors_per_task 2 silently became 1 with a 2-chunk expert, and with one anchored sample per
+    step only the last anchor was ever used."""
+    import random
+    import warnings
+    from types import SimpleNamespace
+
+    import pytest
+
+    from ale.train.config import ResampleConfig
+    from ale.train.rollout import Expert, make_specs, parallel_anchors
+
+    assert parallel_anchors(5, 2) == [4, 1] and parallel_anchors(5, 4) == [4, 3, 2, 1] and parallel_anchors(7, 3) == [6, 4, 1]
+    with pytest.warns(UserWarning, match=r"only 1 anchor\(s\) exist \(1..1\)"):
+        assert parallel_anchors(2, 2, "t") == [1]  # 2 chunks: anchor 1 only (0 = plain, 2 = the whole expert)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parallel_anchors(5, 4) == [4, 3, 2, 1]  # enough anchors: no warning
+    store = ExpertStore()
+    store.add("t", Expert([[1], [2], [3], [4], [5]]))
+    rcfg = ResampleConfig(enabled=True, mode="parallel", anchors_per_task=2, fraction=0.5)
+    used = {s.anchor for step in range(1, 5) for s in make_specs([SimpleNamespace(id="t")], 2, step, store, rcfg,
+                                                                  random.Random(step)) if s.expert is not None}
+    assert used == {4, 1}  # one anchored sample per step: the two anchors alternate over steps
