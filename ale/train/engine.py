@@ -28,6 +28,7 @@ import torch
 
 from ale.agent.models.hf import ChatRenderer
 from ale.agent.protocols import ContextLengthError, ModelReply
+from ale.agent.trajectory import tokenizer_fingerprint
 
 
 @dataclass
@@ -269,6 +270,7 @@ class EngineChatModel:
                  seed: int = 0, max_wait_s: float = 60.0, name: str = "policy"):
         self.engine, self.params, self.context_window, self.name = engine, params, context_window, name
         self.renderer = ChatRenderer(tokenizer)
+        self.tokenizer_fingerprint = tokenizer_fingerprint(tokenizer)  # recorded in every episode's trajectory
         self.seed, self.max_wait_s = seed, max_wait_s
         self.batches = 0
         self.tokens_generated = 0

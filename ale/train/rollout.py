@@ -29,7 +29,7 @@ from typing import Any
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.protocols import ModelReply
-from ale.agent.trajectory import Trajectory, training_data
+from ale.agent.trajectory import Trajectory, retokenize, tokenizer_fingerprint, training_data
 from ale.train.engine import EngineChatModel, EngineClient
 
 
@@ -171,14 +171,14 @@ def expert_from_solution(task: Any, tokenizer: Any) -> Expert | None:
 
 
 def expert_from_trajectory(traj: Trajectory, tokenizer: Any) -> Expert:
-    """Chunks of a saved trajectory (e.g. a teacher run): its sampled ids when present, else its
-    assistant texts encoded with the policy's tokenizer (a teacher may use another tokenizer)."""
-    if traj.turns and all(t.response_ids for t in traj.turns):
-        return Expert([list(t.response_ids) for t in traj.turns], float(traj.reward or 0.0), "teacher")
-    texts = [m.get("content") or "" for m in traj.messages if m.get("role") == "assistant"]
-    eos = tokenizer.eos_token_id
-    return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], float(traj.reward or 0.0),
-                  "teacher")
+    """Chunks of a saved trajectory (e.g. a teacher run) in the policy's tokenizer: its sampled ids when
+    it records that same tokenizer (``config["tokenizer"]``, a ``tokenizer_fingerprint``) and has ids for
+    every turn; otherwise its assistant messages re-encoded with the policy's chat template
+    (``retokenize``): a teacher's ids index another vocabulary."""
+    if not (traj.turns and all(t.response_ids for t in traj.turns)
+            and traj.config.get("tokenizer") == tokenizer_fingerprint(tokenizer)):
+        traj = retokenize(traj, tokenizer)
+    return Expert([list(t.response_ids or []) for t in traj.turns], float(traj.reward or 0.0), "teacher")
 
 
 class PrefixReplayModel:
@@ -286,6 +286,7 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
                     g = pool.grade(sandbox, spec.task)
                     reward = g.reward if reward_mode == "pass" else g.fraction
                     traj.reward = reward
+                    traj.config["tokenizer"] = model.tokenizer_fingerprint  # its ids are this tokenizer's
                     gen_s = sum(t.duration_s for t in traj.turns)
                     return Episode(spec, traj, reward, list(client.versions), start_version, attempt + 1,
                                    env_s=time.time() - t0 - gen_s, broken_reasons=reasons)

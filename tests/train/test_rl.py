@@ -201,3 +201,30 @@ def test_parallel_anchors_are_explicit_when_an_expert_has_fewer_than_asked():
     used = {s.anchor for step in range(1, 5) for s in make_specs([SimpleNamespace(id="t")], 2, step, store, rcfg,
                                                                   random.Random(step)) if s.expert is not None}
     assert used == {4, 1}  # one anchored sample per step: the two anchors alternate over steps
+
+
+def test_a_teachers_ids_are_re_encoded_unless_it_used_the_policys_tokenizer(tiny_policy):
+    """C3: expert_from_trajectory kept a teacher's token ids whatever tokenizer made them (ids of another
+    vocabulary reached the tiny policy)."""
+    from ale.agent.trajectory import tokenizer_fingerprint
+    from ale.train.rollout import expert_from_trajectory
+
+    from conftest import teacher_tokenizer, teacher_trajectory
+
+    _, tok = tiny_policy
+    teacher = teacher_tokenizer()
+    assert tokenizer_fingerprint(teacher) != tokenizer_fingerprint(tok)
+    traj = teacher_trajectory(teacher)
+    assert max(max(t.response_ids) for t in traj.turns) >= len(tok)  # the teacher's ids: outside the policy's vocabulary
+    expert = expert_from_trajectory(traj, tok)
+    texts = [m["content"] for m in traj.messages if m["role"] == "assistant"]
+    assert [c[:-1] for c in expert.chunks] == [tok.encode(t, add_special_tokens=False) for t in texts]
+    assert all(c[-1] == tok.eos_token_id for c in expert.chunks) and expert.reward == 1.0
+    # the policy's own tokenizer recorded: its exact ids are kept, even where re-encoding would differ
+    own = teacher_trajectory(tok)
+    own.turns[0].response_ids = own.turns[0].response_ids[:-1] + [7, tok.eos_token_id]
+    own.turns[0].logprobs = own.turns[0].logprobs + [-0.5]
+    own.finalize_tokens()
+    assert expert_from_trajectory(own, tok).chunks[0] == own.turns[0].response_ids
+    own.config.pop("tokenizer")  # no record of the tokenizer: re-encoded, to be safe
+    assert expert_from_trajectory(own, tok).chunks == expert.chunks
