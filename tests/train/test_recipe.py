@@ -88,3 +88,8 @@ def test_tiny_recipe_end_to_end(tmp_path):
     # the RL arm started from the SFT checkpoint, not from the base policy
     cfg = yaml.safe_load((tmp_path / "run" / "seed-0" / "ipa" / "train.yaml").read_text())
     assert cfg["policy"]["init_from"].endswith("seed-0/sft")
+    # run again: finished stages and arms are read back, not trained again
+    done = tmp_path / "run" / "seed-0" / "ipa" / "arm.json"
+    stamp = done.stat().st_mtime_ns
+    again = run_recipe(load_recipe(path), tmp_path / "run", log=lambda _: None)
+    assert done.stat().st_mtime_ns == stamp and again["per_seed"] == summary["per_seed"]

@@ -2,6 +2,8 @@
 
 - ``multi-write``: write k given words into k files, one command each (k tool calls, then finish).
   Everything the agent needs is in the instruction: a policy that copies well solves it.
+- ``procedure``: the same five commands on fresh data each instance: held-out instances are new data
+  for a known procedure (what a tiny model that cannot copy from its prompt can still learn).
 - ``breadcrumb``: follow a trail of files, each naming the next, to a secret word. What the next
   command must say is only revealed by the previous command's output, so a policy that has not
   learned to read its observations scores 0 however it samples: the case the report's chunk-level
@@ -77,3 +79,27 @@ def breadcrumb(rng: random.Random, index: int, hops: int = 3, decoys: int = 3, d
     solution = STEP.join([f"cat {f}" for f in ["start.txt", *trail]] + [f"echo {answer} > answer.txt"])
     return TaskSpec("", text, "system-administration", difficulty_of(hops, 2, 5), tests, solution,
                     files=files, tags=["multi-step", f"hops-{hops}"], agent_timeout=600)
+
+
+@family("procedure")
+def procedure(rng: random.Random, index: int, lines: int | None = None) -> TaskSpec:
+    """The same five-step file procedure on fresh data each instance (sort, dedupe, count, first, last):
+    what must be typed never changes, what it produces does, so a held-out instance is new data for a
+    known procedure. Within reach of a tiny model that cannot copy strings from its prompt."""
+    n = lines if lines is not None else rng.randint(6, 14)
+    data = [rng.choice(WORDS[:8]) for _ in range(n)]
+    uniq = [w for i, w in enumerate(sorted(data)) if i == 0 or w != sorted(data)[i - 1]]
+    expected = {"s.txt": "\n".join(sorted(data)), "u.txt": "\n".join(uniq), "n.txt": str(len(uniq)),
+                "h.txt": uniq[0], "t.txt": uniq[-1]}
+    text = ("In /workspace, one command per step: 1. sort in.txt into s.txt; 2. remove adjacent duplicate lines of "
+            "s.txt into u.txt; 3. write the number of lines of u.txt to n.txt; 4. write the first line of u.txt to "
+            "h.txt; 5. write the last line of u.txt to t.txt. Then call finish.")
+    tests = ("from pathlib import Path\n\nEXPECTED = " + repr(expected) + "\n\n\n"
+             "def test_outputs():\n"
+             "    got = {f: (Path('/workspace') / f).read_text().strip() if (Path('/workspace') / f).exists() else None\n"
+             "           for f in EXPECTED}\n"
+             "    assert got == EXPECTED\n")
+    solution = STEP.join(["sort in.txt > s.txt", "uniq s.txt > u.txt", "wc -l < u.txt > n.txt", "head -1 u.txt > h.txt",
+                          "tail -1 u.txt > t.txt"])
+    return TaskSpec("", text, "data-processing", "easy", tests, solution, files={"in.txt": "\n".join(data) + "\n"},
+                    tags=["multi-step", "procedure"], agent_timeout=600)
