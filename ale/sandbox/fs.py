@@ -71,6 +71,36 @@ def _errors(path: str, e: OSError) -> SandboxError:
     return SandboxError(f"{os.strerror(e.errno or 0)}: {path}")
 
 
+def _rmtree_at(parent: int, name: str) -> None:
+    """Remove `name` in the directory open at `parent`, depth first with an explicit stack."""
+    try:
+        os.unlink(name, dir_fd=parent)
+        return
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        pass
+    except PermissionError:  # Linux answers EISDIR or EPERM for a directory
+        if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise
+    stack = [(os.dup(parent), name)]
+    while stack:
+        pfd, n = stack[-1]
+        fd = os.open(n, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        pushed = False
+        with _fd(fd):
+            for child in os.listdir(fd):
+                if stat.S_ISDIR(os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode):
+                    stack.append((os.dup(fd), child))
+                    pushed = True
+                    break
+                os.unlink(child, dir_fd=fd)
+        if not pushed:
+            os.rmdir(n, dir_fd=pfd)
+            os.close(pfd)
+            stack.pop()
+
+
 class SandboxFS:
     """Host-side view of one sandbox root. `root` is a directory path the host can open."""
 
@@ -149,6 +179,23 @@ class SandboxFS:
         try:
             with self._rootfd() as root:
                 os.close(self._mkdirs(root, _norm(path)))
+        except OSError as e:
+            raise _errors(path, e) from None
+
+    def remove(self, path: str) -> None:
+        """rm -rf inside the root, by directory fds: symlinks are removed, never followed; iterative, so
+        any depth works. A missing path is fine."""
+        p = _norm(path)
+        if p == PurePosixPath("/"):
+            raise SandboxError("cannot remove /")
+        try:
+            with self._rootfd() as root:
+                try:
+                    parent = openat2(root, str(p.parent), os.O_RDONLY | os.O_DIRECTORY)
+                except FileNotFoundError:
+                    return
+                with _fd(parent):
+                    _rmtree_at(parent, p.name)
         except OSError as e:
             raise _errors(path, e) from None
 

@@ -350,6 +350,20 @@ class SandboxManager:
         self._event(sb, {"kind": "commit", "image": image_name})
         return self.images.save(new)
 
+    async def kill_processes(self, sid: str) -> int:
+        """Kill every process in the sandbox but its init (daemons, setsid'd and double-forked ones
+        included: they are all in its cgroup); sessions end. Returns how many were killed. Grading
+        calls this first, so nothing the agent started runs beside or after the verifier."""
+        sb = self._running(sid)
+        for s in sb.sessions.values():
+            s.closed = True
+        sb.sessions.clear()
+        return await asyncio.to_thread(sb.cgroup.kill_all_but, sb.init.init_pid)
+
+    async def remove(self, sid: str, path: str) -> None:
+        """Remove a file or directory tree in the sandbox from the host (nothing in it is followed)."""
+        await asyncio.to_thread(self._fs(sid).remove, path)
+
     def layers_in_use(self) -> set[str]:
         return {lid for sb in self._sandboxes.values() for lid in sb.image.layers}
 
