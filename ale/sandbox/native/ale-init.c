@@ -54,8 +54,13 @@
 #include <unistd.h>
 
 enum { F_READY = 1, F_SPAWN = 2, F_STARTED = 3, F_OUT = 4, F_EXIT = 5, F_IN = 6, F_CLOSEIN = 7,
-       F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12 };
-enum { SPAWN_PTY = 1, SPAWN_STDIN = 2 };
+       F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12, F_CTL = 13, F_STATUS = 14 };
+enum { SPAWN_PTY = 1, SPAWN_STDIN = 2, SPAWN_CTL = 4 };
+/* SPAWN_CTL: the process also gets a private control socket on this fd (a session's shell reads its
+ * commands there and reports each one's exit status there). What arrives on it is forwarded as
+ * F_STATUS only when the kernel says it was sent by that very process (SO_PASSCRED): children that
+ * inherit a copy, or anything else in the sandbox, cannot forge a status. */
+#define CTL_FD 100
 
 /* ---------- framing ---------- */
 
@@ -246,6 +251,8 @@ struct proc {
     pid_t pid;
     int out, err, in;          /* -1 when closed; with a pty, out == in == master, err == -1 */
     int pty, exited, status;
+    int ctl;                   /* SPAWN_CTL: our end of its control socket, else -1 */
+    char *cbuf; size_t clen;   /* F_CTL bytes not yet written to ctl (it is non-blocking) */
 };
 static struct proc procs[MAXPROC];
 static int nprocs;
@@ -270,6 +277,48 @@ static void drain(struct proc *p, int *fdp, uint8_t stream) {
     }
 }
 
+static void close_ctl(struct proc *p) {
+    if (p->ctl >= 0) close(p->ctl);
+    p->ctl = -1;
+    free(p->cbuf); p->cbuf = NULL; p->clen = 0;
+}
+
+static void ctl_flush(struct proc *p) {
+    while (p->ctl >= 0 && p->clen > 0) {
+        ssize_t w = send(p->ctl, p->cbuf, p->clen, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) { if (errno == EINTR) continue; if (errno != EAGAIN) close_ctl(p); return; }
+        memmove(p->cbuf, p->cbuf + w, p->clen - (size_t)w); p->clen -= (size_t)w;
+    }
+}
+
+static void ctl_queue(struct proc *p, const char *data, uint32_t len) {
+    if (p->ctl < 0 || len == 0) return;
+    if (p->clen + len > (64u << 20)) return;  /* the host bounds commands far below this */
+    char *nb = realloc(p->cbuf, p->clen + len);
+    if (!nb) return;
+    p->cbuf = nb; memcpy(p->cbuf + p->clen, data, len); p->clen += len;
+    ctl_flush(p);
+}
+
+/* Statuses from the process itself only: the kernel attaches the sender's pid to each message and
+ * never merges messages of different senders into one read. */
+static void ctl_read(struct proc *p) {
+    char buf[4096];
+    for (;;) {
+        union { char b[CMSG_SPACE(sizeof(struct ucred))]; struct cmsghdr align; } u;
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
+        ssize_t n = recvmsg(p->ctl, &mh, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) { close_ctl(p); return; }
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        struct ucred cr = {0};
+        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) memcpy(&cr, CMSG_DATA(c), sizeof cr);
+        if (cr.pid == p->pid) send_frame(F_STATUS, p->id, buf, (uint32_t)n);
+    }
+}
+
 static void finish_if_done(int i) {
     struct proc *p = &procs[i];
     if (!p->exited) return;
@@ -280,6 +329,8 @@ static void finish_if_done(int i) {
     if (p->out >= 0) { if (p->in == p->out) p->in = -1; close(p->out); }
     if (p->err >= 0) close(p->err);
     if (p->in >= 0) close(p->in);
+    if (p->ctl >= 0) ctl_read(p);  /* the last status, sent just before it exited */
+    close_ctl(p);
     int32_t st = p->status;
     send_frame(F_EXIT, p->id, &st, 4);
     procs[i] = procs[--nprocs];
@@ -302,8 +353,15 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
     #undef NEXT
     if (!ok) { send_text(F_ERROR, id, "truncated spawn request"); free(argv); free(envp); return; }
 
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, master = -1, slave = -1;
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, ctl[2] = {-1, -1}, master = -1, slave = -1;
     int pty = flags & SPAWN_PTY;
+    if (flags & SPAWN_CTL) {
+        int one = 1;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
+            setsockopt(ctl[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+            send_text(F_ERROR, id, "control socket: %s", strerror(errno)); goto out;
+        }
+    }
     if (pty) {
         struct winsize ws = {.ws_row = 40, .ws_col = 200};
         if (openpty(&master, &slave, NULL, NULL, &ws) < 0) { send_text(F_ERROR, id, "openpty: %s", strerror(errno)); goto out; }
@@ -324,6 +382,7 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
             int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
             dup2(flags & SPAWN_STDIN ? in[0] : null, 0); dup2(out[1], 1); dup2(err[1], 2);
         }
+        if (ctl[1] >= 0 && (ctl[1] == CTL_FD ? fcntl(CTL_FD, F_SETFD, 0) : dup2(ctl[1], CTL_FD)) < 0) _exit(127);
         if (chdir(cwd) < 0) { dprintf(2, "ale-init: cannot cd to %s: %s\n", cwd, strerror(errno)); _exit(127); }
         environ = envp;
         execvp(argv[0], argv);
@@ -332,7 +391,12 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
     }
     struct proc *p = &procs[nprocs++];
     memset(p, 0, sizeof *p);
-    p->id = id; p->pid = pid; p->pty = pty; p->err = -1;
+    p->id = id; p->pid = pid; p->pty = pty; p->err = -1; p->ctl = -1;
+    if (ctl[0] >= 0) {
+        close(ctl[1]); ctl[1] = -1;
+        p->ctl = ctl[0]; ctl[0] = -1;
+        fcntl(p->ctl, F_SETFL, O_NONBLOCK);
+    }
     if (pty) {
         close(slave); slave = -1;
         p->out = p->in = master; master = -1;
@@ -349,7 +413,12 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
     free(argv); free(envp);
     return;
 out:
-    for (int k = 0; k < 2; k++) { if (out[k] >= 0) close(out[k]); if (err[k] >= 0) close(err[k]); if (in[k] >= 0) close(in[k]); }
+    for (int k = 0; k < 2; k++) {
+        if (out[k] >= 0) close(out[k]);
+        if (err[k] >= 0) close(err[k]);
+        if (in[k] >= 0) close(in[k]);
+        if (ctl[k] >= 0) close(ctl[k]);
+    }
     if (master >= 0) close(master);
     if (slave >= 0) close(slave);
     free(argv); free(envp);
@@ -368,6 +437,9 @@ static void handle_request(uint8_t type, uint32_t id, const char *pl, uint32_t l
             write_all(p->in, pl, len);
             fcntl(p->in, F_SETFL, fl);
         }
+        break;
+    case F_CTL:
+        if (p) ctl_queue(p, pl, len);
         break;
     case F_CLOSEIN:
         if (p && p->in >= 0 && !p->pty) { close(p->in); p->in = -1; }
@@ -471,7 +543,7 @@ static void serve(int listener) {
 
     static char rbuf[1 << 20];
     size_t rlen = 0;
-    struct pollfd pfd[3 + 2 * MAXPROC];
+    struct pollfd pfd[3 + 3 * MAXPROC];
     for (;;) {
         int n = 0;
         pfd[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
@@ -480,6 +552,7 @@ static void serve(int listener) {
         for (int i = 0; i < nprocs; i++) {
             pfd[n++] = (struct pollfd){.fd = procs[i].out, .events = POLLIN};
             pfd[n++] = (struct pollfd){.fd = procs[i].err, .events = POLLIN};
+            pfd[n++] = (struct pollfd){.fd = procs[i].ctl, .events = POLLIN | (procs[i].clen ? POLLOUT : 0)};
         }
         /* wake up at least once a second while a suppressed-events summary is owed */
         if (poll(pfd, (nfds_t)n, events_pending() ? 1000 : -1) < 0) { if (errno == EINTR) continue; die("poll"); }
@@ -501,9 +574,11 @@ static void serve(int listener) {
         }
         if (pfd[2].revents & POLLIN) handle_notification(listener);
         /* output before exits, so a process's last bytes precede its EXIT frame */
-        for (int k = 3, i = 0; i < nprocs; i++, k += 2) {
+        for (int k = 3, i = 0; i < nprocs; i++, k += 3) {
             if (pfd[k].revents && procs[i].out >= 0) drain(&procs[i], &procs[i].out, 1);
             if (pfd[k + 1].revents && procs[i].err >= 0) drain(&procs[i], &procs[i].err, 2);
+            if (pfd[k + 2].revents & POLLOUT) ctl_flush(&procs[i]);
+            if (pfd[k + 2].revents & (POLLIN | POLLHUP | POLLERR) && procs[i].ctl >= 0) ctl_read(&procs[i]);
         }
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
