@@ -71,6 +71,19 @@ def _errors(path: str, e: OSError) -> SandboxError:
     return SandboxError(f"{os.strerror(e.errno or 0)}: {path}")
 
 
+@contextmanager
+def _fsids(uid: int, gid: int):
+    """This thread's filesystem uid/gid (setfsuid is per thread), for the block; back to root after.
+    Leaving fsuid 0 also drops the filesystem capabilities (DAC_OVERRIDE...) until it returns."""
+    _libc.setfsgid(gid)
+    _libc.setfsuid(uid)
+    try:
+        yield
+    finally:
+        _libc.setfsuid(0)
+        _libc.setfsgid(0)
+
+
 def _rmtree_at(parent: int, name: str) -> None:
     """Remove `name` in the directory open at `parent`, depth first with an explicit stack."""
     try:
@@ -173,6 +186,33 @@ class SandboxFS:
         except OSError as e:
             if e.errno == errno.ENXIO:  # a FIFO with no reader
                 raise SandboxError(f"not a regular file: {path}") from None
+            raise _errors(path, e) from None
+
+    def append_as(self, uid: int, gid: int, path: str, data: bytes, *, truncate: bool = False) -> None:
+        """Append to a file as the sandbox user (host ids), creating it and its directory if needed.
+
+        For files whose path a sandbox process controls (the output spill files): the open runs with
+        that user's filesystem ids, so its own permissions decide, and the last component is never a
+        symlink. Whatever the user plants, this writes nothing the user could not write itself."""
+        p = _norm(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | (os.O_TRUNC if truncate else os.O_APPEND)
+        try:
+            with self._rootfd() as root, _fsids(uid, gid):
+                try:
+                    fd = openat2(root, str(p), flags, 0o644)
+                except FileNotFoundError:
+                    with _fd(openat2(root, str(p.parent.parent), os.O_PATH | os.O_DIRECTORY)) as pp:
+                        try:
+                            os.mkdir(p.parent.name, 0o755, dir_fd=pp)
+                        except FileExistsError:
+                            pass
+                    fd = openat2(root, str(p), flags, 0o644)
+                with _fd(fd):
+                    _require_regular(os.fstat(fd), path)
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+        except OSError as e:
             raise _errors(path, e) from None
 
     def mkdir(self, path: str) -> None:

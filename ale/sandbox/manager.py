@@ -22,7 +22,7 @@ from typing import Any
 
 from . import cgroups, images, seccomp
 from .fs import SandboxFS
-from .runtime import InitProcess, Zygote, init_binary
+from .runtime import UID_BASE, InitProcess, Zygote, init_binary
 from .session import BashSession, OutputCapture
 from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
                    SandboxSpec, SessionResult, Unavailable)
@@ -376,19 +376,22 @@ class SandboxManager:
         return env
 
     def _spiller(self, sb: Sandbox, name: str):
-        """A sink that appends to OUTPUT_DIR/name in the sandbox; returns the path on first call."""
+        """A sink that appends to OUTPUT_DIR/name in the sandbox; returns the path on first call.
+        Written as the sandbox's user: the path is one that user controls (see SandboxFS.append_as)."""
         path = f"{OUTPUT_DIR}/{name}"
         state = {"written": 0, "failed": False}
         fs = sb.fs
+        uid, gid = parse_user(sb.spec.user or sb.image.config.user)
 
         def spill(data: bytes) -> str | None:
             if state["failed"] or state["written"] >= MAX_SPILL or fs is None:
                 return path
             try:
-                fs.write(path, data[: MAX_SPILL - state["written"]], append=state["written"] > 0)
+                fs.append_as(UID_BASE + uid, UID_BASE + gid, path, data[: MAX_SPILL - state["written"]],
+                             truncate=state["written"] == 0)
                 state["written"] += len(data)
             except SandboxError:
-                state["failed"] = True  # disk full: keep head+tail in memory, the file is partial
+                state["failed"] = True  # disk full, or a path the user cannot write: head+tail kept in memory
             return path
         return spill
 
