@@ -185,6 +185,22 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
+def remove_if_empty(top: Path) -> bool:
+    """rmdir a cgroup tree, deepest first, only where no process is left; never kills. True if gone."""
+    try:
+        subdirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]
+    except FileNotFoundError:
+        return False
+    for d in subdirs:
+        try:
+            d.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:  # busy: something lives there
+            return False
+    return True
+
+
 def remove_tree(dirs: list[Path], timeout: float = 5.0) -> None:
     """Kill every process in these cgroups (and below) and rmdir them, deepest first."""
     deadline = time.monotonic() + timeout

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -87,7 +88,9 @@ class SandboxManager:
         self.home = Path(home or DEFAULT_HOME).absolute()  # paths reach the launcher and /proc/PID/root
         self.home.mkdir(parents=True, exist_ok=True)
         self.images = images.ImageStore(self.home)
-        self.instance = f"{os.getpid()}-{secrets.token_hex(3)}"
+        # Instances carry a tag of their home: a sweep touches only its own home's (issue #12 item 7).
+        self.home_tag = hashlib.sha256(str(self.home).encode()).hexdigest()[:8]
+        self.instance = f"{self.home_tag}-{os.getpid()}-{secrets.token_hex(3)}"
         self.run_dir = self.home / "run" / self.instance
         # Every launcher mounts its sandbox's scratch tmpfs on this same dir, each in its own private mount
         # namespace: no directory to make and remove per sandbox on the host's filesystem.
@@ -162,12 +165,16 @@ class SandboxManager:
             cgroups.prepare(self._cg_bases, self.instance)
 
     def sweep(self) -> list[str]:
-        """Remove what crashed managers left: processes (via their cgroups), cgroups, run dirs.
+        """Remove what crashed managers of this home left: processes (via their cgroups), cgroups, run dirs.
         A manager that is alive holds an flock on its run dir and is left alone."""
         with self._run_root_lock():
             return self._sweep()
 
     def _sweep(self) -> list[str]:
+        """Only what is provably dead, and only this home's: a run dir whose lock is free belonged to a
+        manager that has exited (its cgroups are killed and removed). A cgroup with no run dir is removed
+        only when it holds no process (every sandbox dies with its manager through the parent-death
+        chain, so live processes mean a live manager). Other homes' instances are never touched."""
         swept = []
         self._cg_bases = self._cg_bases or cgroups.detect()
         run_root = self.home / "run"
@@ -188,14 +195,14 @@ class SandboxManager:
                         continue
                     finally:
                         os.close(fd)
-                self._remove_cgroup_dirs(d.name)
+                if d.name.startswith(f"{self.home_tag}-"):
+                    self._remove_cgroup_dirs(d.name)
                 shutil.rmtree(d, ignore_errors=True)
                 swept.append(d.name)
-        for base in self._cg_bases.values():  # cgroups whose run dir is already gone
+        for base in self._cg_bases.values():  # cgroups whose run dir is already gone: only if empty
             if base.exists():
                 for d in list(base.iterdir()):
-                    if d.is_dir() and d.name not in live and d.name != self.instance:
-                        cgroups.remove_tree([d])
+                    if d.is_dir() and d.name not in live and d.name != self.instance and cgroups.remove_if_empty(d):
                         if d.name not in swept:
                             swept.append(d.name)
         return swept
