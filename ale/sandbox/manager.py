@@ -526,8 +526,10 @@ class SandboxManager:
         sb.events.append(ev)
         if len(sb.events) > MAX_EVENTS:  # bounded memory per sandbox; the file keeps everything
             del sb.events[: len(sb.events) - MAX_EVENTS]
-        try:
-            with open(self.run_dir / f"{sb.id}.events.jsonl", "a") as f:
+        try:  # 0600: events hold the commands run (other host users must not read them)
+            fd = os.open(self.run_dir / f"{sb.id}.events.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                         0o600)
+            with open(fd, "a") as f:
                 f.write(json.dumps(ev) + "\n")
         except OSError:
             pass
