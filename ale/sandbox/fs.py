@@ -84,6 +84,19 @@ def _fsids(uid: int, gid: int):
         _libc.setfsgid(0)
 
 
+def _members(tf: tarfile.TarFile):
+    """The archive's members; a truncated or corrupt archive is a clear error, not a crash."""
+    it = iter(tf)
+    while True:
+        try:
+            m = next(it)
+        except StopIteration:
+            return
+        except tarfile.TarError as e:
+            raise SandboxError(f"broken tar archive: {e}") from None
+        yield m
+
+
 def _rmtree_at(parent: int, name: str) -> None:
     """Remove `name` in the directory open at `parent`, depth first with an explicit stack."""
     try:
@@ -141,6 +154,8 @@ class SandboxFS:
 
     def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
         p = _norm(path)
+        if not 0 <= offset < 1 << 62 or (length is not None and length < 0):
+            raise SandboxError(f"bad offset/length {offset}/{length}")
         try:
             # O_NONBLOCK: a FIFO planted by the sandbox must not block the host; only regular files are read.
             with self._rootfd() as root, _fd(openat2(root, str(p), os.O_RDONLY | os.O_NONBLOCK)) as fd:
@@ -271,7 +286,7 @@ class SandboxFS:
         except tarfile.TarError as e:
             raise SandboxError(f"not a tar archive: {e}") from None
         with tf, self._rootfd() as root:
-            for m in tf:
+            for m in _members(tf):
                 rel = PurePosixPath(m.name.lstrip("/"))
                 if ".." in rel.parts:
                     raise SandboxError(f"tar member escapes the destination: {m.name}")
@@ -280,8 +295,12 @@ class SandboxFS:
                     if m.isdir():
                         os.close(self._mkdirs(root, target))
                     elif m.isfile():
-                        src = tf.extractfile(m)
-                        self.write(str(target), src.read() if src else b"", mode=m.mode & 0o7777)
+                        try:
+                            src = tf.extractfile(m)
+                            data_ = src.read() if src else b""
+                        except tarfile.TarError as e:
+                            raise SandboxError(f"broken tar archive at {m.name}: {e}") from None
+                        self.write(str(target), data_, mode=m.mode & 0o7777)
                     elif m.issym():
                         with _fd(self._mkdirs(root, target.parent)) as parent:
                             try:
@@ -309,6 +328,8 @@ class SandboxFS:
                 self._add(tf, fd, p.name or ".", budget)
         except OSError as e:
             raise _errors(path, e) from None
+        except RecursionError:
+            raise SandboxError(f"directory tree too deep to download as one tar: {path}") from None
         return buf.getvalue()
 
     def _add(self, tf: tarfile.TarFile, fd: int, arcname: str, budget: dict) -> None:

@@ -283,6 +283,8 @@ class SandboxManager:
                 keep_caps=sum(1 << CAPABILITIES[c] for c in spec.capabilities),
                 user=parse_user(spec.user or sb.image.config.user),
                 on_event=lambda ev: self._on_init_event(sb, gen, ev))
+        except RuntimeError as e:  # the spec asked for what cannot start (a workdir that is a file, ...)
+            raise SandboxError(str(e)) from None
         finally:
             self._launch.release()
         sb.fs = SandboxFS(str(sb.init.root))
@@ -453,8 +455,15 @@ class SandboxManager:
     async def create_session(self, sid: str, *, cwd: str | None = None, env: dict[str, str] | None = None) -> str:
         sb = self._running(sid)
         ssid = secrets.token_hex(4)
+        cwd = cwd or sb.spec.workdir or sb.image.config.workdir
+        if not await asyncio.to_thread(sb.fs.is_dir, cwd):
+            raise SandboxError(f"cwd {cwd!r} is not a directory in the sandbox")
         sess = BashSession(ssid, sb.init, lambda name: self._spiller(sb, name), self.output_cap)
-        await sess.start(cwd or sb.spec.workdir or sb.image.config.workdir, self._env(sb, env))
+        try:
+            await sess.start(cwd, self._env(sb, env))
+        except RuntimeError as e:
+            await sess.close()
+            raise SandboxError(str(e)) from None
         sb.sessions[ssid] = sess
         return ssid
 

@@ -117,8 +117,8 @@ class SessionRunReq(SessionRef):
 
 class ReadReq(Ref):
     path: str
-    offset: int = Field(0, ge=0)
-    length: int | None = Field(None, ge=0)
+    offset: int = Field(0, ge=0, le=1 << 62)
+    length: int | None = Field(None, ge=0, le=1 << 62)
     start_line: int | None = Field(None, ge=1)
     end_line: int | None = Field(None, ge=1)
 

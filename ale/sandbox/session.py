@@ -157,7 +157,7 @@ class BashSession:
         self.proc.exited.add_done_callback(lambda _: self._wake.set())
         r = await self.run(_BOOT, timeout=20, idle_timeout=20, _raw=True)
         if r.status != "completed":
-            raise RuntimeError(f"bash session did not start: {r.status} {r.output[-500:]!r}")
+            raise RuntimeError(f"bash session did not start ({r.status}): is bash in the image?")
 
     def _on_output(self, _stream: int, data: bytes) -> None:
         self._buf += data
