@@ -80,6 +80,8 @@ class Sandbox:
     spills: int = 0
     event_seq: int = 0
     generation: int = 0  # bumped on every (re)start
+    # stop/reset/delete/commit take turns: 20 concurrent resets left 20 inits in one cgroup
+    lifecycle: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class SandboxManager:
@@ -314,7 +316,9 @@ class SandboxManager:
         if sb.state == "running" and sb.init is not None and not sb.init.alive:
             sb.state, sb.stop_reason = "stopped", sb.stop_reason or "the sandbox's init exited"
         if sb.state == "running":
-            sb.counters = {**sb.counters, **sb.cgroup.counters(), "disk_bytes": self._disk_used(sb)}
+            # Through the guard's own check: reading the counters here without it made the guard miss
+            # an OOM kill that happened just before (it compares with the last counters it saw).
+            self._check_now(sb)
         return self.info(sb)
 
     async def list(self) -> list[SandboxInfo]:
@@ -322,42 +326,49 @@ class SandboxManager:
 
     async def stop(self, sid: str, reason: str = "stopped by request") -> SandboxInfo:
         sb = self._get(sid)
-        await self._kill(sb)
-        sb.state, sb.stop_reason = "stopped", reason
-        self._event(sb, {"kind": "stopped", "reason": reason})
-        return self.info(sb)
+        async with sb.lifecycle:
+            await self._kill(sb)
+            sb.state, sb.stop_reason = "stopped", reason
+            self._event(sb, {"kind": "stopped", "reason": reason})
+            return self.info(sb)
 
     async def delete(self, sid: str) -> None:
         sb = self._sandboxes.pop(sid, None)
         if sb is None:
             raise NotFound(f"no such sandbox: {sid}")
-        await self._kill(sb)
-        sb.state = "deleted"
-        await asyncio.to_thread(self._cleanup_files, sb)
+        async with sb.lifecycle:
+            await self._kill(sb)
+            sb.state = "deleted"
+            await asyncio.to_thread(self._cleanup_files, sb)
 
     async def reset(self, sid: str, reason: str = "reset by request") -> SandboxInfo:
         """Back to the image state: drop the upper layer (the whole tmpfs) and start again."""
         sb = self._get(sid)
-        await self._kill(sb)
-        await asyncio.to_thread(self._cleanup_files, sb)
-        if sid not in self._sandboxes:  # deleted meanwhile
-            raise NotFound(f"sandbox {sid} was deleted")
-        await self._launch_sandbox(sb)
-        self._event(sb, {"kind": "reset", "reason": reason})
-        return self.info(sb)
+        async with sb.lifecycle:
+            if sid not in self._sandboxes:  # deleted while we waited
+                raise NotFound(f"sandbox {sid} was deleted")
+            await self._kill(sb)
+            await asyncio.to_thread(self._cleanup_files, sb)
+            if sid not in self._sandboxes:
+                raise NotFound(f"sandbox {sid} was deleted")
+            await self._launch_sandbox(sb)
+            self._event(sb, {"kind": "reset", "reason": reason})
+            return self.info(sb)
 
     async def commit(self, sid: str, image_name: str) -> images.Image:
         """Save the sandbox's changes as a new image on top of its own."""
         sb = self._running(sid)
         images.check_name(image_name)
-        layer_id = "c" + secrets.token_hex(8)
-        await asyncio.to_thread(self.images.commit_upper, sb.init.upper, layer_id)
-        new = images.Image(image_name, [layer_id, *sb.image.layers],
-                           images.ImageConfig(env={**sb.image.config.env, **sb.spec.env},
-                                              workdir=sb.spec.workdir or sb.image.config.workdir,
-                                              user=sb.image.config.user))
-        self._event(sb, {"kind": "commit", "image": image_name})
-        return self.images.save(new)
+        async with sb.lifecycle:
+            sb = self._running(sid)
+            layer_id = "c" + secrets.token_hex(8)
+            await asyncio.to_thread(self.images.commit_upper, sb.init.upper, layer_id)
+            new = images.Image(image_name, [layer_id, *sb.image.layers],
+                               images.ImageConfig(env={**sb.image.config.env, **sb.spec.env},
+                                                  workdir=sb.spec.workdir or sb.image.config.workdir,
+                                                  user=sb.image.config.user))
+            self._event(sb, {"kind": "commit", "image": image_name})
+            return self.images.save(new)
 
     async def kill_processes(self, sid: str) -> int:
         """Kill every process in the sandbox but its init (daemons, setsid'd and double-forked ones
@@ -430,6 +441,10 @@ class SandboxManager:
         timed_out = False
         try:
             code = await asyncio.wait_for(asyncio.shield(proc.exited), timeout)
+        except asyncio.CancelledError:  # the caller went away (e.g. its HTTP client disconnected)
+            if init.alive:
+                init.signal(proc)
+            raise
         except asyncio.TimeoutError:
             timed_out = True
             init.signal(proc)  # SIGKILL to its whole process group
@@ -439,8 +454,9 @@ class SandboxManager:
                 pass
             code = 124
             self._event(sb, {"kind": "timeout", "command": argv[-1][:200], "timeout_s": timeout})
-        if code != 0:  # a kill by a limit shows as a failure: let the guard look now, so it is in this answer
-            self._check_now(sb)
+        # Let the guard look now, so what it did is in this answer (also when the command exits 0: a
+        # child of it may have been OOM-killed).
+        self._check_now(sb)
         raw_out, raw_err = out.data(), err.data()
         binary = not (_is_utf8(raw_out) and _is_utf8(raw_err))
         res = ExecResult(

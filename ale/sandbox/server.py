@@ -10,6 +10,7 @@ and per-request caps (`Caps`: memory, disk, cpus per sandbox) bound what one tok
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import ipaddress
@@ -226,18 +227,34 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
     async def commit(req: CommitReq) -> dict:
         return await call("commit", req)
 
+    async def unless_gone(request: Request, coro) -> Any:
+        """Run a long call; cancel it (the command is killed) when the client disconnects."""
+        task = asyncio.ensure_future(coro)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.5)
+                if done:
+                    return task.result()
+                if await request.is_disconnected():
+                    task.cancel()
+                    raise HTTPException(499, "client closed the request")
+        finally:
+            task.cancel()
+
     @app.post("/v1/sandbox/execute", dependencies=deps, response_model=ExecResult)
-    async def execute(req: ExecReq) -> Response:
+    async def execute(req: ExecReq, request: Request) -> Response:
         # Already a validated model: serialise it once instead of re-validating through response_model.
-        return Response((await call("execute", req)).model_dump_json(), media_type="application/json")
+        res = await unless_gone(request, call("execute", req))
+        return Response(res.model_dump_json(), media_type="application/json")
 
     @app.post("/v1/sandbox/create_session", dependencies=deps)
     async def create_session(req: SessionCreateReq) -> dict:
         return {"session_id": await call("create_session", req)}
 
     @app.post("/v1/sandbox/run_in_session", dependencies=deps, response_model=SessionResult)
-    async def run_in_session(req: SessionRunReq) -> Response:
-        return Response((await call("run_in_session", req)).model_dump_json(), media_type="application/json")
+    async def run_in_session(req: SessionRunReq, request: Request) -> Response:
+        res = await unless_gone(request, call("run_in_session", req))
+        return Response(res.model_dump_json(), media_type="application/json")
 
     @app.post("/v1/sandbox/interrupt_session", dependencies=deps)
     async def interrupt_session(req: SessionRef) -> dict:
