@@ -23,7 +23,7 @@ from typing import Any
 
 from . import cgroups, images, seccomp
 from .fs import SandboxFS
-from .runtime import UID_BASE, InitProcess, Zygote, init_binary
+from .runtime import OWNER_BASE, OWNER_SLOTS, UID_BASE, InitProcess, Zygote, init_binary
 from .session import BashSession, OutputCapture
 from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
                    SandboxSpec, SessionResult, Unavailable)
@@ -80,6 +80,7 @@ class Sandbox:
     spills: int = 0
     event_seq: int = 0
     generation: int = 0  # bumped on every (re)start
+    owner_uid: int = 0  # host uid owning its user namespace (its per-uid kernel budgets)
     # stop/reset/delete/commit take turns: 20 concurrent resets left 20 inits in one cgroup
     lifecycle: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -248,7 +249,7 @@ class SandboxManager:
         sid = secrets.token_hex(6)
         now = time.time()
         sb = Sandbox(id=sid, spec=spec, image=image, cgroup=cgroups.Cgroup(self._cg_bases, f"{self.instance}/{sid}"),
-                     created_at=now, last_used_at=now)
+                     created_at=now, last_used_at=now, owner_uid=self._free_owner_uid())
         self._sandboxes[sid] = sb
         try:
             await self._launch_sandbox(sb)
@@ -259,6 +260,14 @@ class SandboxManager:
         if spec.network.mode == "host":
             self._event(sb, {"kind": "network_host", "detail": "sandbox created with the host's network"})
         return self.info(sb)
+
+    def _free_owner_uid(self) -> int:
+        """A random owner uid no live sandbox of this manager has (other managers may pick the same one
+        by chance: then those two share budgets, nothing more)."""
+        used = {sb.owner_uid for sb in self._sandboxes.values()}
+        while (uid := OWNER_BASE + secrets.randbelow(OWNER_SLOTS)) in used:
+            pass
+        return uid
 
     async def _launch_sandbox(self, sb: Sandbox) -> None:
         spec = sb.spec
@@ -283,7 +292,7 @@ class SandboxManager:
                 cgroup_ops=sb.cgroup.launch_ops(cgroups.Limits(memory=spec.memory, pids=spec.pids, cpus=spec.cpus)),
                 seccomp=self._seccomp[spec.network.mode == "none"],
                 keep_caps=sum(1 << CAPABILITIES[c] for c in spec.capabilities),
-                user=parse_user(spec.user or sb.image.config.user),
+                user=parse_user(spec.user or sb.image.config.user), owner_uid=sb.owner_uid,
                 on_event=lambda ev: self._on_init_event(sb, gen, ev))
         except RuntimeError as e:  # the spec asked for what cannot start (a workdir that is a file, ...)
             raise SandboxError(str(e)) from None

@@ -25,6 +25,10 @@ from pathlib import Path
 SPAWN_PTY, SPAWN_STDIN, SPAWN_CTL = 1, 2, 4
 CTL_FD = 100  # where a process spawned with ctl=True finds its private control socket
 UID_BASE = 100000  # uid/gid 0..65535 inside every sandbox are 100000.. on the host
+# Each sandbox's user namespace is created (owned) by a uid of its own from this range, so per-uid
+# kernel budgets (inotify instances and watches, ...) are not shared between sandboxes. ALE reserves
+# host uids UID_BASE .. OWNER_BASE + OWNER_SLOTS - 1: no host user may have one of them.
+OWNER_BASE, OWNER_SLOTS = UID_BASE + 65536, 65536
 _SOURCE = Path(__file__).with_name("native") / "ale-init.c"
 
 
@@ -191,10 +195,11 @@ class InitProcess:
     async def start(
         cls, *, zygote: Zygote, scratch: Path, layers: list[Path], disk: int, hostname: str, workdir: str,
         host_net: bool, cgroup_dirs: list[str], cgroup_ops: list[str], seccomp: bytes,
-        on_event: Callable[[dict], None], keep_caps: int = 0, user: tuple[int, int] = (0, 0), timeout: float = 30.0,
+        on_event: Callable[[dict], None], keep_caps: int = 0, user: tuple[int, int] = (0, 0), owner_uid: int = UID_BASE,
+        timeout: float = 30.0,
     ) -> InitProcess:
         args = ["--scratch", str(scratch), "--lower", ":".join(map(str, layers)), "--disk", str(disk),
-                "--hostname", hostname, "--workdir", workdir, "--uid-base", str(UID_BASE),
+                "--hostname", hostname, "--workdir", workdir, "--uid-base", str(UID_BASE), "--owner-uid", str(owner_uid),
                 "--keep-caps", hex(keep_caps), "--user", f"{user[0]}:{user[1]}"]
         for op in cgroup_ops:
             args += ["--cg-op", op]

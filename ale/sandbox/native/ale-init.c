@@ -116,6 +116,7 @@ struct opts {
     unsigned long long keep_caps;
     long run_uid, run_gid;
     unsigned uid_base;
+    unsigned owner_uid;        /* creates (owns) the user namespace: per-user kernel budgets are charged to it */
     int host_net;
     const char *seccomp;       /* the filter program (struct sock_filter[]), sent with the request */
     size_t seccomp_len;
@@ -608,6 +609,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "--workdir")) o->workdir = v;
         else if (!strcmp(a, "--disk")) o->disk = atoll(v);
         else if (!strcmp(a, "--uid-base")) o->uid_base = (unsigned)atol(v);
+        else if (!strcmp(a, "--owner-uid")) o->owner_uid = (unsigned)atol(v);
         else if (!strcmp(a, "--keep-caps")) o->keep_caps = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--user")) { if (sscanf(v, "%ld:%ld", &o->run_uid, &o->run_gid) != 2 || o->run_uid < 0 ||
                                               o->run_uid > 65535 || o->run_gid < 0 || o->run_gid > 65535)
@@ -616,6 +618,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "--cg-op") && o->ncg_ops < 24) o->cg_ops[o->ncg_ops++] = v;
         else fail("ale-init: unknown option %s", a);
     }
+    if (!o->owner_uid) o->owner_uid = o->uid_base;
     if (!o->scratch || !o->lower || o->workdir[0] != '/')
         fail("ale-init: a launch needs --scratch DIR --lower L1[:L2...] [--disk BYTES] [--hostname H] [--workdir /DIR] "
              "[--uid-base N] [--cg-op 'mkdir DIR'|PATH=VALUE]... [--cgroup DIR]... [--host-net]");
@@ -648,16 +651,17 @@ static int launch(struct opts *o) {
     int sync[2], pidpipe[2];
     if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(pidpipe, O_CLOEXEC) < 0) die("pipe");
     int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->host_net ? 0 : CLONE_NEWNET);
-    /* The user namespace is created by an intermediate process running as the unprivileged owner uid,
-     * so the namespace (and the per-user kernel counters its processes are charged to: inotify
-     * instances, queued signals, message queues) belong to that uid, never to host root. We stay
-     * the subreaper, so the init becomes our child once the intermediate exits. */
+    /* The user namespace is created by an intermediate process running as an unprivileged owner uid
+     * of this sandbox's own (--owner-uid), so the namespace (and the per-user kernel counters its
+     * processes are charged to: inotify instances and watches, user namespaces, ...) belong to that
+     * uid: never host root's, never another sandbox's. We stay the subreaper, so the init becomes our
+     * child once the intermediate exits. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_t mid = fork();
     if (mid < 0) die("fork");
     if (mid == 0) {
-        if (setgroups(0, NULL) < 0 || setresgid(o->uid_base, o->uid_base, o->uid_base) < 0 ||
-            setresuid(o->uid_base, o->uid_base, o->uid_base) < 0) die("drop to the owner uid");
+        if (setgroups(0, NULL) < 0 || setresgid(o->owner_uid, o->owner_uid, o->owner_uid) < 0 ||
+            setresuid(o->owner_uid, o->owner_uid, o->owner_uid) < 0) die("drop to the owner uid");
         pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
         if (child < 0) die("clone");
         if (child == 0) {
