@@ -184,7 +184,9 @@ class ImageStore:
         """Layers under any live overlay mount on this host, whichever server made it.
 
         Each sandbox's overlay lives in its launcher's private mount namespace, so every namespace
-        is read once (through one of its processes)."""
+        is read once (through one of its processes). Its lowerdirs are links l0, l1, ... beside the
+        mount point (so the sandbox's own mountinfo shows no host path): they are read through
+        /proc/PID/root."""
         prefix, seen, found = f"{self.layers_dir}/", set(), set()
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
@@ -198,10 +200,17 @@ class ImageStore:
                 continue
             for line in text.splitlines():
                 if " - overlay " in line:
+                    where = os.path.dirname(line.split(" ")[4])
                     for opt in line.rsplit(" ", 1)[-1].split(","):
                         if opt.startswith("lowerdir="):
-                            found.update(p[len(prefix):].split("/", 1)[0]
-                                         for p in opt[len("lowerdir="):].split(":") if p.startswith(prefix))
+                            for p in opt[len("lowerdir="):].split(":"):
+                                if not p.startswith("/"):
+                                    try:
+                                        p = os.readlink(f"/proc/{pid}/root{where}/{p}")
+                                    except OSError:
+                                        continue
+                                if p.startswith(prefix):
+                                    found.add(p[len(prefix):].split("/", 1)[0])
         return found
 
     def layer_paths(self, image: Image) -> list[Path]:

@@ -577,7 +577,8 @@ class SandboxManager:
         if gen != sb.generation:
             return
         if ev.get("kind") == "denied_syscall":
-            ev["syscall"] = seccomp.SYSCALL_NAMES.get(ev.get("nr"), str(ev.get("nr")))
+            ev["syscall"] = (f"{ev['abi']} syscall {ev.get('nr')}" if ev.get("abi")
+                             else seccomp.SYSCALL_NAMES.get(ev.get("nr"), str(ev.get("nr"))))
         self._apply_policy(sb, ev)
 
     def _apply_policy(self, sb: Sandbox, ev: dict) -> None:

@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -145,15 +146,43 @@ static void mount_rootfs(const struct opts *o) {
     if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(root, 0755) < 0) die("mkdir scratch dirs");
     /* The upper root inherits the image root's owner: sandbox root. */
     if (chown(upper, o->uid_base, o->uid_base) < 0) die("chown upper");
-    snprintf(buf, sizeof buf, "lowerdir=%s,upperdir=%s,workdir=%s", o->lower, upper, work);
+    /* The sandbox sees these options in /proc/self/mountinfo: give them short relative names (links
+     * l0, l1, ... to the layers, from the scratch dir) so no host path or layer id shows there. */
+    if (chdir(o->scratch) < 0) die("chdir scratch");
+    size_t off = (size_t)snprintf(buf, sizeof buf, "lowerdir=");
+    const char *l = o->lower;
+    for (int i = 0; *l; i++) {
+        const char *end = strchr(l, ':');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char target[1024], name[16];
+        snprintf(target, sizeof target, "%.*s", (int)len, l);
+        snprintf(name, sizeof name, "l%d", i);
+        if (symlink(target, name) < 0) die("layer link");
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ":" : "", name);
+        if (off >= sizeof buf) fail("ale-init: too many layers");
+        l = end ? end + 1 : l + len;
+    }
+    snprintf(buf + off, sizeof buf - off, ",upperdir=upper,workdir=work");
     if (mount("ale-root", root, "overlay", 0, buf) < 0) die("mount overlay");
+    /* Device nodes of our own, on a tiny tmpfs: binding the host's /dev nodes showed the host's
+     * devtmpfs (and its size: the host's RAM) in the sandbox's mountinfo. */
+    char devs[1024];
+    snprintf(devs, sizeof devs, "%s/devs", o->scratch);
+    if (mkdir(devs, 0755) < 0 || mount("ale-devs", devs, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=4k,mode=0755") < 0)
+        die("mount device nodes");
+    static const struct { const char *name; unsigned maj, min; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
+        snprintf(buf, sizeof buf, "%s/%s", devs, nodes[i].name);
+        if (mknod(buf, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0 || chmod(buf, 0666) < 0) die(buf);
+    }
 }
 
 /* ---------- init side: namespace setup ---------- */
 
-static void bind_dev(const char *root, const char *name) {
-    char dst[1024], src[256];
-    snprintf(src, sizeof src, "/dev/%s", name);
+static void bind_dev(const char *scratch, const char *root, const char *name) {
+    char dst[1024], src[1100];
+    snprintf(src, sizeof src, "%s/devs/%s", scratch, name);
     snprintf(dst, sizeof dst, "%s/dev/%s", root, name);
     int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
     if (fd < 0) die(dst);
@@ -189,7 +218,7 @@ static void setup_inside(const struct opts *o) {
     snprintf(p, sizeof p, "%s/dev", root); mkdir(p, 0755);
     if (mount("ale-dev", p, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") < 0) die("mount dev");
     const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
-    for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) bind_dev(root, devs[i]);
+    for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) bind_dev(o->scratch, root, devs[i]);
     snprintf(p, sizeof p, "%s/dev/pts", root); mkdir(p, 0755);
     if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
         die("mount devpts");
@@ -492,6 +521,32 @@ static int event_allowed(int kind) {
     return 0;
 }
 
+/* The non-loopback IPv4/IPv6 address at `ptr` in the process's memory, as "a.b.c.d:port", or "". */
+static void peer_at(int listener, const struct seccomp_notif *req, uint64_t ptr, char *addr, size_t size) {
+    char path[64];
+    unsigned char sa[32] = {0};
+    addr[0] = 0;
+    if (!ptr) return;
+    snprintf(path, sizeof path, "/proc/%d/mem", req->pid);
+    int mem = open(path, O_RDONLY | O_CLOEXEC);
+    if (mem < 0) return;
+    ssize_t n = pread(mem, sa, sizeof sa, (off_t)ptr);
+    close(mem);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0 || n < 8) return;
+    uint16_t fam; memcpy(&fam, sa, 2);
+    if (fam == AF_INET) {
+        struct sockaddr_in in; memcpy(&in, sa, sizeof in);
+        if ((ntohl(in.sin_addr.s_addr) >> 24) != 127)
+            snprintf(addr, size, "%s:%d", inet_ntoa(in.sin_addr), ntohs(in.sin_port));
+    } else if (fam == AF_INET6 && n >= 24) {
+        struct sockaddr_in6 in6; memcpy(&in6, sa, sizeof in6 < sizeof sa ? sizeof in6 : sizeof sa);
+        if (!IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
+            char b[64]; inet_ntop(AF_INET6, &in6.sin6_addr, b, sizeof b);
+            snprintf(addr, size, "[%s]:%d", b, ntohs(in6.sin6_port));
+        }
+    }
+}
+
 static void handle_notification(int listener) {
     struct seccomp_notif req;
     struct seccomp_notif_resp resp;
@@ -500,33 +555,36 @@ static void handle_notification(int listener) {
     memset(&resp, 0, sizeof resp);
     resp.id = req.id;
     int nr = req.data.nr;
-    if (nr == SYS_connect) {
+    if (req.data.arch != AUDIT_ARCH_X86_64 || (nr & 0x40000000)) {
+        /* A foreign ABI (i386 int 0x80, x32): never run, the process is killed (SIGSYS), and recorded. */
+        const char *abi = req.data.arch == AUDIT_ARCH_I386 ? "i386" : req.data.arch == AUDIT_ARCH_X86_64 ? "x32" : "foreign";
+        kill(req.pid, SIGSYS);
+        resp.error = -ENOSYS;
+        ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        if (event_allowed(EV_DENIED))
+            send_text(F_EVENT, 0, "{\"kind\":\"denied_syscall\",\"pid\":%d,\"nr\":%d,\"arch\":%u,\"abi\":\"%s\"}",
+                      req.pid, nr & ~0x40000000, req.data.arch, abi);
+        return;
+    }
+    if (nr == SYS_connect || nr == SYS_sendto || nr == SYS_sendmsg) {
         /* Observed, not decided here: the network namespace itself enforces the policy. */
-        char addr[128] = "", path[64];
-        unsigned char sa[32] = {0};
-        snprintf(path, sizeof path, "/proc/%d/mem", req.pid);
-        int mem = open(path, O_RDONLY | O_CLOEXEC);
-        if (mem >= 0) {
-            ssize_t n = pread(mem, sa, sizeof sa, (off_t)req.data.args[1]);
-            close(mem);
-            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0 && n >= 8) {
-                uint16_t fam; memcpy(&fam, sa, 2);
-                if (fam == AF_INET) {
-                    struct sockaddr_in in; memcpy(&in, sa, sizeof in);
-                    if ((ntohl(in.sin_addr.s_addr) >> 24) != 127)
-                        snprintf(addr, sizeof addr, "%s:%d", inet_ntoa(in.sin_addr), ntohs(in.sin_port));
-                } else if (fam == AF_INET6 && n >= 24) {
-                    struct sockaddr_in6 in6; memcpy(&in6, sa, sizeof in6 < sizeof sa ? sizeof in6 : sizeof sa);
-                    if (!IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
-                        char b[64]; inet_ntop(AF_INET6, &in6.sin6_addr, b, sizeof b);
-                        snprintf(addr, sizeof addr, "[%s]:%d", b, ntohs(in6.sin6_port));
-                    }
-                }
+        char addr[128] = "";
+        uint64_t ptr = nr == SYS_connect ? req.data.args[1] : nr == SYS_sendto ? req.data.args[4] : 0;
+        if (nr == SYS_sendmsg) {  /* struct msghdr starts with msg_name */
+            char path[64]; snprintf(path, sizeof path, "/proc/%d/mem", req.pid);
+            int mem = open(path, O_RDONLY | O_CLOEXEC);
+            if (mem >= 0) {
+                if (pread(mem, &ptr, sizeof ptr, (off_t)req.data.args[1]) != sizeof ptr) ptr = 0;
+                close(mem);
             }
         }
+        peer_at(listener, &req, ptr, addr, sizeof addr);
         resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        if (addr[0] && event_allowed(EV_NETWORK)) send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\"}", req.pid, addr);
+        const char *via = nr == SYS_connect ? "connect" : nr == SYS_sendto ? "sendto" : "sendmsg";
+        if (addr[0] && event_allowed(EV_NETWORK))
+            send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\",\"via\":\"%s\"}",
+                      req.pid, addr, via);
         return;
     }
     resp.error = -EPERM;
