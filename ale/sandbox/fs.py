@@ -203,14 +203,15 @@ class SandboxFS:
                 raise SandboxError(f"not a regular file: {path}") from None
             raise _errors(path, e) from None
 
-    def append_as(self, uid: int, gid: int, path: str, data: bytes, *, truncate: bool = False) -> None:
-        """Append to a file as the sandbox user (host ids), creating it and its directory if needed.
+    def open_as(self, uid: int, gid: int, path: str) -> int:
+        """Create (or truncate) a file for writing as the sandbox user (host ids), making its directory
+        if needed; returns the fd (O_APPEND; the caller writes and closes).
 
         For files whose path a sandbox process controls (the output spill files): the open runs with
         that user's filesystem ids, so its own permissions decide, and the last component is never a
         symlink. Whatever the user plants, this writes nothing the user could not write itself."""
         p = _norm(path)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | (os.O_TRUNC if truncate else os.O_APPEND)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_NONBLOCK | os.O_NOFOLLOW
         try:
             with self._rootfd() as root, _fsids(uid, gid):
                 try:
@@ -222,11 +223,13 @@ class SandboxFS:
                         except FileExistsError:
                             pass
                     fd = openat2(root, str(p), flags, 0o644)
-                with _fd(fd):
+                try:
                     _require_regular(os.fstat(fd), path)
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view):]
+                    os.set_blocking(fd, True)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                return fd
         except OSError as e:
             raise _errors(path, e) from None
 

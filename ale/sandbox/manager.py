@@ -404,25 +404,9 @@ class SandboxManager:
                 raise SandboxError(f"invalid environment variable {k!r}")
         return env
 
-    def _spiller(self, sb: Sandbox, name: str):
-        """A sink that appends to OUTPUT_DIR/name in the sandbox; returns the path on first call.
-        Written as the sandbox's user: the path is one that user controls (see SandboxFS.append_as)."""
-        path = f"{OUTPUT_DIR}/{name}"
-        state = {"written": 0, "failed": False}
-        fs = sb.fs
+    def _spiller(self, sb: Sandbox, name: str) -> _Spill:
         uid, gid = parse_user(sb.spec.user or sb.image.config.user)
-
-        def spill(data: bytes) -> str | None:
-            if state["failed"] or state["written"] >= MAX_SPILL or fs is None:
-                return path
-            try:
-                fs.append_as(UID_BASE + uid, UID_BASE + gid, path, data[: MAX_SPILL - state["written"]],
-                             truncate=state["written"] == 0)
-                state["written"] += len(data)
-            except SandboxError:
-                state["failed"] = True  # disk full, or a path the user cannot write: head+tail kept in memory
-            return path
-        return spill
+        return _Spill(sb.fs, UID_BASE + uid, UID_BASE + gid, f"{OUTPUT_DIR}/{name}")
 
     async def execute(self, sid: str, command: str | list[str], *, timeout: float = 1200.0, cwd: str | None = None,
                       env: dict[str, str] | None = None, max_output: int | None = None,
@@ -453,6 +437,8 @@ class SandboxManager:
         except asyncio.CancelledError:  # the caller went away (e.g. its HTTP client disconnected)
             if init.alive:
                 init.signal(proc)
+            out.close()
+            err.close()
             raise
         except asyncio.TimeoutError:
             timed_out = True
@@ -466,15 +452,17 @@ class SandboxManager:
         # Let the guard look now, so what it did is in this answer (also when the command exits 0: a
         # child of it may have been OOM-killed).
         self._check_now(sb)
-        raw_out, raw_err = out.data(), err.data()
-        binary = not (_is_utf8(raw_out) and _is_utf8(raw_err))
-        res = ExecResult(
-            exit_code=code, stdout=raw_out.decode(errors="replace"), stderr=raw_err.decode(errors="replace"),
-            timed_out=timed_out, truncated=out.truncated or err.truncated, output_path=out.path,
-            stderr_path=err.path, binary=binary, duration_s=time.monotonic() - t0,
-            guard=sb.last_guard if sb.last_guard_at >= started_at else None)
+        out.close()
+        err.close()
+        guard = sb.last_guard if sb.last_guard_at >= started_at else None
+        (text_out, ok_out), (text_err, ok_err) = await _text(out), await _text(err)
+        res = ExecResult.model_construct(  # built from checked parts: no re-validation of 64 MiB strings
+            exit_code=code, stdout=text_out, stderr=text_err, timed_out=timed_out,
+            truncated=out.truncated or err.truncated, output_path=out.path, stderr_path=err.path,
+            binary=not (ok_out and ok_err), stdout_b64=None, stderr_b64=None,
+            duration_s=time.monotonic() - t0, guard=guard)
         if encoding == "base64":
-            res.stdout_b64, res.stderr_b64 = base64.b64encode(raw_out).decode(), base64.b64encode(raw_err).decode()
+            res.stdout_b64, res.stderr_b64 = base64.b64encode(out.data()).decode(), base64.b64encode(err.data()).decode()
         return res
 
     async def create_session(self, sid: str, *, cwd: str | None = None, env: dict[str, str] | None = None) -> str:
@@ -715,19 +703,61 @@ class SandboxManager:
         await asyncio.to_thread(self.images.remove, name, self.layers_in_use())
 
 
+async def _text(cap: OutputCapture) -> tuple[str, bool]:
+    """OutputCapture.text() that yields to the event loop between 1 MiB pieces (not a thread: a
+    worker holding the GIL made every I/O of the loop wait for it)."""
+    for errors in ("strict", "replace"):
+        pieces = []
+        try:
+            for piece in cap.decoded(errors):
+                pieces.append(piece)
+                if len(pieces) % 4 == 0:
+                    await asyncio.sleep(0)
+            return "".join(pieces), errors == "strict"
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("unreachable: 'replace' never raises")
+
+
+class _Spill:
+    """Where output past the in-memory cap goes: OUTPUT_DIR/name in the sandbox, opened once as the
+    sandbox's user (a path that user controls: see SandboxFS.open_as), written chunk by chunk, at most
+    MAX_SPILL bytes. Returns the path. A failure (disk full, a path the user cannot write) leaves the
+    head and tail in memory and the file partial."""
+
+    def __init__(self, fs: SandboxFS | None, uid: int, gid: int, path: str):
+        self.fs, self.uid, self.gid, self.path = fs, uid, gid, path
+        self.fd: int | None = None
+        self.written = 0
+        self.failed = fs is None
+
+    def __call__(self, data: bytes) -> str:
+        if self.failed or self.written >= MAX_SPILL:
+            return self.path
+        try:
+            if self.fd is None:
+                self.fd = self.fs.open_as(self.uid, self.gid, self.path)
+            view = memoryview(data)[: MAX_SPILL - self.written]
+            while view:
+                n = os.write(self.fd, view)
+                self.written += n
+                view = view[n:]
+        except (SandboxError, OSError):
+            self.failed = True
+            self.close()
+        return self.path
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 def _host_idle_seconds() -> float:
     """Idle CPU-seconds of the whole host since boot (all CPUs), from /proc/stat."""
     with open("/proc/stat") as f:
         fields = f.readline().split()
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
-
-
-def _is_utf8(b: bytes) -> bool:
-    try:
-        b.decode()
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 def _shq(s: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from .client import dispatch
@@ -241,11 +241,22 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
         finally:
             task.cancel()
 
+    async def as_json(res: BaseModel) -> Response:
+        # Already a model: serialised once, not re-validated through response_model. A big one is
+        # streamed piece by piece (_json_pieces), yielding to the loop between pieces: serialising
+        # 64 MiB at once held the event loop (every other sandbox's call) for seconds.
+        if sum(len(v) for v in res.__dict__.values() if isinstance(v, str)) <= 1 << 20:
+            return Response(res.model_dump_json(), media_type="application/json")
+
+        async def pieces():
+            for piece in _json_pieces(res):
+                yield piece
+                await asyncio.sleep(0)
+        return StreamingResponse(pieces(), media_type="application/json")
+
     @app.post("/v1/sandbox/execute", dependencies=deps, response_model=ExecResult)
     async def execute(req: ExecReq, request: Request) -> Response:
-        # Already a validated model: serialise it once instead of re-validating through response_model.
-        res = await unless_gone(request, call("execute", req))
-        return Response(res.model_dump_json(), media_type="application/json")
+        return await as_json(await unless_gone(request, call("execute", req)))
 
     @app.post("/v1/sandbox/create_session", dependencies=deps)
     async def create_session(req: SessionCreateReq) -> dict:
@@ -253,8 +264,7 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
 
     @app.post("/v1/sandbox/run_in_session", dependencies=deps, response_model=SessionResult)
     async def run_in_session(req: SessionRunReq, request: Request) -> Response:
-        res = await unless_gone(request, call("run_in_session", req))
-        return Response(res.model_dump_json(), media_type="application/json")
+        return await as_json(await unless_gone(request, call("run_in_session", req)))
 
     @app.post("/v1/sandbox/interrupt_session", dependencies=deps)
     async def interrupt_session(req: SessionRef) -> dict:
@@ -319,6 +329,20 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
 
     app.add_middleware(lambda inner: _gate(inner, token, caps.max_body))
     return app
+
+
+def _json_pieces(model: BaseModel, piece: int = 1 << 20):
+    """The model as JSON in pieces: long strings are escaped 1 MiB at a time."""
+    for i, (k, v) in enumerate(model):
+        yield f'{"," if i else "{"}{json.dumps(k)}:'.encode()
+        if isinstance(v, str) and len(v) > piece:
+            yield b'"'
+            for j in range(0, len(v), piece):
+                yield json.dumps(v[j: j + piece])[1:-1].encode()
+            yield b'"'
+        else:
+            yield (v.model_dump_json() if isinstance(v, BaseModel) else json.dumps(v)).encode()
+    yield b"}"
 
 
 def is_loopback(host: str) -> bool:

@@ -15,6 +15,7 @@ The terminal is non-canonical (-icanon) so input lines are not cut at the tty's 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import os
 import secrets
 import signal
@@ -50,6 +51,7 @@ __ale_loop() {
 }
 """
 _INCOMPLETE = 254
+_PIECE = 1 << 20  # bytes decoded at a time (see OutputCapture.text)
 _CTL_CHUNK = 256 << 10  # command bytes per frame: well below the init's 1 MiB frame buffer
 
 
@@ -82,6 +84,36 @@ class OutputCapture:
     @property
     def truncated(self) -> bool:
         return self.total > len(self.head) + len(self.tail)
+
+    def close(self) -> None:
+        """The stream ended: release the spill file (the sink may keep it open between chunks)."""
+        close = getattr(self.spill, "close", None)
+        if close:
+            close()
+
+    def text(self) -> tuple[str, bool]:
+        """(the kept output as text with replacement characters, whether it was valid UTF-8)."""
+        for errors in ("strict", "replace"):
+            try:
+                return "".join(self.decoded(errors)), errors == "strict"
+            except UnicodeDecodeError:
+                continue
+        raise AssertionError("unreachable: 'replace' never raises")
+
+    def decoded(self, errors: str):
+        """The kept output decoded in 1 MiB pieces (an event loop can yield between pieces: one
+        64 MiB decode held it for a fifth of a second)."""
+        parts: list[bytes | bytearray] = [self.head]
+        if self.truncated:
+            skipped = self.total - len(self.head) - len(self.tail)
+            where = f"; full output in {self.path}" if self.path else ""
+            parts += [f"\n[... {skipped} bytes omitted{where} ...]\n".encode(), self.tail]
+        dec = codecs.getincrementaldecoder("utf-8")(errors)
+        for part in parts:
+            view = memoryview(part)
+            for i in range(0, len(view), _PIECE):
+                yield dec.decode(view[i: i + _PIECE])
+        yield dec.decode(b"", final=True)
 
     def data(self) -> bytes:
         if not self.truncated:
@@ -229,6 +261,7 @@ class BashSession:
                     break
             if self.proc.exited.done():
                 cap.feed(bytes(pending))
+                cap.close()
                 self.closed = True
                 return SessionResult(output=cap.data().decode(errors="replace"), exit_code=None, status="closed",
                                      truncated=cap.truncated, output_path=cap.path, duration_s=time.monotonic() - t0)
@@ -251,6 +284,7 @@ class BashSession:
             cap.feed(bytes(pending))
             pending.clear()
             await self._interrupt(marker)
+        cap.close()
         return SessionResult(output=cap.data().decode(errors="replace"), exit_code=exit_code, status=status,
                              truncated=cap.truncated, output_path=cap.path, duration_s=time.monotonic() - t0)
 
