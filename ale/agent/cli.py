@@ -6,6 +6,7 @@ OpenAI endpoint) and `traj_app` (show: print a trajectory; view: HTML viewer); a
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,6 +17,7 @@ from rich.text import Text
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.trajectory import Trajectory
+from ale.cli_util import INTERRUPTED, fail, fresh_run_dir, out_file, validation_message
 
 agent_app = typer.Typer(help="Run the agent harness.", no_args_is_help=True)
 traj_app = typer.Typer(help="Inspect trajectory files.", no_args_is_help=True)
@@ -40,15 +42,43 @@ def _clip(text: str, lines: int = 25) -> str:
     return "\n".join(parts[:half] + [f"... ({len(parts) - 2 * half} lines)"] + parts[-half:])
 
 
+class Network(str, Enum):
+    none = "none"
+    host = "host"
+
+
+class ToolFormat(str, Enum):
+    auto = "auto"
+    native = "native"
+    text = "text"
+
+
 def _load_model_or_exit(model: str, temperature: float | None) -> Any:
-    """The CLI's model spec -> a Model, or a clear message and exit code 2."""
+    """The CLI's model spec -> a Model (a remote endpoint is checked once), or one line and exit code 2."""
     from ale.agent.models import load_model
 
     try:
-        return load_model(model, **({} if temperature is None else {"temperature": temperature}))
-    except (ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
-        raise typer.Exit(2)
+        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
+        if hasattr(policy, "check"):
+            policy.check()
+        return policy
+    except (ValueError, RuntimeError, OSError) as e:  # ModelError is a RuntimeError
+        fail(f"cannot load model {model!r}: {e}")
+
+
+def _sandbox_or_exit(**kw: Any) -> Any:
+    """A fresh sandbox for the agent, or one line and exit code 2 (no such image, a bad size, ...)."""
+    from pydantic import ValidationError
+
+    from ale.agent.environment import SandboxEnvironment
+    from ale.sandbox import SandboxError
+
+    try:
+        return SandboxEnvironment.create(**kw)
+    except ValidationError as e:
+        fail(f"bad sandbox option: {validation_message(e)}")
+    except SandboxError as e:
+        fail(e.message)
 
 
 def print_step(step: dict[str, Any]) -> None:
@@ -81,33 +111,40 @@ def run(task: str = typer.Argument(..., help="task text"),
         model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
         image: str = typer.Option("base", help="sandbox image"),
         workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
-        network: str = typer.Option("none", help="sandbox network policy"),
+        network: Network = typer.Option(Network.none, help="sandbox network: none (loopback only) or host"),
         memory: str = typer.Option("1g", help="sandbox memory limit"),
-        max_steps: int = typer.Option(50, help="most model turns"),
-        max_tokens: Optional[int] = typer.Option(None, help="context token budget (default: the model's)"),
-        wall_time: float = typer.Option(1800.0, help="episode wall-time limit, seconds"),
-        command_timeout: float = typer.Option(120.0, help="per-command timeout, seconds"),
-        tool_format: str = typer.Option("auto", help="native | text | auto"),
-        temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)"),
-        out: Optional[Path] = typer.Option(None, help="write the trajectory JSON here"),
+        max_steps: int = typer.Option(50, min=1, help="most model turns"),
+        max_tokens: Optional[int] = typer.Option(None, min=1, help="context token budget (default: the model's)"),
+        wall_time: float = typer.Option(1800.0, min=0.001, help="episode wall-time limit, seconds"),
+        command_timeout: float = typer.Option(120.0, min=0.001, help="per-command timeout, seconds"),
+        tool_format: ToolFormat = typer.Option(ToolFormat.auto, help="tool-call format (auto: native when the model supports it)"),
+        temperature: Optional[float] = typer.Option(None, min=0.0, help="sampling temperature (hf/openai models)"),
+        out: Optional[Path] = typer.Option(None, help="trajectory JSON (default runs/agent-TIME/traj.json)"),
         quiet: bool = typer.Option(False, help="do not stream steps")) -> None:
-    """Run one episode in a fresh sandbox; exit 0 iff the agent finished."""
-    from ale.agent.environment import SandboxEnvironment
-
-    policy = _load_model_or_exit(model, temperature)
+    """Run one episode in a fresh sandbox; exit 0 iff the agent finished (130 on Ctrl-C, the steps so far saved)."""
+    out = out_file(out) if out else fresh_run_dir("agent", create=False) / "traj.json"
     cfg = AgentConfig(max_steps=max_steps, max_tokens=max_tokens, wall_time_s=wall_time,
-                      command_timeout_s=command_timeout, tool_format=tool_format)
+                      command_timeout_s=command_timeout, tool_format=tool_format.value)
     # a scripted model cannot write summaries: its replies are the script
     summarizer = "actions" if model.startswith("scripted:") else None
-    env = SandboxEnvironment.create(image=image, network=network, memory=memory, workdir=workdir)
+    env, t = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir), None
     try:
-        t = Agent(policy, env, cfg, summarizer=summarizer, on_step=None if quiet else print_step).run(task)
+        policy = _load_model_or_exit(model, temperature)
+        agent = Agent(policy, env, cfg, summarizer=summarizer, on_step=None if quiet else print_step)
+        t = agent.run(task)
+    except KeyboardInterrupt:
+        t = getattr(locals().get("agent"), "traj", None)
     finally:
         env.close()
+    if t is None:  # interrupted before the episode began
+        raise typer.Exit(INTERRUPTED)
     print_summary(t)
-    if out:
-        t.save(out)
-        console.print(f"trajectory: {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t.save(out)
+    console.print(f"trajectory: {out}  (view: ale traj view {out})")
+    if t.end_reason == "interrupted":
+        typer.echo(f"interrupted; {len(t.steps)} step(s) saved to {out}", err=True)
+        raise typer.Exit(INTERRUPTED)
     raise typer.Exit(0 if t.end_reason == "finished" else 1)
 
 

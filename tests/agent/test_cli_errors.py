@@ -1,0 +1,99 @@
+"""`ale agent run` as a user meets it: bad input gives one line on stderr (no traceback) before any
+expensive work, and Ctrl-C saves the steps so far and exits 130. Real sandboxes, real subprocesses."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ale.agent import cli
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = ROOT / "examples/agent/hello.jsonl"
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="real sandboxes need root")
+
+
+def one_error_line(r) -> str:
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in r.output, (r.output, r.stderr)
+    return lines[0]
+
+
+def agent_run(*args):
+    return runner.invoke(cli.agent_app, ["run", "x", *args])
+
+
+@needs_root
+def test_no_such_image_is_one_line():
+    r = agent_run("--model", f"scripted:{HELLO}", "--image", "nosuch")
+    assert r.exit_code == 2 and one_error_line(r) == "error: no such image: nosuch (see `ale sandbox image ls`)"
+
+
+@needs_root
+def test_bad_memory_is_one_line_without_pydantic_noise():
+    r = agent_run("--model", f"scripted:{HELLO}", "--memory", "lots")
+    assert r.exit_code == 2
+    assert one_error_line(r) == "error: bad sandbox option: memory: not a size: 'lots' (use e.g. 512m, 1g, 65536)"
+
+
+@pytest.mark.parametrize("option", ["--network", "--tool-format"])
+def test_choices_are_typed_and_listed_in_help(option):
+    r = agent_run("--model", f"scripted:{HELLO}", option, "bogus")
+    assert r.exit_code == 2 and "is not one of" in r.stderr and "Traceback" not in r.output
+    help_text = runner.invoke(cli.agent_app, ["run", "--help"], env={"COLUMNS": "200"}).output
+    assert "[default: none]" in help_text and "none|host" in help_text and "auto|native|text" in help_text
+
+
+def test_out_in_a_missing_folder_fails_before_the_model_loads():
+    # the model spec would fail too, but later: the --out check must come first
+    r = agent_run("--model", "hf:/nonexistent", "--out", "/nonexistent/dir/t.json")
+    assert r.exit_code == 2 and one_error_line(r) == "error: --out /nonexistent/dir/t.json: no such folder /nonexistent/dir"
+
+
+@needs_root
+def test_unreachable_endpoint_is_checked_once_before_the_episode():
+    t0 = time.time()
+    r = agent_run("--model", "openai:m@http://127.0.0.1:9/v1")  # port 9 (discard): nothing listens on loopback
+    line = one_error_line(r)
+    assert r.exit_code == 2 and "cannot reach the model endpoint http://127.0.0.1:9/v1/models" in line
+    assert time.time() - t0 < 15  # no per-turn retries
+
+
+@needs_root
+def test_default_output_is_a_fresh_run_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        r = agent_run("--model", f"scripted:{HELLO}", "--quiet")
+        assert r.exit_code == 0, r.output
+    trajs = sorted(tmp_path.glob("runs/agent-*/traj.json"))
+    assert len(trajs) == 2 and all(json.loads(t.read_text())["end_reason"] == "finished" for t in trajs)
+
+
+@needs_root
+def test_ctrl_c_saves_the_steps_so_far_and_exits_130(tmp_path):
+    script = tmp_path / "slow.jsonl"
+    calls = [{"function": {"name": "bash", "arguments": json.dumps({"command": c})}} for c in ("echo started", "sleep 120")]
+    script.write_text("\n".join(json.dumps({"tool_calls": [c]}) for c in calls))
+    out = tmp_path / "t.json"
+    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "agent", "run", "x", "--model", f"scripted:{script}",
+                          "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    for line in p.stdout:  # step 0 is printed when it is done; step 1 (sleep 120) starts right after
+        if "started" in line:
+            break
+    else:
+        pytest.fail(p.stderr.read())
+    time.sleep(1.5)
+    t0 = time.time()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and time.time() - t0 < 10, err
+    assert err.strip().splitlines()[-1] == f"interrupted; 1 step(s) saved to {out}"
+    d = json.loads(out.read_text())
+    assert d["end_reason"] == "interrupted" and d["steps"][0]["observation"].startswith("started")
