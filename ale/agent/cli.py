@@ -229,23 +229,27 @@ def view(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, he
 def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
          image: str = typer.Option("base", help="sandbox image"),
          workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
-         network: str = typer.Option("none", help="sandbox network policy"),
+         network: Network = typer.Option(Network.none, help="sandbox network: none (loopback only) or host"),
          memory: str = typer.Option("1g", help="sandbox memory limit"),
-         max_steps: int = typer.Option(30, help="most model turns per message"),
-         command_timeout: float = typer.Option(120.0, help="per-command timeout, seconds"),
-         tool_format: str = typer.Option("auto", help="native | text | auto"),
+         max_steps: int = typer.Option(30, min=1, help="most model turns per message"),
+         command_timeout: float = typer.Option(120.0, min=0.001, help="per-command timeout, seconds"),
+         tool_format: ToolFormat = typer.Option(ToolFormat.auto, help="tool-call format (auto: native when the model supports it)"),
          temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)"),
          out: Optional[Path] = typer.Option(None, help="write the whole session's trajectory JSON here")) -> None:
     """Interactive session: you type, the agent acts in one sandbox (kept for the whole session) and answers.
 
     A reply without a tool call is the agent's answer to you. /exit, /quit or end of input ends the session.
     """
-    from ale.agent.environment import SandboxEnvironment
-
-    policy = _load_model_or_exit(model, temperature)
-    cfg = AgentConfig(max_steps=max_steps, command_timeout_s=command_timeout, tool_format=tool_format,
+    if out:
+        out_file(out)
+    cfg = AgentConfig(max_steps=max_steps, command_timeout_s=command_timeout, tool_format=tool_format.value,
                       wall_time_s=24 * 3600.0, plain_reply_finishes=True)
-    env = SandboxEnvironment.create(image=image, network=network, memory=memory, workdir=workdir)
+    env = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir)
+    try:
+        policy = _load_model_or_exit(model, temperature)
+    except BaseException:
+        env.close()
+        raise
     agent = Agent(policy, env, cfg, summarizer="actions" if model.startswith("scripted:") else None, on_step=print_step)
     t = None
     console.print(f"[bold]ale chat[/bold] with {policy.name} in a fresh sandbox ({image}); /exit to leave")

@@ -42,11 +42,13 @@ def test_bad_memory_is_one_line_without_pydantic_noise():
     assert one_error_line(r) == "error: bad sandbox option: memory: not a size: 'lots' (use e.g. 512m, 1g, 65536)"
 
 
+@pytest.mark.parametrize("command", ["run", "chat"])
 @pytest.mark.parametrize("option", ["--network", "--tool-format"])
-def test_choices_are_typed_and_listed_in_help(option):
-    r = agent_run("--model", f"scripted:{HELLO}", option, "bogus")
+def test_choices_are_typed_and_listed_in_help(command, option):
+    r = runner.invoke(cli.agent_app, [command, *(["x"] if command == "run" else []), "--model", f"scripted:{HELLO}",
+                                      option, "bogus"])
     assert r.exit_code == 2 and "is not one of" in r.stderr and "Traceback" not in r.output
-    help_text = runner.invoke(cli.agent_app, ["run", "--help"], env={"COLUMNS": "200"}).output
+    help_text = runner.invoke(cli.agent_app, [command, "--help"], env={"COLUMNS": "200"}).output
     assert "[default: none]" in help_text and "none|host" in help_text and "auto|native|text" in help_text
 
 
