@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -27,15 +28,31 @@ TOKEN = typer.Option(os.environ.get("ALE_SANDBOX_TOKEN"), "--token", help="beare
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {msg}")
+    err.print(f"[red]error:[/red] {msg}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+class Network(str, Enum):
+    none = "none"
+    host = "host"
+
+
+def _spec(**kw) -> SandboxSpec:
+    """The options as a SandboxSpec, or one line naming the bad option (no pydantic dump)."""
+    from pydantic import ValidationError
+
+    try:
+        return SandboxSpec(**kw)
+    except ValidationError as e:
+        _fail("; ".join(f"--{'.'.join(str(p) for p in x['loc'][:1])}: {x['msg'].removeprefix('Value error, ')}"
+                        for x in e.errors()))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def run(
     command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
     image: str = typer.Option("base", "--image", help="image name"),
-    network: str = typer.Option("none", "--network", help="none (loopback only) or host"),
+    network: Network = typer.Option(Network.none, "--network", help="none (loopback only) or host"),
     memory: str = typer.Option("1g", "--memory"),
     pids: int = typer.Option(512, "--pids"),
     cpus: float = typer.Option(1.0, "--cpus"),
@@ -47,11 +64,11 @@ def run(
     """Create an ephemeral sandbox, run CMD in it (output streamed), remove it; exit with CMD's code."""
     from .manager import SandboxManager
 
-    try:
-        spec = SandboxSpec(image=image, network=network, memory=memory, pids=pids, cpus=cpus, disk=disk,
-                           workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
-    except (ValueError, SandboxError) as e:
-        _fail(str(e))
+    bad = [e for e in env if "=" not in e]
+    if bad:
+        _fail(f"--env wants KEY=VALUE, got {bad[0]!r}")
+    spec = _spec(image=image, network=network.value, memory=memory, pids=pids, cpus=cpus, disk=disk,
+                 workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
 
     def stream(no: int, data: bytes) -> None:
         out = sys.stdout.buffer if no == 1 else sys.stderr.buffer
@@ -88,14 +105,23 @@ def serve(
     max_sandboxes: int = typer.Option(4096, "--max-sandboxes"),
 ) -> None:
     """Run the HTTP service (FastAPI). Prints the URL and the bearer token."""
+    import socket
+
     from .server import serve as _serve
 
+    try:  # a used port fails here, before the ready banner (uvicorn would only log it after)
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
+        _fail(f"cannot listen on {host}:{port}: {os.strerror(e.errno) if e.errno else e}")
     _serve(host=host, port=port, token=token, max_sandboxes=max_sandboxes)
 
 
 def _remote(url: str, token: Optional[str]):
     from .client import SandboxClient
 
+    if not url.startswith(("http://", "https://")):
+        _fail(f"--url wants http(s)://HOST:PORT, got {url!r}")
     return SandboxClient(url, token=token)
 
 
