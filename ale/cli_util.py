@@ -25,28 +25,26 @@ def interrupted(saved: int, what: str = "saved") -> NoReturn:
 
 
 def out_file(path: Path, option: str = "--out") -> Path:
-    """A file the command will write at the end: its folder must exist and be writable now, so a typo
-    fails at once instead of after the work."""
-    folder = path.parent if str(path.parent) else Path(".")
+    """A file the command will write at the end: checked now (its folder created), so a typo fails at
+    once instead of after the work."""
     if path.is_dir():
         fail(f"{option} {path}: is a folder, not a file")
-    if not folder.is_dir():
-        fail(f"{option} {path}: no such folder {folder}")
-    if not os.access(folder, os.W_OK):
-        fail(f"{option} {path}: folder {folder} is not writable")
+    out_dir(path.parent if str(path.parent) else Path("."), option, shown=path)
     return path
 
 
-def out_dir(path: Path, option: str = "--out") -> Path:
+def out_dir(path: Path, option: str = "--out", shown: Path | None = None) -> Path:
     """A folder the command will write into (created with its parents)."""
-    if path.exists() and not path.is_dir():
-        fail(f"{option} {path}: exists and is not a folder")
+    shown = shown or path
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            fail(f"{option} {shown}: {p} is not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        fail(f"{option} {path}: cannot create it ({e.strerror})")
+        fail(f"{option} {shown}: cannot create {path} ({e.strerror})")
     if not os.access(path, os.W_OK):
-        fail(f"{option} {path}: not writable")
+        fail(f"{option} {shown}: {path} is not writable")
     return path
 
 

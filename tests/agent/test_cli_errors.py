@@ -52,10 +52,18 @@ def test_choices_are_typed_and_listed_in_help(command, option):
     assert "[default: none]" in help_text and "none|host" in help_text and "auto|native|text" in help_text
 
 
-def test_out_in_a_missing_folder_fails_before_the_model_loads():
+def test_unwritable_out_fails_before_the_model_loads(tmp_path):
     # the model spec would fail too, but later: the --out check must come first
-    r = agent_run("--model", "hf:/nonexistent", "--out", "/nonexistent/dir/t.json")
-    assert r.exit_code == 2 and one_error_line(r) == "error: --out /nonexistent/dir/t.json: no such folder /nonexistent/dir"
+    r = agent_run("--model", "hf:/nonexistent", "--out", "/etc/passwd/t.json")
+    assert r.exit_code == 2 and one_error_line(r) == "error: --out /etc/passwd/t.json: /etc/passwd is not a folder"
+    r = agent_run("--model", "hf:/nonexistent", "--out", str(tmp_path))
+    assert r.exit_code == 2 and one_error_line(r) == f"error: --out {tmp_path}: is a folder, not a file"
+
+
+def test_missing_out_folders_are_created_before_the_episode(tmp_path):
+    out = tmp_path / "new" / "dir" / "t.json"
+    r = agent_run("--model", f"scripted:{HELLO}", "--out", str(out), "--image", "nosuch")
+    assert r.exit_code == 2 and out.parent.is_dir()
 
 
 @needs_root
