@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,12 @@ class HFModel:
         self.temperature, self.top_p, self.top_k, self.max_new_tokens = temperature, top_p, top_k, max_new_tokens
         self.context_window = context_window or int(getattr(model.config, "max_position_embeddings", 4096))
         self.generator_seed = seed
+        self._interrupted = threading.Event()
+
+    def interrupt(self) -> None:
+        """Stop for good (Ctrl-C of a run that shares this model across threads): a generation in flight
+        ends at its next token and every generate() raises KeyboardInterrupt from now on."""
+        self._interrupted.set()
 
     @classmethod
     def from_pretrained(cls, path: str, gguf_file: str | None = None, **kw: Any) -> "HFModel":
@@ -95,8 +102,13 @@ class HFModel:
         if self.generator_seed is not None:
             torch.manual_seed(self.generator_seed)
             self.generator_seed += 1
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt
+        kw["stopping_criteria"] = [lambda input_ids, scores, **_: torch.full((input_ids.shape[0],), self._interrupted.is_set())]
         with torch.no_grad():
             out = self.model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long), **kw)
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt
         response = out.sequences[0, len(prompt):].tolist()
         steps = out.scores if sample else out.logits
         logprobs = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(steps, response)]
