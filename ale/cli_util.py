@@ -14,8 +14,8 @@ INTERRUPTED = 130  # the shell's code for a command ended by SIGINT
 
 
 def fail(msg: str, code: int = 2) -> NoReturn:
-    """One clear line on stderr, then exit (2: bad usage or input)."""
-    typer.echo(f"error: {msg}", err=True)
+    """One clear line on stderr (a library's multi-line message joined), then exit (2: bad usage or input)."""
+    typer.echo("error: " + " ".join(part.strip() for part in msg.splitlines() if part.strip()), err=True)
     raise typer.Exit(code)
 
 
