@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .spec import SandboxError, SandboxSpec
 
@@ -20,7 +18,18 @@ app = typer.Typer(help="Isolated Linux sandboxes: run, serve, list, stop, gc, im
 image_app = typer.Typer(help="Images: build (Dockerfile subset), import (rootfs tarball), ls, rm.",
                         no_args_is_help=True)
 app.add_typer(image_app, name="image")
-err = Console(stderr=True)
+
+
+class _Err:
+    """stderr through rich, loaded on the first message (`sandbox run` would pay ~90 ms of imports otherwise)."""
+
+    def print(self, *args, **kw) -> None:
+        from rich.console import Console
+
+        Console(stderr=True).print(*args, **kw)
+
+
+err = _Err()
 
 URL = typer.Option(os.environ.get("ALE_SANDBOX_URL", "http://127.0.0.1:8765"), "--url",
                    help="sandbox service (env ALE_SANDBOX_URL)")
@@ -140,6 +149,9 @@ def ls(url: str = URL, token: Optional[str] = TOKEN, as_json: bool = typer.Optio
     if as_json:
         print(json.dumps([i.model_dump(mode="json") for i in infos], indent=1))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     t = Table("id", "state", "image", "memory", "cpus", "network", "node")
     for i in infos:
         t.add_row(i.id, i.state, i.image, str(i.spec.memory), str(i.spec.cpus), i.spec.network.mode, i.node or "")
@@ -240,6 +252,9 @@ def image_ls() -> None:
     """List images."""
     from .images import ImageStore
     from .manager import DEFAULT_HOME
+
+    from rich.console import Console
+    from rich.table import Table
 
     store = ImageStore(DEFAULT_HOME)
     t = Table("name", "layers", "workdir", "size")
