@@ -55,8 +55,13 @@ class ToolFormat(str, Enum):
 
 def _load_model_or_exit(model: str, temperature: float | None) -> Any:
     """The CLI's model spec -> a Model (a remote endpoint is checked once), or one line and exit code 2."""
+    import os
+
     from ale.agent.models import load_model
 
+    # transformers' own loading bars (GGUF de-quantizing, weights) would interleave with ours; tqdm reads
+    # this when first imported, which loading the model does
+    os.environ.setdefault("TQDM_DISABLE", "1")
     try:
         policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
         if hasattr(policy, "check"):
@@ -79,6 +84,29 @@ def _sandbox_or_exit(**kw: Any) -> Any:
         fail(f"bad sandbox option: {validation_message(e)}")
     except SandboxError as e:
         fail(e.message)
+
+
+class _Shown:
+    """The model as `agent run` drives it: a status line while it generates, with the tokens so far when
+    the backend reports them (local HF models), instead of minutes of silence."""
+
+    def __init__(self, model: Any):
+        self._model, self.name = model, getattr(model, "name", "model")
+        self.context_window, self.supports_native_tools = model.context_window, model.supports_native_tools
+
+    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Any:
+        import time
+
+        t0 = time.time()
+        with console.status(f"{self.name}: generating") as status:
+            if hasattr(self._model, "on_token"):
+                self._model.on_token = lambda n: status.update(
+                    f"{self.name}: generating, {n} tokens ({n / max(time.time() - t0, 1e-3):.1f} tok/s)")
+            try:
+                return self._model.generate(messages, tools)
+            finally:
+                if hasattr(self._model, "on_token"):
+                    self._model.on_token = None
 
 
 def print_step(step: dict[str, Any]) -> None:
@@ -130,7 +158,8 @@ def run(task: str = typer.Argument(..., help="task text"),
     env, t = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir), None
     try:
         policy = _load_model_or_exit(model, temperature)
-        agent = Agent(policy, env, cfg, summarizer=summarizer, on_step=None if quiet else print_step)
+        agent = Agent(policy if quiet else _Shown(policy), env, cfg, summarizer=summarizer,
+                      on_step=None if quiet else print_step)
         t = agent.run(task)
     except KeyboardInterrupt:
         t = getattr(locals().get("agent"), "traj", None)

@@ -47,9 +47,11 @@ def test_errored_tasks_are_reported_with_their_first_message_and_exit_1(tmp_path
     write_task(tasks, "nosolution", solution=None)
     (tasks / "broken").mkdir()
     (tasks / "broken" / "task.yaml").write_text("instruction: [unclosed\n")
-    r = bench("run", "--tasks", str(tasks), "--agent", "oracle", "--out", str(tmp_path / "r" / "results.json"))
+    r = runner.invoke(app, ["run", "--tasks", str(tasks), "--agent", "oracle", "--out", str(tmp_path / "r" / "results.json")],
+                      env={"TTY_COMPATIBLE": "1", "COLUMNS": "200"})  # a terminal: the progress bar is drawn
     lines = error_lines(r)
     assert r.exit_code == 1, r.output
+    assert " eta " in r.stdout  # the bar's time remaining
     assert lines[0].startswith(f"skipped invalid task {tasks / 'broken'}: ")
     assert lines[1] == f"error: 1 attempt(s) with task_error; first: nosolution: {tasks / 'nosolution'}: no solution.sh or solution/solve.sh"
     assert len(lines) == 2 and "{'task_error'" not in r.output  # no Python dict

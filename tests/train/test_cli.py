@@ -88,3 +88,12 @@ def test_ctrl_c_exits_130_naming_the_last_checkpoint(tmp_path):
     assert p.returncode == 130 and time.time() - t0 < 8, err
     last = err.strip().splitlines()[-1]
     assert last.startswith("interrupted; ") and last.endswith("; re-run to resume") and f"steps saved in {out}/checkpoints/step-" in last
+
+
+def test_progress_bar_shows_time_remaining(tmp_path):
+    data = write_traj(tmp_path / "d" / "a.json", 14)
+    r = subprocess.run([sys.executable, "-m", "ale.cli", "train", "sft", str(SFT), f"sft.data=[{data}]", "tensorboard=false",
+                        "torch_threads=1", "sft.batch_size=1", "sft.epochs=10", "--steps", "3", "--out", str(tmp_path / "o")],
+                       cwd=REPO, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(REPO), "TTY_COMPATIBLE": "1", "COLUMNS": "200"})
+    assert r.returncode == 0 and " eta " in r.stdout and "3/3" in r.stdout, r.stderr

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ale.agent.protocols import TOKEN_IDS_KEY, ContextLengthError, ModelReply
 
@@ -69,6 +69,7 @@ class HFModel:
         self.context_window = context_window or int(getattr(model.config, "max_position_embeddings", 4096))
         self.generator_seed = seed
         self._interrupted = threading.Event()
+        self.on_token: Callable[[int], None] | None = None  # called with the count of tokens generated so far
 
     def interrupt(self) -> None:
         """Stop for good (Ctrl-C of a run that shares this model across threads): a generation in flight
@@ -104,7 +105,13 @@ class HFModel:
             self.generator_seed += 1
         if self._interrupted.is_set():
             raise KeyboardInterrupt
-        kw["stopping_criteria"] = [lambda input_ids, scores, **_: torch.full((input_ids.shape[0],), self._interrupted.is_set())]
+
+        def watch(input_ids: Any, scores: Any, **_: Any) -> Any:  # after every token: progress, and Ctrl-C
+            if self.on_token is not None:
+                self.on_token(input_ids.shape[1] - len(prompt))
+            return torch.full((input_ids.shape[0],), self._interrupted.is_set())
+
+        kw["stopping_criteria"] = [watch]
         with torch.no_grad():
             out = self.model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long), **kw)
         if self._interrupted.is_set():
