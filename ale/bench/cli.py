@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -94,6 +95,7 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
         out_dir(traj_dir, "--traj-dir")
     cfg = EvalConfig(agent=agent, attempts=attempts, concurrency=concurrency, max_steps=max_steps,
                      temperature=temperature)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' loading bars would break into ours
     try:
         results = run_eval(task_list, cfg, out=out, traj_dir=traj_dir, resume=resume)
     except Interrupted as e:
