@@ -158,6 +158,69 @@ def ls(url: str = URL, token: Optional[str] = TOKEN, as_json: bool = typer.Optio
     Console().print(t)
 
 
+@app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def exec_(sandbox_id: str, command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
+          url: str = URL, token: Optional[str] = TOKEN,
+          timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="seconds; exit 124 when exceeded")) -> None:
+    """Run CMD in a sandbox of a running service (like `docker exec`); exit with CMD's code."""
+    c = _remote(url, token)
+    try:
+        r = c.get(sandbox_id).exec(command, timeout=timeout)
+    except SandboxError as e:
+        _fail(e.message)
+    except Exception as e:  # connection refused and the like
+        _fail(f"cannot reach {url}: {e}")
+    finally:
+        c.close()
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    raise typer.Exit(r.exit_code if r.exit_code >= 0 else 137)
+
+
+@app.command()
+def shell(sandbox_id: Optional[str] = typer.Argument(None, help="a sandbox of the service at --url (default: a fresh "
+                                                               "throwaway sandbox, removed on exit)"),
+          url: str = URL, token: Optional[str] = TOKEN,
+          image: str = typer.Option("base", "--image", help="image of a fresh sandbox"),
+          network: Network = typer.Option(Network.none, "--network", help="network of a fresh sandbox"),
+          memory: str = typer.Option("1g", "--memory", help="memory of a fresh sandbox"),
+          timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="seconds per command")) -> None:
+    """A shell in a sandbox: one persistent bash session (cwd, variables kept), a line at a time; `exit` or
+    Ctrl-D leaves. Commands run to completion (no job control or full-screen programs)."""
+    from .client import SandboxClient
+
+    fresh = sandbox_id is None
+    spec = _spec(image=image, network=network.value, memory=memory, idle_ttl=None) if fresh else None
+    c = SandboxClient() if fresh else _remote(url, token)
+    sb = None
+    try:
+        sb = c.create(spec) if fresh else c.get(sandbox_id)
+        session = sb.create_session()
+        while True:
+            try:
+                line = input(f"{image if fresh else sandbox_id}$ ")
+            except EOFError:
+                print()
+                break
+            if not line.strip():
+                continue
+            r = session.run(line, timeout=timeout)
+            sys.stdout.write(r.output if r.output.endswith("\n") or not r.output else r.output + "\n")
+            if r.status == "closed":  # the shell exited (`exit`)
+                break
+            if r.status != "completed":
+                err.print(f"[yellow]{r.status}[/yellow]")
+                session.interrupt()
+    except SandboxError as e:
+        _fail(e.message)
+    except KeyboardInterrupt:
+        print()
+    finally:
+        if fresh and sb is not None:
+            sb.delete()
+        c.close()
+
+
 @app.command()
 def stop(sandbox_id: str, url: str = URL, token: Optional[str] = TOKEN,
          delete: bool = typer.Option(False, "--delete", help="also delete it")) -> None:

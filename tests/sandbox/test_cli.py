@@ -50,3 +50,36 @@ def test_serve_on_a_used_port_fails_before_the_banner():
 def test_oom_message_gives_the_limit_in_mib():
     r = runner.invoke(cli.app, ["run", "--memory", "64m", "--", "python3", "-c", "x = bytearray(300 * 2**20)"])
     assert r.exit_code == 137 and "oom_kill (memory limit 64 MiB)" in r.stderr
+
+
+needs_root = pytest.mark.skipif(__import__("os").geteuid() != 0, reason="real sandboxes need root")
+
+
+@needs_root
+def test_exec_runs_in_a_service_sandbox_like_docker_exec():
+    from test_service import TOKEN, _free_port, _start_server
+
+    from ale.sandbox import SandboxClient, SandboxSpec
+
+    port = _free_port()
+    server = _start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with SandboxClient(url, token=TOKEN) as c, c.create(SandboxSpec()) as sb:
+            sb.exec("echo kept > /tmp/f", timeout=30)
+            r = runner.invoke(cli.app, ["exec", sb.id, "--url", url, "--token", TOKEN, "--", "sh", "-c",
+                                        "cat /tmp/f; echo oops >&2; exit 7"])
+            assert r.exit_code == 7 and r.stdout == "kept\n" and r.stderr == "oops\n"
+        r = runner.invoke(cli.app, ["exec", "nosuch", "--url", url, "--token", TOKEN, "--", "true"])
+        assert r.exit_code == 2 and one_error_line(r).startswith("error: ") and "nosuch" in r.stderr
+    finally:
+        server.send_signal(__import__("signal").SIGINT)
+        server.wait(20)
+
+
+@needs_root
+def test_shell_keeps_state_between_lines_and_removes_its_sandbox():
+    r = runner.invoke(cli.app, ["shell"], input="cd /tmp && X=5\npwd; echo $X\nexit\necho never\n")
+    assert r.exit_code == 0 and "/tmp\n5\n" in r.stdout and "never" not in r.stdout
+    r = runner.invoke(cli.app, ["shell", "--image", "nosuch"], input="true\n")
+    assert r.exit_code == 2 and one_error_line(r) == "error: no such image: nosuch (see `ale sandbox image ls`)"
