@@ -21,7 +21,7 @@ from ale.cli_util import INTERRUPTED, fail, fresh_run_dir, out_file, validation_
 
 agent_app = typer.Typer(help="Run the agent harness.", no_args_is_help=True)
 traj_app = typer.Typer(help="Inspect trajectory files.", no_args_is_help=True)
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # paths and messages unbroken
 
 
 @agent_app.callback()
@@ -234,19 +234,28 @@ def proxy(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL
 
 
 @traj_app.command("view")
-def view(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="trajectory JSON files"),
-         port: int = typer.Option(8401, help="port on 127.0.0.1 (0: any free port)")) -> None:
-    """Serve an HTML viewer of trajectories (turns, tool calls, diffs, rewards, events, chunks) until Ctrl-C."""
+def view(files: list[Path] = typer.Argument(..., exists=True, help="trajectory JSON files, or folders of them"),
+         port: int = typer.Option(8401, help="port on 127.0.0.1 (0: any free port)"),
+         html: Optional[Path] = typer.Option(None, "--html", help="write static pages to this folder instead of serving")) -> None:
+    """Serve an HTML viewer of trajectories (turns, tool calls, diffs, rewards, events, chunks) until Ctrl-C,
+    or write it as static pages (--html DIR)."""
     import threading
 
-    from ale.agent.viewer import serve_viewer
+    from ale.agent.viewer import expand, serve_viewer, write_static
+    from ale.cli_util import out_dir
 
+    n = len(expand(files))
+    if n == 0:
+        fail(f"no trajectory files in {', '.join(map(str, files))}")
+    if html:
+        index = write_static(files, out_dir(html, "--html"))
+        console.print(f"wrote {n} trajectory page(s): {index}")
+        return
     try:
         server = serve_viewer(files, port)
     except OSError as e:
-        console.print(f"[red]cannot listen on 127.0.0.1:{port}: {e}[/red]")
-        raise typer.Exit(2)
-    console.print(f"viewer: http://127.0.0.1:{server.server_address[1]}/  ({len(files)} file(s); Ctrl-C stops)")
+        fail(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}")
+    console.print(f"viewer: http://127.0.0.1:{server.server_address[1]}/  ({n} file(s); Ctrl-C stops)")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

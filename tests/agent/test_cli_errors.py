@@ -107,3 +107,21 @@ def test_ctrl_c_saves_the_steps_so_far_and_exits_130(tmp_path):
     assert err.strip().splitlines()[-1] == f"interrupted; 1 step(s) saved to {out}"
     d = json.loads(out.read_text())
     assert d["end_reason"] == "interrupted" and d["steps"][0]["observation"].startswith("started")
+
+
+def test_traj_view_html_writes_static_pages_for_a_folder(tmp_path):
+    trajs = tmp_path / "trajs"
+    for name in ("a", "b"):  # a folder of trajectories, as bench run and train rl write them
+        r = runner.invoke(cli.agent_app, ["run", f"task {name}", "--model", f"scripted:{HELLO}", "--quiet",
+                                          "--out", str(trajs / f"{name}.json")])
+        if r.exit_code == 2:  # no sandbox here (not root): any trajectory file will do
+            pytest.skip(r.stderr)
+    out = tmp_path / "site"
+    r = runner.invoke(cli.traj_app, ["view", str(trajs), "--html", str(out)])
+    assert r.exit_code == 0 and f"wrote 2 trajectory page(s): {out / 'index.html'}" in r.output
+    index = (out / "index.html").read_text()
+    assert "href='t/0.html'" in index and "href='t/1.html'" in index and "finished" in index
+    page = (out / "t" / "1.html").read_text()
+    assert "task b" in page and "href='../index.html'" in page and "hello.txt" in page
+    r = runner.invoke(cli.traj_app, ["view", str(tmp_path / "site" / "t"), "--html", str(out)])
+    assert r.exit_code == 2 and one_error_line(r).startswith("error: no trajectory files in ")
