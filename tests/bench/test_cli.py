@@ -57,6 +57,11 @@ def test_errored_tasks_are_reported_with_their_first_message_and_exit_1(tmp_path
     assert len(lines) == 2 and "{'task_error'" not in r.output  # no Python dict
     res = json.loads((tmp_path / "r" / "results.json").read_text())
     assert [t["task_id"] for t in res["tasks"]] == ["nosolution", "ok"] and res["tasks"][1]["passed"]
+    # the report links each row to its trajectory page and shows tests passed/total and the output's tail
+    report = (tmp_path / "r" / "results.html").read_text()
+    assert '<a href="results.view/t/0.html">ok</a>' in report and '<td class="tests">1/1</td>' in report
+    assert "no solution.sh" in report.split("nosolution")[-1]
+    assert "ok" in (tmp_path / "r" / "results.view" / "t" / "0.html").read_text()
 
 
 @needs_root
