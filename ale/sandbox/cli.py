@@ -319,11 +319,31 @@ def image_ls() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from collections import Counter
+
     store = ImageStore(DEFAULT_HOME)
-    t = Table("name", "layers", "workdir", "size")
-    for i in store.list():
-        t.add_row(i.name, str(len(i.layers)), i.config.workdir, f"{store.disk_usage(i) / 2**20:.0f} MiB")
+    images = store.list()
+    users = Counter(lid for i in images for lid in set(i.layers))
+    size = {lid: _du(store.layers_dir / lid) for lid in users}
+    # a layer several images use (the base rootfs under every built image) is on disk once: "own" is
+    # what removing the image could free, "shared" what it uses in common with others
+    t = Table("name", "layers", "workdir", "own", "shared")
+    for i in images:
+        own = sum(size[lid] for lid in set(i.layers) if users[lid] == 1)
+        shared = sum(size[lid] for lid in set(i.layers) if users[lid] > 1)
+        t.add_row(i.name, str(len(i.layers)), i.config.workdir, f"{own / 2**20:.1f} MiB", f"{shared / 2**20:.1f} MiB")
     Console().print(t)
+
+
+def _du(path: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
 
 
 @image_app.command("rm")

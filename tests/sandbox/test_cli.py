@@ -83,3 +83,23 @@ def test_shell_keeps_state_between_lines_and_removes_its_sandbox():
     assert r.exit_code == 0 and "/tmp\n5\n" in r.stdout and "never" not in r.stdout
     r = runner.invoke(cli.app, ["shell", "--image", "nosuch"], input="true\n")
     assert r.exit_code == 2 and one_error_line(r) == "error: no such image: nosuch (see `ale sandbox image ls`)"
+
+
+@needs_root
+def test_image_ls_counts_the_shared_base_layer_apart(tmp_path):
+    import uuid
+
+    name = f"test-ls-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "Dockerfile").write_text("FROM base\nRUN head -c 3145728 /dev/zero > /big\n")
+    assert runner.invoke(cli.app, ["image", "build", str(tmp_path), "-t", name]).exit_code == 0
+    try:
+        rows = {}
+        for line in runner.invoke(cli.app, ["image", "ls"], env={"COLUMNS": "300"}).stdout.splitlines():
+            cells = [c.strip() for c in line.strip("│ ").split("│")]
+            if len(cells) == 5:
+                rows[cells[0]] = cells
+        own, shared = rows[name][3:]
+        assert own == "3.0 MiB"  # its own layer only, not the base rootfs under it
+        assert shared == rows["base"][4] and float(shared.split()[0]) > 50
+    finally:
+        runner.invoke(cli.app, ["image", "rm", name])
