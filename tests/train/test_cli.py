@@ -97,3 +97,24 @@ def test_progress_bar_shows_time_remaining(tmp_path):
                        cwd=REPO, capture_output=True, text=True, timeout=120,
                        env={**os.environ, "PYTHONPATH": str(REPO), "TTY_COMPATIBLE": "1", "COLUMNS": "200"})
     assert r.returncode == 0 and " eta " in r.stdout and "3/3" in r.stdout, r.stderr
+
+
+def test_plot_has_integer_step_ticks(tmp_path, monkeypatch):
+    import json
+
+    from matplotlib.figure import Figure
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in (1, 2, 3)))
+    ticks = []
+    save = Figure.savefig
+
+    def spy(fig, *a, **kw):  # the real savefig, after noting the step axis' ticks
+        ticks.extend(t for ax in fig.axes if ax.get_xlabel() == "step" for t in ax.get_xticks())
+        return save(fig, *a, **kw)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    r = runner.invoke(app, ["plot", str(run)])
+    assert r.exit_code == 0 and (run / "curves.png").exists()
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
