@@ -59,9 +59,28 @@ def validate(paths: List[str] = typer.Argument(..., help="task folders, folders 
     raise typer.Exit(1 if bad else 0)
 
 
+def _exported(agent: str) -> str:
+    """ckpt:RUN[@STEP] -> hf:FOLDER of its export. The CLI composes the parts here: ale.bench itself does
+    not use ale.train (train uses bench)."""
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from ale.train.export import cached_export, checkpoint_of
+
+    run_dir, _, step = agent[5:].partition("@")
+    if step and not step.isdigit():
+        fail(f"--agent {agent}: the step after @ must be a number")
+    try:
+        checkpoint_of(Path(run_dir), int(step) if step else None)
+    except FileNotFoundError as e:
+        fail(f"--agent {agent}: {e}")
+    folder = cached_export(run_dir, int(step) if step else None)
+    typer.echo(f"evaluating {agent} as hf:{folder}", err=True)
+    return f"hf:{folder}"
+
+
 @app.command()
 def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one task, SWE instances, or 'builtin'"),
-        agent: str = typer.Option("oracle", help="oracle | null | a model spec (openai:M@URL, hf:PATH, smollm2-135m, scripted:FILE)"),
+        agent: str = typer.Option("oracle", help="oracle | null | a model spec (openai:M@URL, hf:PATH, smollm2-135m, "
+                                                 "scripted:FILE) | ckpt:RUN_DIR[@STEP] (a training run's checkpoint)"),
         attempts: int = typer.Option(1, min=1, help="K of Avg@K pass@1"),
         concurrency: int = typer.Option(4, min=1, help="episodes at once"),
         out: Optional[Path] = typer.Option(None, help="results JSON (per-task records go to <stem>.tasks/); "
@@ -79,6 +98,8 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
     task, image build, missing solution, infrastructure), 2 on bad input, 130 on Ctrl-C."""
     from ale.bench.evaluate import EvalConfig, Interrupted, agent_tag, run_eval
 
+    if agent.startswith("ckpt:"):  # a training run's checkpoint, exported once to RUN/export/step-N
+        agent = _exported(agent)
     task_list, invalid = _load(tasks, collect=True)
     for e in invalid:
         typer.echo(f"skipped invalid task {e.path}: {' '.join(str(e).split())}", err=True)

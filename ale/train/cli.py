@@ -122,6 +122,23 @@ def sft(config: str = typer.Argument(..., help="YAML config"),
 
 
 @app.command()
+def export(run_dir: Path = typer.Argument(..., help="a training run folder (its --out)"),
+           out: Path = typer.Option(..., help="folder for the Hugging Face model (config, weights, tokenizer)"),
+           step: Optional[int] = typer.Option(None, min=0, help="checkpoint step (default: the latest)")):
+    """Export a checkpoint as a Hugging Face folder: evaluate it with `ale bench run --agent hf:OUT` (or
+    --agent ckpt:RUN_DIR), or run it with `ale agent run --model hf:OUT`."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' loading/saving bars (read when tqdm is imported)
+    from ale.train.export import checkpoint_of, export as do_export
+
+    try:
+        checkpoint_of(run_dir, step)  # before the model loads: a wrong folder or step is one line
+    except FileNotFoundError as e:
+        fail(str(e))
+    path = do_export(run_dir, out_dir(out), step)
+    typer.echo(f"exported {run_dir} to {path}; evaluate: ale bench run --tasks TASKS --agent hf:{path}")
+
+
+@app.command()
 def plot(run_dir: str = typer.Argument(..., help="a run folder with metrics.jsonl"),
          out: Optional[str] = typer.Option(None, help="PNG path (default RUN_DIR/curves.png)")):
     """Draw the run's curves to a PNG."""

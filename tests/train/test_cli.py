@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ale.agent.trajectory import ModelTurn, Trajectory
@@ -118,3 +119,39 @@ def test_plot_has_integer_step_ticks(tmp_path, monkeypatch):
     r = runner.invoke(app, ["plot", str(run)])
     assert r.exit_code == 0 and (run / "curves.png").exists()
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="real sandboxes need root")
+def test_export_closes_the_train_evaluate_loop(tmp_path):
+    import json
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from ale.bench.cli import app as bench_app
+    from ale.train.policy import PolicyConfig, load_policy
+
+    data = write_traj(tmp_path / "d" / "a.json", 14)
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["sft", str(SFT), f"sft.data=[{data}]", *FAST, "--steps", "1", "--out", str(run)]).exit_code == 0
+    r = runner.invoke(app, ["export", str(run), "--out", str(tmp_path / "hf")])
+    assert r.exit_code == 0 and f"--agent hf:{tmp_path / 'hf'}" in r.stdout
+    # the exported weights are the checkpoint's (not the random init)
+    exported = AutoModelForCausalLM.from_pretrained(tmp_path / "hf")
+    trained = torch.load(run / "checkpoints" / "step-1" / "model.pt")
+    fresh, _ = load_policy(PolicyConfig(model="tiny", context_window=16384))
+    name = "model.layers.0.self_attn.q_proj.weight"
+    assert torch.equal(exported.state_dict()[name], trained[name]) and not torch.equal(fresh.state_dict()[name], trained[name])
+    assert json.loads((tmp_path / "hf" / "ale-export.json").read_text())["step"] == 1
+    # ... and evaluate as a bench agent, by folder or by run (exported once, then reused)
+    (tmp_path / "tasks").mkdir()
+    from tests.bench.bench_testkit import write_task  # noqa: E402  (a tiny hand-made task)
+    write_task(tmp_path / "tasks", "t")
+    for spec in (f"hf:{tmp_path / 'hf'}", f"ckpt:{run}"):
+        r = runner.invoke(bench_app, ["run", "--tasks", str(tmp_path / "tasks"), "--agent", spec, "--max-steps", "1",
+                                      "--out", str(tmp_path / spec[:4] / "results.json")])
+        assert r.exit_code == 0, r.output
+        assert json.loads((tmp_path / spec[:4] / "results.json").read_text())["summary"]["n_tasks"] == 1
+    assert (run / "export" / "step-1" / "model.safetensors").exists()
+    r = runner.invoke(bench_app, ["run", "--tasks", str(tmp_path / "tasks"), "--agent", f"ckpt:{tmp_path}"])
+    assert r.exit_code == 2 and error_lines(r) == [f"error: --agent ckpt:{tmp_path}: {tmp_path}: not a training run folder (no config.json)"]
