@@ -8,6 +8,7 @@ from .agent.cli import agent_app, traj_app
 from .bench.cli import app as bench_app
 from .train.cli import app as train_app
 from .sandbox.cli import app as sandbox_app
+from .safety.cli import app as safety_app
 
 app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -16,6 +17,7 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(traj_app, name="traj")
 app.add_typer(bench_app, name="bench")
 app.add_typer(train_app, name="train")
+app.add_typer(safety_app, name="safety")
 
 
 
