@@ -9,6 +9,7 @@ from .bench.cli import app as bench_app
 from .train.cli import app as train_app
 from .sandbox.cli import app as sandbox_app
 from .safety.cli import app as safety_app
+from .data.cli import app as data_app
 
 app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -18,6 +19,7 @@ app.add_typer(traj_app, name="traj")
 app.add_typer(bench_app, name="bench")
 app.add_typer(train_app, name="train")
 app.add_typer(safety_app, name="safety")
+app.add_typer(data_app, name="data")
 
 
 
