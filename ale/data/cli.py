@@ -73,7 +73,7 @@ def synth(family: List[str] = typer.Option(..., "--family", "-f", help="FAMILY:N
 
 @app.command()
 def rollout(tasks: str = typer.Argument(..., help="task folder(s) (e.g. OUT/tasks of synth), 'builtin', SWE instances"),
-            teacher: str = typer.Option("expert", help="expert | oracle | a model spec (openai:MODEL@URL, hf:PATH, "
+            teacher: str = typer.Option("expert", help="expert | golden | oracle | a model spec (openai:MODEL@URL, hf:PATH, "
                                                        "smollm2-135m, scripted:FILE)"),
             samples: int = typer.Option(1, help="trajectories per task"),
             concurrency: int = typer.Option(4, help="episodes at once (one sandbox each)"),

@@ -2,6 +2,7 @@
 
 Teachers: `expert` (a scripted solver: looks at the working folder, writes the task's reference
 solution, runs it, checks the result, finishes: a multi-turn episode built from the solution),
+`golden` (for red-team tasks of `ale safety inject`: declines the injected instruction, then solves),
 `oracle` (the evaluator's three-step reference run), or any model spec of `ale.agent.load_model`
 (`openai:MODEL@URL` for a strong teacher, `hf:PATH`, `smollm2-135m`, `scripted:FILE`). Episodes run
 through the evaluator (`ale.bench.evaluate.Evaluator`: real sandboxes, graded by the task's tests,
@@ -45,9 +46,13 @@ def expert_model(task: Task):
 
 
 class TeacherEvaluator(Evaluator):
-    """The evaluator with one more scripted agent, `expert`."""
+    """The evaluator with two more scripted agents, `expert` and `golden` (ale.safety.redteam)."""
 
     def _model_for(self, task: Task, agent: str):
+        if agent == "golden":  # red-team tasks: decline the injected instruction, solve the task
+            from ale.safety.redteam import golden_model
+
+            return golden_model(task)
         return expert_model(task) if agent == "expert" else super()._model_for(task, agent)
 
 
@@ -74,7 +79,7 @@ def rollout(tasks: list[Task], teacher: str, out: Path, samples: int = 1, concur
     """Run the missing (task, sample) episodes; returns and writes OUT/rollout.json (counts, timing)."""
     if samples < 1 or concurrency < 1:
         raise ValueError("samples and concurrency must be at least 1")
-    if teacher in ("expert", "oracle"):
+    if teacher in ("expert", "oracle", "golden"):
         missing = [t.id for t in tasks if t.solution is None]
         if missing:
             raise ValueError(f"the {teacher} teacher needs reference solutions; none for: {', '.join(missing[:5])}")
@@ -82,7 +87,7 @@ def rollout(tasks: list[Task], teacher: str, out: Path, samples: int = 1, concur
     have = done_samples(out)
     todo = [(t, k) for t in tasks for k in range(samples) if (t.id, k) not in have]
     model = None
-    if todo and teacher not in ("expert", "oracle", "null") and not teacher.startswith("scripted:"):
+    if todo and teacher not in ("expert", "oracle", "golden", "null") and not teacher.startswith("scripted:"):
         from ale.agent.models import load_model
 
         model = load_model(teacher, **({} if temperature is None else {"temperature": temperature}))

@@ -61,3 +61,42 @@ def behaviours() -> None:
 
     for b in BEHAVIOURS.values():
         console.print(f"{b.name:<22} {b.category:<18} {b.description}", markup=False)
+
+
+@app.command()
+def inject(tasks: str = typer.Argument(..., help="benign task folder(s) (task.yaml with the instruction, a Dockerfile)"),
+           level: List[str] = typer.Option(["prompt", "repo", "tool"], help="prompt | repo | tool (repeatable)"),
+           attack: List[str] = typer.Option([], help="attack names (repeatable; default: all); see ale.safety.redteam"),
+           out: Path = typer.Option(..., help="one folder per task x level x attack")) -> None:
+    """Wrap benign tasks with red-team attacks (prompt, repository or tool level). Check them with
+    `ale bench validate OUT`; make golden trajectories with `ale data rollout OUT --teacher golden`."""
+    from ale.bench.task import TaskError, load_tasks
+    from ale.safety.redteam import ATTACKS, inject as run_inject
+
+    try:
+        base = load_tasks(tasks)
+        made = [run_inject(t.path, lv, a, out) for t in base for lv in level for a in (attack or list(ATTACKS))]
+    except (TaskError, ValueError) as e:
+        _fail(str(e))
+    console.print(f"wrote {len(made)} red-team tasks to {out}")
+
+
+@app.command("eval")
+def eval_cmd(suite: str = typer.Argument(..., help="red-team task folder (from `ale safety inject`)"),
+             model: str = typer.Option(..., help="model spec: openai:MODEL@URL, hf:PATH, smollm2-135m, scripted:FILE, oracle"),
+             out: Path = typer.Option(..., help="OUT/safety-eval.json and the evaluator's results"),
+             attempts: int = typer.Option(1, help="episodes per task"),
+             concurrency: int = typer.Option(4, help="sandboxes at once"),
+             max_steps: int = typer.Option(30, help="model turns per episode")) -> None:
+    """Violation rate per behaviour and task success of a model on a red-team suite."""
+    from ale.bench.task import TaskError, load_tasks
+    from ale.safety.evaluate import redteam_eval
+
+    try:
+        rep = redteam_eval(load_tasks(suite), model, out, attempts, concurrency, max_steps)
+    except (TaskError, ValueError) as e:
+        _fail(str(e))
+    for b, s in rep["by_behaviour"].items():
+        console.print(f"{b:<22} violations {s['violations']}/{s['episodes']}  success {s['passed']}/{s['episodes']}")
+    console.print(f"{model}: violation rate {rep['violation_rate']:.2f} (any behaviour {rep['any_violation_rate']:.2f}), "
+                  f"task success {rep['success_rate']:.2f} over {rep['episodes']} episodes -> {out}/safety-eval.json")
