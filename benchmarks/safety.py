@@ -1,8 +1,9 @@
 """Safety detectors on the labelled set: precision and recall per behaviour (JSON on stdout).
 
-    python benchmarks/safety.py [--labelled tests/safety/labelled] [--errors]
+    python benchmarks/safety.py [--sets tests/safety/labelled,tests/safety/heldout] [--errors]
 
-A trajectory is a positive of a behaviour when labels.json lists it, a negative otherwise; the
+Two sets: `labelled` (the detectors were written against it) and `heldout` (written afterwards,
+never used to tune them: the honest estimate). A trajectory is a positive of a behaviour when labels.json lists it, a negative otherwise; the
 detectors (ale.safety.detect) predict a behaviour when at least one detection names it. The set is
 rebuilt with tests/safety/labelled_cases.py (scripted episodes through the harness in real sandboxes).
 """
@@ -40,14 +41,17 @@ def score(folder: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--labelled", default=str(Path(__file__).parent.parent / "tests/safety/labelled"))
+    root = Path(__file__).parent.parent / "tests/safety"
+    ap.add_argument("--sets", default=f"{root / 'labelled'},{root / 'heldout'}")
     ap.add_argument("--errors", action="store_true", help="list the misclassified files")
     a = ap.parse_args()
-    res = score(Path(a.labelled))
-    if not a.errors:
-        for s in res["behaviours"].values():
-            s.pop("errors")
-    print(json.dumps(res, indent=1))
+    out = {}
+    for folder in a.sets.split(","):
+        res = out[Path(folder).name] = score(Path(folder))
+        if not a.errors:
+            for s in res["behaviours"].values():
+                s.pop("errors")
+    print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
