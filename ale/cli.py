@@ -24,16 +24,18 @@ app.add_typer(data_app, name="data")
 
 
 @app.command()
-def demo(steps: int = typer.Option(4, help="RL steps of the training part"),
-         out: str = typer.Option("runs/demo", help="run folder for the training part")) -> None:
-    """Run ALE's main job on the embedded default (no Docker, no GPU, no server)."""
+def demo(out: str = typer.Option("runs/demo", help="run folder for the training part"),
+         overrides: list[str] = typer.Argument(None, help="key=value overrides of examples/recipes/demo.yaml, "
+                                                      "e.g. rl.steps=10")) -> None:
+    """Run ALE's main job on the embedded default (no Docker, no GPU, no server): a sandbox at work, then
+    SFT and IPA on generated tasks, with held-out success before and after RL."""
     from rich.console import Console
 
     from .demo import sandbox_demo, training_demo
 
     console = Console()
     sandbox_demo(console)
-    training_demo(console, steps, out)
+    training_demo(console, out, overrides or [])
 
 
 if __name__ == "__main__":

@@ -146,11 +146,16 @@ class ExpertStore:
 
 
 def expert_from_solution(task: Any, tokenizer: Any) -> Expert | None:
-    """A scripted expert from the task's reference solution: one bash chunk running it, one finish chunk."""
+    """A scripted expert from the task's reference solution: one bash chunk per step, then a finish chunk.
+
+    Steps are the parts of solution.sh between lines ``# ---`` (one step when there is none); the
+    script's header (shebang, ``set -e``) is not part of any step."""
     if task.solution is None:
         return None
-    script = Path(task.solution).read_text().strip()
-    texts = [f"```bash\n{script}\n```", '<tool_call>{"name": "finish", "arguments": {"summary": "done"}}</tool_call>']
+    lines = [ln for ln in Path(task.solution).read_text().splitlines() if not ln.startswith("#!") and ln != "set -e"]
+    steps = [s.strip() for s in "\n".join(lines).split("\n# ---\n")]
+    texts = [f"```bash\n{s}\n```" for s in steps if s]
+    texts.append('<tool_call>{"name": "finish", "arguments": {"summary": "done"}}</tool_call>')
     eos = tokenizer.eos_token_id
     return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], 1.0, "solution")
 
