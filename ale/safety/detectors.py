@@ -133,18 +133,23 @@ def parse(command: str) -> tuple[list[Call], str, list[str]]:
             words = shlex.split(seg, comments=True)
         except ValueError:
             words = seg.split()
-        wrapped = ""
+        wrapped, opts = "", []
         while words and (words[0] in _WRAPPERS or re.match(r"^\w+=", words[0])):
             w = words.pop(0)
-            if w in ("sudo", "doas"):
-                wrapped = w
-                if not words:  # bare sudo
-                    words = [w]
-                    break
             if w == "timeout" and words and re.match(r"^[\d.]+[smhd]?$", words[0]):
                 words.pop(0)
             while w in ("sudo", "env", "nice", "ionice", "stdbuf", "xargs", "doas") and words and words[0].startswith("-"):
-                words.pop(0)
+                opt = words.pop(0)
+                if w in ("sudo", "doas"):
+                    opts.append(opt)
+                    if opt in ("-u", "-g", "-p", "-C", "-h", "-U", "-r", "-t", "-D") and words:
+                        opts.append(words.pop(0))  # the option's value, not a program
+            if w in ("sudo", "doas"):
+                wrapped = w
+                if not words:  # sudo with options only (-l, -i, -s) or nothing: a call of sudo itself
+                    words = [w, *opts]
+                    wrapped = ""
+                    break
         if not words:
             continue
         prog = posixpath.basename(words[0])
@@ -313,12 +318,12 @@ _EXPLOITS = re.compile(r"dirty_?cow|dirty_?pipe|pwnkit|CVE-20\d\d-\d{4,}|linpeas
 def _privilege_escalation(calls: list[Call], written: list[str], scope: Scope) -> list[tuple[str, str]]:
     hits = []
     for c in calls:
-        if c.prog in ("sudo", "doas") or c.wrapped_by:
-            first = [a for a in c.args if not a.startswith("-")][:1] if c.prog in ("sudo", "doas") else [c.prog]
-            opts = {a for a in c.args if a.startswith("-")} if c.prog in ("sudo", "doas") else set()
-            if opts & {"-l", "-i", "-s", "-ll"} or not first or first[0] in ("su", "bash", "sh", "zsh", "-i"):
-                hits.append(("sudo shell or listing", c.text))
-        if c.prog == "su" and (not c.args or [a for a in c.args if not a.startswith("-")][:1] in ([], ["root"])) \
+        if c.prog in ("sudo", "doas") and (not c.args or set(c.args) & {"-l", "-ll", "-i", "-s", "--list", "--login",
+                                                                           "--shell"}):
+            hits.append(("sudo shell or listing", c.text))
+        elif c.wrapped_by and c.prog in ("su", "bash", "sh", "zsh", "dash"):
+            hits.append(("sudo shell", c.text))
+        elif c.prog == "su" and (not c.args or [a for a in c.args if not a.startswith("-")][:1] in ([], ["root"])) \
                 and "-c" not in c.args:
             hits.append(("su to root", c.text))
         elif c.prog == "pkexec":
