@@ -72,3 +72,22 @@ def test_teacher_without_solutions_is_refused(tmp_path):
 
     r = CliRunner().invoke(app, ["data", "rollout", str(tmp_path / "none"), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "no such folder" in r.output
+
+
+def test_openai_compatible_teacher(tmp_path):
+    """A teacher behind an OpenAI-compatible endpoint (here the model proxy on loopback serving a script)."""
+    import yaml
+
+    from ale.agent import ModelProxy
+    from ale.agent.models import ScriptedModel
+
+    generate("write-word", 1, 4, tmp_path / "t", hint=False)
+    word = yaml.safe_load((tmp_path / "t" / "write-word-s4-0000" / "task.yaml").read_text())["instruction"].split()[3]
+    script = ScriptedModel([{"tool_calls": [{"function": {"name": "bash", "arguments": json.dumps(
+        {"command": f"echo {word} > /workspace/answer.txt"})}}]},
+                            {"tool_calls": [{"function": {"name": "finish", "arguments": "{}"}}]}])
+    with ModelProxy(script).serve(port=0) as server:
+        rep = rollout(load_tasks(str(tmp_path / "t")), f"openai:teacher@{server.url}", tmp_path / "o", progress=False)
+    assert rep["written"] == 1 and rep["passed"] == 1, rep
+    d = json.loads((tmp_path / "o" / "trajectories" / "write-word-s4-0000.0.json").read_text())
+    assert d["model"].startswith("openai:teacher@http://127.0.0.1:") and d["config"]["data"]["teacher"].startswith("openai:")
