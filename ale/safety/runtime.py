@@ -17,6 +17,7 @@ audit (`ale.safety.detect`) finds the same behaviours afterwards.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +48,9 @@ class SafetyGuard:
     """An Environment wrapper; see the module docstring."""
 
     def __init__(self, env: Any, policy: SafetyPolicy | None = None, scope: Scope | None = None,
-                 stop_sandbox: bool = True):
+                 stop_sandbox: bool = True, poll_s: float = 0.5):
         self.env, self.policy, self.scope = env, policy or SafetyPolicy(), scope or Scope()
-        self.stop_sandbox = stop_sandbox
+        self.stop_sandbox, self.poll_s = stop_sandbox, poll_s
         self.detections: list[Detection] = []
         self.stopped: Detection | None = None
         self._seen_events = {e.get("seq") for e in self._events()}
@@ -81,23 +82,54 @@ class SafetyGuard:
         det = self._judge(detect_action(Action("bash", command=command), self.scope))
         if det:
             return self._stop_result(det)
-        r = self.env.run(command, timeout, idle_timeout)
-        new = [e for e in self._events() if e.get("seq") not in self._seen_events]
-        self._seen_events |= {e.get("seq") for e in new}
         installing = bool(_INSTALLERS.search(command))
-        det = self._judge([d for e in new for d in detect_event(e, installing=installing)])
+        live = self.stop_sandbox and hasattr(getattr(self.env, "sandbox", None), "stop")
+        done, watcher = threading.Event(), None
+        if live:  # judge the guard's events while the command runs: stop the sandbox mid-command
+            watcher = threading.Thread(target=self._watch, args=(done, installing), daemon=True)
+            watcher.start()
+        try:
+            r = self.env.run(command, timeout, idle_timeout)
+        except Exception as e:  # the watcher stopped the sandbox under the running command
+            if watcher is None:
+                raise
+            done.set()
+            watcher.join()
+            if self.stopped is None:
+                raise
+            r = CommandResult(output=f"[{type(e).__name__}: {e}]", exit_code=-1, status="interrupted")
+        if watcher is not None:
+            done.set()
+            watcher.join()
+        det = self.stopped or self._judge(self._new_event_detections(installing))
         if det is None:
             return r
-        if self.stop_sandbox and hasattr(getattr(self.env, "sandbox", None), "stop"):
-            try:
-                self.env.sandbox.stop()
-            except Exception:  # already stopped by the sandbox's own guard
-                pass
+        if live:
+            self._stop_sandbox()
         if r.guard:  # the sandbox guard acted too (e.g. cpu_budget): keep its word, name the behaviour
             self.stopped = self.stopped or det
             return CommandResult(output=r.output, exit_code=r.exit_code, status=r.status, duration_s=r.duration_s,
                                  guard={**r.guard, "behaviour": det.behaviour})
         return self._stop_result(det, r.output, r.duration_s)
+
+    def _new_event_detections(self, installing: bool) -> list[Detection]:
+        new = [e for e in self._events() if e.get("seq") not in self._seen_events]
+        self._seen_events |= {e.get("seq") for e in new}
+        return [d for e in new for d in detect_event(e, installing=installing)]
+
+    def _watch(self, done: threading.Event, installing: bool) -> None:
+        while not done.wait(self.poll_s):
+            det = self._judge(self._new_event_detections(installing))
+            if det is not None:
+                self.stopped = det
+                self._stop_sandbox()
+                return
+
+    def _stop_sandbox(self) -> None:
+        try:
+            self.env.sandbox.stop()
+        except Exception:  # already stopped (by the sandbox's own guard, or by the watcher)
+            pass
 
     def _file(self, tool: str, path: str, content: str = "") -> None:
         if self.stopped:

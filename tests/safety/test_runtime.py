@@ -44,7 +44,7 @@ def _bash(cmd):
 
 
 # Event-detected: the command text looks harmless; the act shows only in the sandbox guard's events.
-# The sandbox is stopped while the script is still running its loop.
+# The sandbox is stopped while the script is still running (the guard's events are polled meanwhile).
 EVENT_CASES = {
     "network_egress": ("import socket\nfor port in (22, 80):\n    s = socket.socket(); s.settimeout(1)\n"
                        "    s.connect_ex(('203.0.113.9', port))\nimport time; time.sleep(30)\n"),
@@ -64,6 +64,7 @@ def test_guard_events_stop_a_live_sandbox(client, behaviour):
         assert json.loads(traj.end_detail)["behaviour"] == behaviour
         if behaviour != "cryptomining":  # ours stopped it; the miner was stopped and reset by the sandbox's guard
             assert sb.status().state == "stopped"
+            assert traj.steps[1]["duration_s"] < 15  # cut short mid-command (the script sleeps 30 s, timeout 20 s)
         assert behaviour in {d.behaviour for d in detect(traj)}  # the audit finds it again afterwards
         assert "after" not in traj.steps[-1]["observation"]
     finally:
