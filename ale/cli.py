@@ -17,6 +17,10 @@ LAZY = {
     "traj": ("ale.agent.cli", "traj_app", "Inspect trajectory files."),
     "bench": ("ale.bench.cli", "app", "Tasks and evaluation: validate, run, generate."),
     "train": ("ale.train.cli", "app", "Train policies: RL with IPA (and baselines), SFT, plots."),
+    "data": ("ale.data.cli", "app", "Training data: synthesise and review tasks, teacher rollouts, verify/filter, "
+                                    "export, select the RL set."),
+    "safety": ("ale.safety.cli", "app", "Safety: audit trajectories for forbidden behaviours, red-team tasks, "
+                                        "evaluate models."),
 }
 
 
