@@ -411,7 +411,10 @@ class RLTrainer(_Base):
                     records.append(record)
                     if self.cfg.checkpoint_every and step % self.cfg.checkpoint_every == 0 or step == target:
                         self.save_checkpoint()
-                    bar.update(task, completed=step, info=f"reward {record['reward_mean']:.2f} loss {record['loss']:.4f}")
+                    # the policy's own reward (episodes without a replayed expert prefix, which succeed by construction)
+                    plain = record["reward_plain_mean"]
+                    bar.update(task, completed=step, info=f"plain reward {'-' if math.isnan(plain) else f'{plain:.2f}'} "
+                                                          f"loss {record['loss']:.4f}")
         finally:
             if producer is not None:
                 producer.stop()
