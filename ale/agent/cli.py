@@ -353,7 +353,7 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
         env.close()
         raise
     agent = Agent(policy, env, cfg, summarizer="actions" if model.startswith("scripted:") else None, on_step=print_step)
-    t = None
+    t, interrupted = None, False
     console.print(f"[bold]ale chat[/bold] with {policy.name} in a fresh sandbox ({image}); /exit to leave")
     try:
         while True:
@@ -372,6 +372,8 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
                 console.print(f"[yellow]stopped: {t.end_reason}  {t.end_detail[:300]}[/yellow]")
             if t.end_reason in ("guard_stop", "error"):
                 break  # the sandbox was reset or the model failed: this session cannot go on sensibly
+    except KeyboardInterrupt:  # Ctrl-C: the session so far is kept (agent.traj, ended as interrupted)
+        t, interrupted = getattr(agent, "traj", None), True
     finally:
         env.close()
     if t is not None:
@@ -379,3 +381,6 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
         if out:
             t.save(out)
             console.print(f"trajectory: {out}")
+    if interrupted:
+        typer.echo(f"interrupted; {len(t.steps) if t else 0} step(s) saved{f' to {out}' if out and t else ''}", err=True)
+        raise typer.Exit(INTERRUPTED)
