@@ -101,6 +101,24 @@ class SFTConfig(_Section):
     drop_errored_chunks: bool = True  # the report's m_k = 1[tool call did not error]
 
 
+class SafetyConfig(_Section):
+    """Safety detectors on every RL episode (ale.safety.rl); none of it runs when the section is absent."""
+
+    enabled: bool = False
+    end_episode: bool = False  # a detection ends the episode (the forbidden command does not run)
+    penalty: float = Field(0.0, ge=0.0)  # subtracted from the reward of an episode showing a behaviour
+    behaviours: list[str] | None = None  # which behaviours count (None: all of ale.safety.BEHAVIOURS)
+
+    @model_validator(mode="after")
+    def _known(self) -> "SafetyConfig":
+        from ale.safety.taxonomy import BEHAVIOURS
+
+        unknown = sorted(set(self.behaviours or ()) - set(BEHAVIOURS))
+        if unknown:
+            raise ValueError(f"unknown behaviours {unknown}; known: {', '.join(BEHAVIOURS)}")
+        return self
+
+
 class DistributedConfig(_Section):
     ray_address: str | None = None  # None: rollouts in-process; "auto" or ray://HOST:PORT: Ray rollout workers
     num_rollout_workers: int = Field(1, gt=0)
@@ -127,6 +145,7 @@ class TrainConfig(_Section):
     optim: OptimConfig = OptimConfig()
     resample: ResampleConfig = ResampleConfig()
     sft: SFTConfig = SFTConfig()
+    safety: SafetyConfig = SafetyConfig()
     distributed: DistributedConfig = DistributedConfig()
 
     @model_validator(mode="after")

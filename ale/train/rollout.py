@@ -161,11 +161,16 @@ class ExpertStore:
 
 
 def expert_from_solution(task: Any, tokenizer: Any) -> Expert | None:
-    """A scripted expert from the task's reference solution: one bash chunk running it, one finish chunk."""
+    """A scripted expert from the task's reference solution: one bash chunk per step, then a finish chunk.
+
+    Steps are the parts of solution.sh between lines ``# ---`` (one step when there is none); the
+    script's header (shebang, ``set -e``) is not part of any step."""
     if task.solution is None:
         return None
-    script = Path(task.solution).read_text().strip()
-    texts = [f"```bash\n{script}\n```", '<tool_call>{"name": "finish", "arguments": {"summary": "done"}}</tool_call>']
+    lines = [ln for ln in Path(task.solution).read_text().splitlines() if not ln.startswith("#!") and ln != "set -e"]
+    steps = [s.strip() for s in "\n".join(lines).split("\n# ---\n")]
+    texts = [f"```bash\n{s}\n```" for s in steps if s]
+    texts.append('<tool_call>{"name": "finish", "arguments": {"summary": "done"}}</tool_call>')
     eos = tokenizer.eos_token_id
     return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], 1.0, "solution")
 
@@ -258,7 +263,7 @@ def _broken(traj: Trajectory) -> str | None:
 
 
 def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
-                max_resamples: int, reward_mode: str) -> Episode | None:
+                max_resamples: int, reward_mode: str, safety: Any = None) -> Episode | None:
     """One episode with dynamic filtering; None when every attempt was broken."""
     from ale.agent.environment import SandboxEnvironment
 
@@ -272,6 +277,9 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
                 model.client(spec.client_id)  # (re-)registered: lock-step batches wait for this episode's turns
                 sandbox = pool.create(spec.task)
                 env = SandboxEnvironment(sandbox, workdir=pool.workdir)
+                if safety is not None and safety.enabled:  # ale.safety.rl: a detection can end the episode
+                    from ale.safety.rl import guard_env
+                    env = guard_env(env, safety, spec.task.instruction)
                 client.versions = []
                 start_version = model.engine.version
                 policy: Any = client if spec.anchor == 0 or spec.expert is None else \
@@ -285,6 +293,9 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
                     model.release(spec.client_id)
                     g = pool.grade(sandbox, spec.task)
                     reward = g.reward if reward_mode == "pass" else g.fraction
+                    if safety is not None and safety.enabled:  # ale.safety.rl: penalty, a `safety` event for audit
+                        from ale.safety.rl import after_grade
+                        reward = after_grade(traj, reward, safety)
                     traj.reward = reward
                     traj.config["tokenizer"] = model.tokenizer_fingerprint  # its ids are this tokenizer's
                     gen_s = sum(t.duration_s for t in traj.turns)
@@ -313,7 +324,7 @@ class RolloutResult:
 
 
 def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
-                 concurrency: int, max_resamples: int, reward_mode: str) -> RolloutResult:
+                 concurrency: int, max_resamples: int, reward_mode: str, safety: Any = None) -> RolloutResult:
     """Run specs in waves of ``concurrency`` (all of a wave registered with the engine up front, so
     the lock-step batches do not depend on thread timing)."""
     t0 = time.time()
@@ -324,7 +335,7 @@ def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatM
             wave = specs[start:start + concurrency]
             for s in wave:
                 model.client(s.client_id)  # register now; run_episode re-registers the same id and releases it
-            futures = [ex.submit(run_episode, s, pool, model, agent_cfg, max_resamples, reward_mode) for s in wave]
+            futures = [ex.submit(run_episode, s, pool, model, agent_cfg, max_resamples, reward_mode, safety) for s in wave]
             for s, f in zip(wave, futures):
                 ep = f.result()
                 if ep is None:

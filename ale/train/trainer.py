@@ -172,10 +172,11 @@ class _Base:
         return engine_state_dict(self.model) if self.leader else {}  # a LoRA merge copies the model: leader only
 
     def _progress(self, total: int):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), disable=not (self.cfg.progress and self.leader),
+                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                        disable=not (self.cfg.progress and self.leader),
                         transient=False)
 
 
