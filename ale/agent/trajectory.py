@@ -163,13 +163,14 @@ def retokenize(traj: Trajectory, tokenizer: Any, tool_format: str = "auto") -> T
     with the earlier replies spliced in as their new ids, so the sequences stay append-only; reply =
     the template's text of that message up to the end token, then eos). log mu is unknown (NaN).
     Used when the trajectory was made by another tokenizer, records none, or has no ids (a scripted
-    oracle). ``tool_format`` is the harness's for the policy (``AgentConfig.tool_format``): ``text``
-    (or ``auto`` with a template without tools) writes native tool calls as ``<tool_call>`` JSON in the
-    reply, tool results as ``<tool_response>`` user messages and the tool list into the system prompt,
-    as the harness does in text mode; native calls also become ``<tool_call>`` text when the template
-    does not render ``tool_calls``. Steps keep their turn indices (one model turn per assistant
-    message, as the harness writes them). Kept: messages, steps, reward, end reason. Dropped: a
-    compaction's history rewrite (the message log is rendered as one conversation)."""
+    oracle). The conversation is shown as the harness shows it to a policy served by our engines
+    (whose calls are parsed from the reply text, so they carry no call id): native tool calls become
+    ``<tool_call>`` JSON in the reply and tool results one user message of ``<tool_response>`` blocks.
+    ``tool_format`` is the harness's (``AgentConfig.tool_format``): native (or ``auto`` with a template
+    that takes ``tools``) passes the tool list to the template, text puts it into the system prompt.
+    Steps keep their turn indices (one model turn per assistant message, as the harness writes them).
+    Kept: messages, steps, reward, end reason. Dropped: a compaction's history rewrite (the message
+    log is rendered as one conversation)."""
     from ale.agent.models.hf import ChatRenderer
     from ale.agent.protocols import TOKEN_IDS_KEY
     from ale.agent.tools import TOOLS
@@ -177,12 +178,8 @@ def retokenize(traj: Trajectory, tokenizer: Any, tool_format: str = "auto") -> T
     renderer = ChatRenderer(tokenizer)
     schemas = [TOOLS[n].schema() for n in (traj.config.get("tools") or TOOLS) if n in TOOLS]
     native = tool_format == "native" or (tool_format == "auto" and renderer.supports_tools)
-    messages = [dict(m) for m in traj.messages]
-    if not (native and _renders_tool_calls(tokenizer)):
-        messages = [_calls_as_text(m) for m in messages]
+    messages = _results_as_text([_calls_as_text(dict(m)) for m in traj.messages], [] if native else schemas)
     tools = schemas if native else None
-    if not native:
-        messages = _results_as_text(messages, schemas)
     kw = {"tools": tools} if tools and renderer.supports_tools else {}
     old = {t.index: t for t in traj.turns}
     turns: list[ModelTurn] = []
@@ -205,17 +202,6 @@ def retokenize(traj: Trajectory, tokenizer: Any, tool_format: str = "auto") -> T
     return out
 
 
-def _renders_tool_calls(tokenizer: Any) -> bool:
-    """Whether the chat template writes an assistant message's ``tool_calls`` (many only write content)."""
-    call = {"type": "function", "function": {"name": "probe_fn_q7", "arguments": {"a": 1}}}
-    try:
-        text = tokenizer.apply_chat_template([{"role": "user", "content": "x"},
-                                              {"role": "assistant", "content": "", "tool_calls": [call]}], tokenize=False)
-    except Exception:  # a template that cannot take tool calls at all
-        return False
-    return "probe_fn_q7" in text
-
-
 def _calls_as_text(message: dict[str, Any]) -> dict[str, Any]:
     """An assistant message's native tool calls written into its content as ``<tool_call>`` JSON."""
     if message.get("role") != "assistant" or not message.get("tool_calls"):
@@ -234,8 +220,8 @@ def _calls_as_text(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _results_as_text(messages: list[dict[str, Any]], schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Text tool format: consecutive tool results become one user message of ``<tool_response>`` blocks and
-    the system prompt gets the tool list (what the harness does in text mode)."""
+    """Consecutive tool results become one user message of ``<tool_response>`` blocks; with ``schemas``
+    (text tool format) the system prompt gets the tool list, as the harness writes it."""
     from ale.agent.parsing import text_tool_instructions
 
     out: list[dict[str, Any]] = []

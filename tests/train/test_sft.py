@@ -106,3 +106,28 @@ def test_sft_with_no_trainable_token_stops_with_one_clear_line(tmp_path):
     assert r.exit_code == 2
     assert "0 trainable tokens in 1 trajectories" in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_retokenize_shows_native_calls_as_the_harness_shows_them_to_an_engine_policy(tiny_policy):
+    from ale.agent.trajectory import Trajectory, retokenize, tokenizer_fingerprint
+
+    _, tok = tiny_policy
+    call = {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": '{"command": "ls"}'}}
+    traj = Trajectory(task="t", messages=[
+        {"role": "system", "content": "SYS"}, {"role": "user", "content": "do it"},
+        {"role": "assistant", "content": "Listing.", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "a.txt"},
+        {"role": "assistant", "content": None, "tool_calls": [dict(call, function={"name": "finish", "arguments": "{}"})]}],
+        steps=[{"index": 0, "turn": 0, "error": True}, {"index": 1, "turn": 1}])
+    for fmt in ("text", "native"):
+        new = retokenize(traj, tok, fmt)
+        assert new.config["tokenizer"] == tokenizer_fingerprint(tok) and len(new.sequences) == 1
+        seq = new.sequences[0]
+        replies = [tok.decode(seq.input_ids[s:e]) for s, e, _ in seq.chunks]
+        assert replies == ['Listing.\n<tool_call>\n{"name": "bash", "arguments": {"command": "ls"}}\n</tool_call><|im_end|>',
+                           '<tool_call>\n{"name": "finish", "arguments": {}}\n</tool_call><|im_end|>']
+        between = tok.decode(seq.input_ids[seq.chunks[0][1]:seq.chunks[1][0]])
+        assert "<|im_start|>user\n<tool_response>\na.txt\n</tool_response>" in between
+        system = tok.decode(seq.input_ids[:seq.chunks[0][0]])
+        assert "<tools>" in system  # text: the harness's instructions; native: the template's tool list
+        assert ("To call one, reply with a JSON object" in system) == (fmt == "text")
