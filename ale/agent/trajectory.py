@@ -253,6 +253,16 @@ def _reply_ids(tokenizer: Any, history: list[dict[str, Any]], message: dict[str,
     return (tokenizer.encode(text, add_special_tokens=False) if text else []) + [tokenizer.eos_token_id]
 
 
+def needs_retokenize(traj: Trajectory, tokenizer: Any) -> bool:
+    """False only for ids recorded as ``tokenizer``'s, or ids with no tokenizer recorded and no assistant
+    message to rebuild them from (kept: the caller checks them against the vocabulary)."""
+    recorded = traj.config.get("tokenizer")
+    if traj.sequences and recorded == tokenizer_fingerprint(tokenizer):
+        return False  # the policy's own ids
+    has_text = any(m.get("role") == "assistant" for m in traj.messages)
+    return has_text or recorded is not None or not traj.sequences
+
+
 def training_data(traj: Trajectory | dict[str, Any] | str | Path, tokenizer: Any = None,
                   tool_format: str = "auto") -> list[dict[str, Any]]:
     """Per training sequence, as plain lists: what the trainer consumes.
@@ -267,13 +277,14 @@ def training_data(traj: Trajectory | dict[str, Any] | str | Path, tokenizer: Any
     ``tokenizer`` (the policy's): unless the trajectory has ids and records that same tokenizer's
     fingerprint, its turns are first rebuilt with it (``retokenize(traj, tokenizer, tool_format)``:
     another tokenizer's ids would index another vocabulary; a trajectory without ids, e.g. a scripted
-    oracle's, gets them this way).
+    oracle's, gets them this way). Ids with no tokenizer recorded and no assistant message to rebuild
+    them from are kept as they are (the caller checks them against the vocabulary).
     """
     if isinstance(traj, (str, Path)):
         traj = Trajectory.load(traj)
     elif isinstance(traj, dict):
         traj = Trajectory.from_dict(traj)
-    if tokenizer is not None and not (traj.sequences and traj.config.get("tokenizer") == tokenizer_fingerprint(tokenizer)):
+    if tokenizer is not None and needs_retokenize(traj, tokenizer):
         traj = retokenize(traj, tokenizer, tool_format)
     failed = {st["turn"] for st in traj.steps if st.get("error") or st.get("format_error")}
     offsets = [sum(len(s.chunks) for s in traj.sequences[:i]) for i in range(len(traj.sequences))]
