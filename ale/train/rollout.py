@@ -29,7 +29,7 @@ from typing import Any
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.protocols import ModelReply
-from ale.agent.trajectory import Trajectory, retokenize, tokenizer_fingerprint, training_data
+from ale.agent.trajectory import Trajectory, needs_retokenize, retokenize, training_data
 from ale.train.engine import EngineChatModel, EngineClient
 
 
@@ -175,14 +175,13 @@ def expert_from_solution(task: Any, tokenizer: Any) -> Expert | None:
     return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], 1.0, "solution")
 
 
-def expert_from_trajectory(traj: Trajectory, tokenizer: Any) -> Expert:
+def expert_from_trajectory(traj: Trajectory, tokenizer: Any, tool_format: str = "auto") -> Expert:
     """Chunks of a saved trajectory (e.g. a teacher run) in the policy's tokenizer: its sampled ids when
     it records that same tokenizer (``config["tokenizer"]``, a ``tokenizer_fingerprint``) and has ids for
     every turn; otherwise its assistant messages re-encoded with the policy's chat template
-    (``retokenize``): a teacher's ids index another vocabulary."""
-    if not (traj.turns and all(t.response_ids for t in traj.turns)
-            and traj.config.get("tokenizer") == tokenizer_fingerprint(tokenizer)):
-        traj = retokenize(traj, tokenizer)
+    (``retokenize``, in the harness's ``tool_format``): a teacher's ids index another vocabulary."""
+    if needs_retokenize(traj, tokenizer) or not all(t.response_ids for t in traj.turns):
+        traj = retokenize(traj, tokenizer, tool_format)
     return Expert([list(t.response_ids or []) for t in traj.turns], float(traj.reward or 0.0), "teacher")
 
 

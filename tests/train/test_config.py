@@ -25,6 +25,9 @@ def test_example_config_loads_and_overrides_apply():
     ("policy.dtype=float8", "policy.dtype"),
     ("algo.mask_low=3", "mask_low"),
     ("distributed.strategy=zero", "distributed.strategy"),
+    ("optim.epochs=0", "optim.epochs"),
+    ("optim.minibatches=0", "optim.minibatches"),
+    ("optim.stale_old_logp=current", "optim.stale_old_logp"),
 ])
 def test_bad_keys_and_values_are_named(override, named):
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
