@@ -175,9 +175,10 @@ class SandboxManager:
 
     def _sweep(self) -> list[str]:
         """Only what is provably dead, and only this home's: a run dir whose lock is free belonged to a
-        manager that has exited (its cgroups are killed and removed). A cgroup with no run dir is removed
-        only when it holds no process (every sandbox dies with its manager through the parent-death
-        chain, so live processes mean a live manager). Other homes' instances are never touched."""
+        manager that has exited (its cgroups are killed and removed). A cgroup of this home with no run
+        dir is removed only when it holds no process (every sandbox dies with its manager through the
+        parent-death chain, so live processes mean a live manager). Other homes' instances are never
+        touched, not even their empty cgroups: an idle live manager's cgroup parent is empty too."""
         swept = []
         self._cg_bases = self._cg_bases or cgroups.detect()
         run_root = self.home / "run"
@@ -205,7 +206,8 @@ class SandboxManager:
         for base in self._cg_bases.values():  # cgroups whose run dir is already gone: only if empty
             if base.exists():
                 for d in list(base.iterdir()):
-                    if d.is_dir() and d.name not in live and d.name != self.instance and cgroups.remove_if_empty(d):
+                    if d.is_dir() and d.name.startswith(f"{self.home_tag}-") and d.name not in live \
+                            and d.name != self.instance and cgroups.remove_if_empty(d):
                         if d.name not in swept:
                             swept.append(d.name)
         return swept

@@ -74,3 +74,25 @@ def test_a_manager_in_another_home_leaves_this_homes_sandboxes_alone(client, san
         assert sandbox.exec("echo alive").stdout == "alive\n"
     finally:
         shutil.rmtree(other, ignore_errors=True)
+
+
+def test_a_manager_in_another_home_leaves_an_idle_manager_able_to_create(tmp_path):
+    """A live manager with no sandbox at the moment (an RL run between two steps) has an empty cgroup
+    parent; another home's sweep must not take it for a dead one (it did: every later create failed with
+    'No such file or directory' on that parent)."""
+    from ale.sandbox import SandboxClient
+
+    with SandboxClient() as idle:
+        idle.create(SandboxSpec(memory="64m")).delete()  # now idle: no sandbox, empty cgroups
+
+        async def start_and_close():
+            m = SandboxManager(home=tmp_path / "other-home")
+            await m.start()
+            m.sweep()
+            await m.close()
+        asyncio.run(start_and_close())
+        sb = idle.create(SandboxSpec(memory="64m"))
+        try:
+            assert sb.exec("echo alive").stdout == "alive\n"
+        finally:
+            sb.delete()
