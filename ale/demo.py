@@ -1,8 +1,9 @@
 """`ale demo`: the main job on the embedded default (no Docker, no GPU, no server).
 
 First a sandbox at work (isolation, a denied syscall, the guard resetting a fork bomb), then the
-whole loop: a tiny policy trained with IPA for a few steps on real tasks in real sandboxes through
-the agent harness, with metrics and a plot written under the run folder."""
+whole loop: a tiny policy is taught by expert trajectories (SFT), then trained with IPA on real
+generated tasks in real sandboxes through the agent harness, and scored on held-out tasks before and
+after RL (summary.json, curves)."""
 
 from __future__ import annotations
 
@@ -35,21 +36,17 @@ def sandbox_demo(console: Console) -> None:
         sb.delete()
 
 
-def training_demo(console: Console, steps: int, out: str) -> None:
-    """A few IPA steps with the tiny CPU config (examples/cpu-tiny/rl.yaml), then the curves as PNG."""
+def training_demo(console: Console, out: str, overrides: list[str] | None = None) -> dict:
+    """The report's recipe, small (examples/recipes/demo.yaml): expert data -> SFT -> IPA on generated
+    multi-step tasks in real sandboxes, then held-out success before and after RL (summary.json)."""
     from pathlib import Path
 
-    from .train.config import load_config
-    from .train.metrics import plot_run
-    from .train.trainer import RLTrainer
+    from .train.recipe import load_recipe, print_summary, run_recipe
 
-    console.rule("[bold]ALE training: IPA on real tasks in real sandboxes")
-    config = Path(__file__).resolve().parent.parent / "examples" / "cpu-tiny" / "rl.yaml"
-    cfg = load_config(str(config), [], steps=steps, out=out)
-    trainer = RLTrainer(cfg, resume=False)
-    try:
-        trainer.train()
-    finally:
-        trainer.close()
-    png = plot_run(out, None)
-    console.print(f"metrics: {out}/metrics.jsonl   curves: {png}")
+    console.rule("[bold]ALE training: SFT, then IPA on real tasks in real sandboxes, scored on held-out tasks")
+    config = Path(__file__).resolve().parent.parent / "examples" / "recipes" / "demo.yaml"
+    summary = run_recipe(load_recipe(config, overrides), out, log=console.print)
+    print_summary(summary)
+    console.print(f"summary: {out}/summary.json   curves: {out}/results.png   "
+                  f"RL run: {out}/seed-0/ipa (metrics.jsonl, `ale train plot`)")
+    return summary

@@ -657,11 +657,11 @@ class SandboxManager:
         if not prev:
             return
         if cur["oom_kills"] > prev.get("oom_kills", 0):
-            return self._apply_policy(sb, {"kind": "oom_kill", "detail": f"memory limit {spec.memory} bytes"})
+            return self._apply_policy(sb, {"kind": "oom_kill", "detail": f"memory limit {spec.memory / 2**20:g} MiB"})
         if cur["pids_max_hits"] > prev.get("pids_max_hits", 0):
             return self._apply_policy(sb, {"kind": "pids_limit", "detail": f"pids limit {spec.pids}"})
         if cur["disk_bytes"] >= spec.disk * 0.99 and prev.get("disk_bytes", 0) < spec.disk * 0.99:
-            self._apply_policy(sb, {"kind": "disk_full", "detail": f"disk limit {spec.disk} bytes"})
+            self._apply_policy(sb, {"kind": "disk_full", "detail": f"disk limit {spec.disk / 2**20:g} MiB"})
         if not cpu:
             return
         used = (cur["cpu_usage_ns"] - prev.get("cpu_usage_ns", 0)) / 1e9

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel as _PydanticModel, ConfigDict, Field, field_validator
+
+
+class BaseModel(_PydanticModel):
+    # schemas are built on first use, not at import: `ale sandbox run` needs few of these models
+    model_config = ConfigDict(defer_build=True)
+
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.I)
 
@@ -72,7 +78,7 @@ def _encodable(v: str, what: str) -> str:
 
 
 class SandboxSpec(BaseModel):
-    model_config = {"extra": "forbid", "validate_default": True}
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
     image: str = "base"
     cpus: float = Field(1.0, ge=0.01, le=256)  # the kernel's smallest CPU quota is 1% of a period

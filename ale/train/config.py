@@ -68,6 +68,13 @@ class OptimConfig(_Section):
     micro_batch: int = Field(8, gt=0)
     # auto: no separate pi_old forward when the batch is provably on-policy (update.update_step); always: recompute
     recompute_old_logp: Literal["auto", "always"] = "auto"
+    # RL: optimiser steps per batch = epochs x minibatches (PPO-style; pi_old fixed before the first, so
+    # later steps see pi/pi_old != 1 and IPA's ratio truncation acts). Minibatches split whole groups.
+    epochs: int = Field(1, gt=0)
+    minibatches: int = Field(1, gt=0)
+    # pi_old of rows sampled by an older policy version (async): engine = the sampling policy's log mu;
+    # recompute = the trainer's current weights (what ran before these settings existed)
+    stale_old_logp: Literal["engine", "recompute"] = "engine"
 
 
 class ResampleConfig(_Section):
@@ -78,7 +85,9 @@ class ResampleConfig(_Section):
     expert_from_solution: bool = True  # build a scripted expert from each task's reference solution
     add_successes: bool = True  # the policy's own successes (no prefix) join the store
     mode: Literal["sequential", "parallel"] = "parallel"
-    anchors_per_task: int = Field(2, gt=0)  # parallel: anchors sampled per task per step
+    # parallel: anchors per expert, spread over its valid anchors 1..K-1 from the last down and used in rotation
+    # across a step's anchored samples and steps; a K-chunk expert has K-1 (fewer than asked: all, with a warning)
+    anchors_per_task: int = Field(2, gt=0)
     fraction: float = Field(0.5, ge=0.0, le=1.0)  # of each group's samples that start from an anchor
     master_threshold: float = Field(0.5, ge=0.0, le=1.0)  # sequential: success rate to move the anchor back
     window: int = Field(4, gt=0)  # sequential: episodes at an anchor considered for mastery
@@ -90,6 +99,24 @@ class SFTConfig(_Section):
     batch_size: int = Field(4, gt=0)
     shuffle: bool = True
     drop_errored_chunks: bool = True  # the report's m_k = 1[tool call did not error]
+
+
+class SafetyConfig(_Section):
+    """Safety detectors on every RL episode (ale.safety.rl); none of it runs when the section is absent."""
+
+    enabled: bool = False
+    end_episode: bool = False  # a detection ends the episode (the forbidden command does not run)
+    penalty: float = Field(0.0, ge=0.0)  # subtracted from the reward of an episode showing a behaviour
+    behaviours: list[str] | None = None  # which behaviours count (None: all of ale.safety.BEHAVIOURS)
+
+    @model_validator(mode="after")
+    def _known(self) -> "SafetyConfig":
+        from ale.safety.taxonomy import BEHAVIOURS
+
+        unknown = sorted(set(self.behaviours or ()) - set(BEHAVIOURS))
+        if unknown:
+            raise ValueError(f"unknown behaviours {unknown}; known: {', '.join(BEHAVIOURS)}")
+        return self
 
 
 class DistributedConfig(_Section):
@@ -118,6 +145,7 @@ class TrainConfig(_Section):
     optim: OptimConfig = OptimConfig()
     resample: ResampleConfig = ResampleConfig()
     sft: SFTConfig = SFTConfig()
+    safety: SafetyConfig = SafetyConfig()
     distributed: DistributedConfig = DistributedConfig()
 
     @model_validator(mode="after")

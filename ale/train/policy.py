@@ -11,6 +11,7 @@ Optional LoRA (peft); bf16 when the device supports it and ``dtype: auto``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -47,6 +48,9 @@ class PolicyConfig(BaseModel):
     tiny_heads: int = Field(4, gt=0)
     tiny_kv_heads: int = Field(2, gt=0)
     init_seed: int = 0  # random init of ``tiny``
+    # start from a trained checkpoint's weights (RUN/checkpoints/step-N, or a run folder: its newest one),
+    # e.g. RL from an SFT run; the architecture comes from the fields above, as in that run
+    init_from: str | None = None
 
 
 def byte_tokenizer() -> Any:
@@ -113,6 +117,8 @@ def load_policy(cfg: PolicyConfig) -> tuple[torch.nn.Module, Any]:
         raise ValueError(f"policy.model: {cfg.model!r} is not tiny, smollm2-135m or hf:PATH")
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
+    if cfg.init_from:
+        model.load_state_dict(torch.load(checkpoint_dir(cfg.init_from) / "model.pt"))
     model.to(device=device, dtype=dtype)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -123,6 +129,18 @@ def load_policy(cfg: PolicyConfig) -> tuple[torch.nn.Module, Any]:
                                                target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
     model.train()
     return model, tok
+
+
+def checkpoint_dir(path: str) -> Path:
+    """A checkpoint folder: ``path`` itself, or a run folder's newest complete checkpoint."""
+    p = Path(path)
+    if (p / "model.pt").is_file():
+        return p
+    ckpts = sorted((c for c in (p / "checkpoints").glob("step-*") if c.name.split("-")[1].isdigit()),
+                   key=lambda c: int(c.name.split("-")[1]))
+    if not ckpts:
+        raise ValueError(f"policy.init_from: {path} is neither a checkpoint (model.pt) nor a run folder with checkpoints")
+    return ckpts[-1]
 
 
 def engine_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:

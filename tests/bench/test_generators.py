@@ -68,6 +68,29 @@ def test_workflow_length_is_the_number_of_required_actions(tmp_path):
         generate("workflow", 1, 0, tmp_path / "x", length=21)
 
 
+def test_multistep_families_one_expert_chunk_per_step(tmp_path):
+    """multi-write: k tool calls; breadcrumb: hops + 2 (the trail's cats and the write); both then finish.
+    What a breadcrumb step must say is only in the previous step's output (the file it names)."""
+    from ale.train.policy import byte_tokenizer
+    from ale.train.rollout import expert_from_solution
+
+    tok = byte_tokenizer()
+    (mw,) = load_tasks(generate("multi-write", 1, 0, tmp_path / "mw", k=6)[0])
+    chunks = [tok.decode(c[:-1]) for c in expert_from_solution(mw, tok).chunks]
+    assert len(chunks) == 7 and chunks[0].startswith("```bash\necho ") and "finish" in chunks[-1]
+    assert not any("set -e" in c or "#!" in c for c in chunks)
+    (bc,) = load_tasks(generate("breadcrumb", 1, 0, tmp_path / "bc", hops=4)[0])
+    chunks = [tok.decode(c[:-1]) for c in expert_from_solution(bc, tok).chunks]
+    assert len(chunks) == 4 + 2 + 1
+    files = {p.name: p.read_text() for p in (bc.path / "files").iterdir()}
+    for i, chunk in enumerate(chunks[1:5]):  # cat NAME, where NAME was named by the previous file
+        named = chunk.split("cat ")[1].split()[0]
+        previous = chunks[i].split("cat ")[1].split()[0]
+        assert files[previous] == f"next: {named}\n"
+    assert files[chunks[4].split("cat ")[1].split()[0]].startswith("answer: ")
+    assert sum(v.startswith("answer: ") for v in files.values()) == 1 + 3  # the answer and three decoys
+
+
 def test_bad_family_and_params(tmp_path):
     with pytest.raises(ValueError, match="unknown family 'nope'"):
         generate("nope", 1, 0, tmp_path)
@@ -101,7 +124,7 @@ def _validate_generated(tmp_path, fams: list[str], n: int, repeat: int) -> None:
 @needs_root
 def test_generated_sample_passes_validate(tmp_path):
     """A sample (the easy family, a workflow, a mutant): the reference solution passes, doing nothing fails."""
-    _validate_generated(tmp_path, ["write-word", "workflow", "mutation"], 1, 1)
+    _validate_generated(tmp_path, ["write-word", "workflow", "mutation", "breadcrumb", "multi-write"], 1, 1)
 
 
 @pytest.mark.slow

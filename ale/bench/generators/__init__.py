@@ -50,7 +50,7 @@ def families() -> list[str]:
 
 
 def _load_families() -> None:
-    from ale.bench.generators import basic, mutation, workflow  # noqa: F401  (they register themselves)
+    from ale.bench.generators import basic, multistep, mutation, workflow  # noqa: F401  (they register themselves)
 
 
 __all__ = ["FAMILIES", "TaskSpec", "families", "family", "generate", "write_task"]
