@@ -18,7 +18,7 @@ def one_error_line(r) -> str:
 
 @pytest.mark.parametrize("args,line", [
     (["--memory", "lots"], "error: --memory: not a size: 'lots' (use e.g. 512m, 1g, 65536)"),
-    (["--cpus", "-1"], "error: --cpus: Input should be greater than 0"),
+    (["--cpus", "-1"], "error: --cpus: Input should be greater than or equal to 0.01"),
     (["--workdir", "rel"], "error: --workdir: workdir must be an absolute path, got 'rel'"),
     (["-e", "NOEQUALS"], "error: --env wants KEY=VALUE, got 'NOEQUALS'"),
 ])
