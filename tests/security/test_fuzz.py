@@ -136,6 +136,7 @@ def test_fuzz_api_schema(server, http):  # noqa: F811
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_fuzz_api_schema_long(server, http):  # noqa: F811
     _check(_fuzz(server, http, 10_000), 10_000)
 
