@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -64,6 +65,7 @@ class Evaluation(_Section):
 
 
 class RecipeConfig(_Section):
+    run_note: str = ""  # what was actually run with this file
     train: dict[str, Any]  # a training config (kind rl): policy, agent, sampling, rollout, algo, optim, ...
     tasks: TaskSplit
     seeds: list[int] = [0]
@@ -112,8 +114,6 @@ def instance_key(task_dir: Path) -> str:
 def make_split(split: TaskSplit, out: Path) -> tuple[Path, Path]:
     """(train dir, held-out dir); held-out instances identical to a training one (same instruction, tests
     and files) are dropped."""
-    import shutil
-
     from ale.bench.generators import generate
 
     train_dir, held_dir = out / "train", out / "heldout"
@@ -143,9 +143,11 @@ def expert_data(cfg: TrainConfig, tasks: list[Any], out: Path) -> int:
     from ale.train.policy import load_policy
     from ale.train.rollout import EpisodeSpec, SandboxPool, expert_from_solution, run_episodes
 
-    out.mkdir(parents=True, exist_ok=True)
-    if any(out.glob("*.json")):
+    if out.exists():  # complete: written under another name and renamed at the end
         return len(list(out.glob("*.json")))
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     model, tok = load_policy(cfg.policy)
     chat = EngineChatModel(HFEngine(model, tok.eos_token_id, tok.pad_token_id), tok, SamplingParams(),
                            cfg.policy.context_window)  # never samples: every turn is replayed
@@ -164,8 +166,9 @@ def expert_data(cfg: TrainConfig, tasks: list[Any], out: Path) -> int:
     for ep in res.episodes:
         if ep.reward >= 1.0:
             ep.trajectory.config = {**ep.trajectory.config, "task_id": ep.spec.task.id, "source": "solution"}
-            ep.trajectory.save(out / f"{ep.spec.task.id}.json")
+            ep.trajectory.save(tmp / f"{ep.spec.task.id}.json")
             kept += 1
+    tmp.rename(out)
     return kept
 
 

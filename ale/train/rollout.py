@@ -263,8 +263,8 @@ def _broken(traj: Trajectory) -> str | None:
 
 
 def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
-                max_resamples: int, reward_mode: str, safety: Any = None) -> Episode | None:
-    """One episode with dynamic filtering; None when every attempt was broken."""
+                max_resamples: int, reward_mode: str, safety: Any = None) -> Episode | list[str]:
+    """One episode with dynamic filtering; when every attempt was broken, why each one was."""
     from ale.agent.environment import SandboxEnvironment
 
     reasons: list[str] = []
@@ -310,7 +310,7 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
                     except Exception:
                         pass
             reasons.append(reason)
-        return None
+        return reasons
     finally:
         client.release()
 
@@ -321,6 +321,7 @@ class RolloutResult:
     dropped_broken: int  # episodes given up after max_resamples
     resampled: int  # broken attempts that were retried
     wall_s: float
+    broken: list[str] = field(default_factory=list)  # why each dropped episode's last attempt broke
 
 
 def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
@@ -329,7 +330,8 @@ def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatM
     the lock-step batches do not depend on thread timing)."""
     t0 = time.time()
     episodes: list[Episode] = []
-    dropped = resampled = 0
+    broken: list[str] = []
+    resampled = 0
     with ThreadPoolExecutor(max_workers=concurrency) as ex:
         for start in range(0, len(specs), concurrency):
             wave = specs[start:start + concurrency]
@@ -338,13 +340,13 @@ def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatM
             futures = [ex.submit(run_episode, s, pool, model, agent_cfg, max_resamples, reward_mode, safety) for s in wave]
             for s, f in zip(wave, futures):
                 ep = f.result()
-                if ep is None:
-                    dropped += 1
-                    resampled += max_resamples
-                else:
+                if isinstance(ep, Episode):
                     episodes.append(ep)
                     resampled += ep.attempts - 1
-    return RolloutResult(episodes, dropped, resampled, time.time() - t0)
+                else:
+                    broken.append(ep[-1])
+                    resampled += max_resamples
+    return RolloutResult(episodes, len(broken), resampled, time.time() - t0, broken)
 
 
 def make_specs(tasks: list[Any], n_samples: int, step: int, store: ExpertStore | None, rcfg: Any,

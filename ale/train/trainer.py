@@ -292,7 +292,7 @@ class RLTrainer(_Base):
             gen0, tok0 = self.chat.generate_s, self.chat.tokens_generated
             res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward)
             gen_s, tokens = self.chat.generate_s - gen0, self.chat.tokens_generated - tok0
-        return res.episodes, {"dropped_broken": res.dropped_broken, "resampled": res.resampled,
+        return res.episodes, {"dropped_broken": res.dropped_broken, "resampled": res.resampled, "broken": res.broken,
                               "time_rollout_s": res.wall_s, "time_generation_s": gen_s,
                               "time_env_s": max(res.wall_s - gen_s, 0.0), "generated_tokens": tokens}
 
@@ -389,6 +389,10 @@ class RLTrainer(_Base):
                     else:
                         episodes, roll = self.collect(step)
                         roll["dropped_stale"] = 0
+                    broken = roll.pop("broken")
+                    if broken and not episodes:  # the infrastructure is down: steps on nothing would only pretend to train
+                        raise RuntimeError(f"step {step}: all {len(broken)} episodes broke on infrastructure "
+                                           f"({self.cfg.rollout.max_resamples} retries each); the last: {broken[-1]}")
                     self._after_episodes(episodes)
                     if producer is not None:
                         self._sampler_snapshot = self.sampler.state()  # what this step's checkpoint records
@@ -411,7 +415,10 @@ class RLTrainer(_Base):
                     records.append(record)
                     if self.cfg.checkpoint_every and step % self.cfg.checkpoint_every == 0 or step == target:
                         self.save_checkpoint()
-                    bar.update(task, completed=step, info=f"reward {record['reward_mean']:.2f} loss {record['loss']:.4f}")
+                    # the policy's own reward (episodes without a replayed expert prefix, which succeed by construction)
+                    plain = record["reward_plain_mean"]
+                    bar.update(task, completed=step, info=f"plain reward {'-' if math.isnan(plain) else f'{plain:.2f}'} "
+                                                          f"loss {record['loss']:.4f}")
         finally:
             if producer is not None:
                 producer.stop()

@@ -54,10 +54,12 @@ def test_cli_fails_fast_with_the_key_in_the_message(tmp_path):
 def test_every_example_config_validates_and_says_what_was_run():
     from conftest import REPO
 
+    from ale.train.recipe import load_recipe
+
     files = sorted((REPO / "examples").glob("*/*.yaml"))
     assert len(files) >= 4
     for f in files:
-        cfg = load_config(f)
+        cfg = load_recipe(f) if f.parent.name == "recipes" else load_config(f)
         assert cfg.run_note, f"{f}: run_note must say what was actually run"
 
 
