@@ -221,7 +221,8 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
 
     The verifier starts from a state the agent cannot have touched: every process the agent left is
     killed first (daemons included), and /tests and /logs/verifier are removed from the host side
-    before the tests go in. A reward file counts only when the verifier wrote it and did not time out."""
+    before the tests go in. A reward file counts only when the verifier wrote it and did not time out.
+    pytest looks for conftest.py no higher than /tests (one planted at / could rewrite outcomes)."""
     from ale.sandbox.client import tar_of
 
     await manager.kill_processes(sandbox_id)
@@ -231,7 +232,7 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
     if (task.path / "run-tests.sh").exists():
         await manager.write_file(sandbox_id, "/tests/run-tests.sh", (task.path / "run-tests.sh").read_bytes(), 0o755)
     r = await manager.execute(sandbox_id, ["bash", "-c", f"mkdir -p /logs/verifier; {task.test_command}"],
-                              timeout=task.test_timeout, env={"TEST_DIR": "/tests"},
+                              timeout=task.test_timeout, env={"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests"},
                               cwd=None)
     out = r.stdout + r.stderr
     n, n_passed = parse_pytest(out)

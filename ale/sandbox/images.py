@@ -159,8 +159,13 @@ class ImageStore:
         return image
 
     def list(self) -> list[Image]:
-        return sorted((self.get(json.loads(p.read_text())["name"]) for p in self.images_dir.glob("*.json")),
-                      key=lambda i: i.name)
+        out = []
+        for p in self.images_dir.glob("*.json"):
+            try:
+                out.append(self.get(json.loads(p.read_text())["name"]))
+            except (FileNotFoundError, NotFound):  # removed while we listed (a build's temporary image)
+                continue
+        return sorted(out, key=lambda i: i.name)
 
     def remove(self, name: str, in_use: set[str] = frozenset()) -> None:
         """Forget the image; its layers go when nothing else (image or live sandbox) uses them."""

@@ -213,10 +213,15 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
     async def list_() -> Any:
         return await call("list")
 
-    for verb in ("status", "stop", "reset"):
-        async def handler(req: Ref, _verb: str = verb) -> Any:
-            return await call(_verb, req)
+    def lifecycle_route(verb: str):
+        # The verb is closed over, not a defaulted parameter: FastAPI exposed that as a query parameter
+        # (`status?_verb=delete` deleted the sandbox).
+        async def handler(req: Ref) -> Any:
+            return await call(verb, req)
         app.post(f"/v1/sandbox/{verb}", dependencies=deps, response_model=SandboxInfo, name=verb)(handler)
+
+    for verb in ("status", "stop", "reset"):
+        lifecycle_route(verb)
 
     @app.post("/v1/sandbox/delete", dependencies=deps)
     async def delete(req: Ref) -> dict:

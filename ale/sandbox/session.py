@@ -212,7 +212,17 @@ class BashSession:
             self.closed = True
             return SessionResult(output="", exit_code=None, status="closed")
         async with self._lock:
-            return await self._run(command, timeout, idle_timeout, input_check_after, _raw)
+            try:
+                return await self._run(command, timeout, idle_timeout, input_check_after, _raw)
+            except asyncio.CancelledError:  # the caller went away: the command must not run on
+                if self._status is None and not self.proc.exited.done():
+                    asyncio.ensure_future(self._interrupt_later(f"\x1e__ALE_{self._want}_".encode()))
+                raise
+
+    async def _interrupt_later(self, marker: bytes) -> None:
+        async with self._lock:  # before any next command (the lock is FIFO)
+            if self._status is None and not self.proc.exited.done():
+                await self._interrupt(marker)
 
     async def _run(self, command, timeout, idle_timeout, input_check_after, raw) -> SessionResult:
         t0 = time.monotonic()

@@ -282,3 +282,41 @@ def test_a_64_mib_output_does_not_hold_the_event_loop():
         server.should_exit = True
         thread.join(30)
     assert worst[1] > 100 and worst[0] < 0.2, f"one callback held the event loop for {worst[0]:.2f} CPU-s"
+
+
+# ---------------------------------------------------------------------------- found by the fuzz run
+def test_a_query_parameter_cannot_pick_another_verb(http, sid):
+    """status/stop/reset shared one handler whose verb was a defaulted parameter, so FastAPI exposed it
+    as the query parameter `_verb`: `status?_verb=delete` deleted the sandbox."""
+    r = http.post("/v1/sandbox/status", params={"_verb": "delete"}, json={"sandbox_id": sid})
+    assert r.status_code < 500
+    assert http.post("/v1/sandbox/status", json={"sandbox_id": sid}).json()["state"] == "running"
+    r = http.post("/v1/sandbox/stop", params={"_verb": "close_session"}, json={"sandbox_id": sid})
+    assert r.status_code < 500, r.text
+    http.post("/v1/sandbox/reset", json={"sandbox_id": sid})
+
+
+def test_image_list_survives_images_removed_meanwhile(tmp_path):
+    import threading
+
+    from ale.sandbox.images import Image, ImageConfig, ImageStore
+
+    store, stop = ImageStore(tmp_path), threading.Event()
+    for i in range(300):  # a longer listing: a wider window for the churn to hit
+        store.save(Image(f"stable-{i}", [], ImageConfig()))
+
+    def churn():
+        i = 0
+        while not stop.is_set():
+            name = f"churn-{i % 50}"
+            store.save(Image(name, [], ImageConfig()))
+            store._meta(name).unlink(missing_ok=True)
+            i += 1
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        for _ in range(300):
+            assert len(store.list()) >= 300
+    finally:
+        stop.set()
+        t.join()

@@ -71,13 +71,13 @@ def _fuzz(server_url: str, http, n: int) -> dict:
     schema = schemathesis.openapi.from_url(f"{server_url}/openapi.json").exclude(path="/v1/images/remove")
     cases = st.one_of(schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE))
     pool, images_before = Pool(http), {i["name"] for i in http.post("/v1/images/list").json()}
-    stats = {"requests": 0, "5xx": [], "slow": [], "by_status": {}}
+    stats = {"requests": 0, "5xx": [], "slow": [], "by_status": {}, "generator_errors": 0}
     session = httpx.Client(base_url=server_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
 
-    @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
+    @settings(max_examples=min(n, 500), deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=cases, k=st.integers(0, 9))
-    def one(case, k):
+    def batch(case, k):
         path = case.operation.path
         if isinstance(case.body, dict) and "sandbox_id" in case.body and k < 8:
             case.body["sandbox_id"] = pool.pick(path, k)
@@ -100,7 +100,16 @@ def _fuzz(server_url: str, http, n: int) -> dict:
             stats["slow"].append((path, round(took, 1), json.dumps(case.body, default=str)[:200]))
 
     try:
-        one()
+        # In batches: schemathesis' own generator now and then fails inside hypothesis (a strategy
+        # error, not a response); such a batch is counted and the next one goes on.
+        while stats["requests"] < n:
+            before = stats["requests"]
+            try:
+                batch()
+            except Exception as e:  # noqa: BLE001  (our checks only record; this is the generator)
+                stats["generator_errors"] += 1
+                if stats["generator_errors"] > 20 or stats["requests"] == before:
+                    raise RuntimeError(f"the case generator keeps failing: {e!r}") from e
     finally:
         session.close()
         pool.close()
@@ -115,19 +124,21 @@ def _fuzz(server_url: str, http, n: int) -> dict:
 
 
 def _check(stats: dict, at_least: int) -> None:
-    print(f"fuzz: {stats['requests']} requests, {len(stats['5xx'])} 5xx, by status {sorted(stats['by_status'].items())}")
+    print(f"fuzz: {stats['requests']} requests, {len(stats['5xx'])} 5xx, by status "
+          f"{sorted(stats['by_status'].items())}, generator errors {stats['generator_errors']}")
     assert stats["requests"] >= at_least
     assert not stats["5xx"], f"{len(stats['5xx'])} server errors, e.g. {stats['5xx'][:5]}"
     assert not stats["slow"], f"responses slower than {SLOW_BOUND_S}s: {stats['slow'][:5]}"
 
 
 def test_fuzz_api_schema(server, http):  # noqa: F811
-    _check(_fuzz(server, http, 300), 250)
+    _check(_fuzz(server, http, 300), 300)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_fuzz_api_schema_long(server, http):  # noqa: F811
-    _check(_fuzz(server, http, 10_500), 10_000)
+    _check(_fuzz(server, http, 10_000), 10_000)
 
 
 # ---------------------------------------------------------------------------- the SDK with hostile values

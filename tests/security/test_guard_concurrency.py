@@ -109,3 +109,20 @@ def test_output_floods_do_not_starve_other_sandboxes(client):
     finally:
         for sb in [*floods, bystander]:
             sb.delete()
+
+
+def test_disconnect_mid_session_command_interrupts_it(server, http, sid):  # noqa: F811
+    ssid = http.post("/v1/sandbox/create_session", json={"sandbox_id": sid}).json()["session_id"]
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=1.5) as c:
+        with pytest.raises(httpx.TimeoutException):
+            c.post("/v1/sandbox/run_in_session", json={"sandbox_id": sid, "session_id": ssid,
+                                                       "command": "sleep 41; touch /tmp/finished"})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        r = http.post("/v1/sandbox/execute", json={"sandbox_id": sid, "command": "pgrep -x sleep || echo none"})
+        if r.json()["stdout"].strip() == "none":
+            break
+        time.sleep(0.3)
+    assert r.json()["stdout"].strip() == "none", "the session command kept running after its client went away"
+    r = http.post("/v1/sandbox/run_in_session", json={"sandbox_id": sid, "session_id": ssid, "command": "echo next"})
+    assert (r.json()["status"], r.json()["output"]) == ("completed", "next\n"), r.text

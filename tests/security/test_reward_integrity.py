@@ -96,3 +96,14 @@ def test_session_results_cannot_be_forged_by_a_background_process(sandbox):
         assert f"REAL-{i}" in r.output and "FORGED" not in r.output, r
     ran = sandbox.exec("ls /tmp").stdout.split()
     assert all(f"ran-{i}" in ran for i in range(6)), ran
+
+
+def test_conftest_planted_above_the_tests_is_not_loaded(client, sandbox, tmp_path):
+    """pytest loads conftest.py files from the tests' ancestors: one the agent planted at / must not
+    turn failures into passes."""
+    task = _task(tmp_path, test_py="def test_solution():\n    assert False, 'not solved'\n")
+    sandbox.write_file("/conftest.py", "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
+                                       "def pytest_runtest_makereport(item, call):\n"
+                                       "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
+    g = _grade(client, sandbox, task)
+    assert g.reward == 0.0 and g.n_passed == 0, g.output[-1500:]
