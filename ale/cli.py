@@ -1,26 +1,62 @@
-"""The `ale` command: one subcommand per part of the ecosystem."""
+"""The `ale` command: one subcommand per part of the ecosystem.
+
+The parts' CLIs load lazily: `ale --help` lists them from LAZY without importing them, and a command
+imports only its own part (`ale sandbox run` never loads the agent, bench or training code)."""
 
 from __future__ import annotations
 
+import importlib
+
 import typer
+from typer.core import TyperGroup
 
-from .agent.cli import agent_app, traj_app
-from .bench.cli import app as bench_app
-from .train.cli import app as train_app
-from .sandbox.cli import app as sandbox_app
-from .safety.cli import app as safety_app
-from .data.cli import app as data_app
+# name -> (module, typer app in it, the line `ale --help` shows; tests/test_cli.py checks it is the app's)
+LAZY = {
+    "sandbox": ("ale.sandbox.cli", "app", "Isolated Linux sandboxes: run, serve, list, stop, gc, images."),
+    "agent": ("ale.agent.cli", "agent_app", "Run the agent harness."),
+    "traj": ("ale.agent.cli", "traj_app", "Inspect trajectory files."),
+    "bench": ("ale.bench.cli", "app", "Tasks and evaluation: validate, run, generate."),
+    "train": ("ale.train.cli", "app", "Train policies: RL with IPA (and baselines), SFT, plots."),
+    "data": ("ale.data.cli", "app", "Training data: synthesise and review tasks, teacher rollouts, verify/filter, "
+                                    "export, select the RL set."),
+    "safety": ("ale.safety.cli", "app", "Safety: audit trajectories for forbidden behaviours, red-team tasks, "
+                                        "evaluate models."),
+}
 
-app = typer.Typer(help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-app.add_typer(sandbox_app, name="sandbox")
-app.add_typer(agent_app, name="agent")
-app.add_typer(traj_app, name="traj")
-app.add_typer(bench_app, name="bench")
-app.add_typer(train_app, name="train")
-app.add_typer(safety_app, name="safety")
-app.add_typer(data_app, name="data")
 
+def load_part(name: str):
+    """The click command of a lazily registered part."""
+    module, attr, _ = LAZY[name]
+    part = getattr(importlib.import_module(module), attr)
+    part._add_completion = False  # mounted, not a program of its own (as add_typer would have it)
+    cmd = typer.main.get_command(part)
+    cmd.name = name
+    return cmd
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx):
+        return [*LAZY, *super().list_commands(ctx)]
+
+    def get_command(self, ctx, name):
+        if name in LAZY:  # for listing: a stand-in with the help line (resolve_command loads the real one)
+            return TyperGroup(name=name, help=LAZY[name][2])
+        return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] in LAZY:
+            return args[0], load_part(args[0]), args[1:]
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(cls=_LazyGroup, help="ALE: sandboxes, agents, benchmarks and RL training for terminal agents.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  rich_markup_mode=None)  # plain help here: rich's help renderer alone costs ~100 ms to import
+
+
+@app.callback()
+def _root() -> None:
+    """ALE: sandboxes, agents, benchmarks and RL training for terminal agents."""  # keeps a group of one command
 
 
 @app.command()

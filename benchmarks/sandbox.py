@@ -150,8 +150,8 @@ async def http_exec(n: int) -> dict:
     port = s.getsockname()[1]
     s.close()
     token = "bench"
-    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "serve", "--port", str(port), "--token", token],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "serve", "--port", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "ALE_SANDBOX_TOKEN": token})
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
                                      headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:

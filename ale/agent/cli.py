@@ -6,6 +6,7 @@ OpenAI endpoint) and `traj_app` (show: print a trajectory; view: HTML viewer); a
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,10 +17,11 @@ from rich.text import Text
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.trajectory import Trajectory
+from ale.cli_util import INTERRUPTED, fail, fresh_run_dir, out_file, validation_message
 
 agent_app = typer.Typer(help="Run the agent harness.", no_args_is_help=True)
 traj_app = typer.Typer(help="Inspect trajectory files.", no_args_is_help=True)
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # paths and messages unbroken
 
 
 @agent_app.callback()
@@ -40,15 +42,71 @@ def _clip(text: str, lines: int = 25) -> str:
     return "\n".join(parts[:half] + [f"... ({len(parts) - 2 * half} lines)"] + parts[-half:])
 
 
+class Network(str, Enum):
+    none = "none"
+    host = "host"
+
+
+class ToolFormat(str, Enum):
+    auto = "auto"
+    native = "native"
+    text = "text"
+
+
 def _load_model_or_exit(model: str, temperature: float | None) -> Any:
-    """The CLI's model spec -> a Model, or a clear message and exit code 2."""
+    """The CLI's model spec -> a Model (a remote endpoint is checked once), or one line and exit code 2."""
+    import os
+
     from ale.agent.models import load_model
 
+    # transformers' own loading bars (GGUF de-quantizing, weights) would interleave with ours; tqdm reads
+    # this when first imported, which loading the model does
+    os.environ.setdefault("TQDM_DISABLE", "1")
     try:
-        return load_model(model, **({} if temperature is None else {"temperature": temperature}))
-    except (ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]cannot load model {model!r}: {e}[/red]")
-        raise typer.Exit(2)
+        policy = load_model(model, **({} if temperature is None else {"temperature": temperature}))
+        if hasattr(policy, "check"):
+            policy.check()
+        return policy
+    except (ValueError, RuntimeError, OSError) as e:  # ModelError is a RuntimeError
+        fail(f"cannot load model {model!r}: {e}")
+
+
+def _sandbox_or_exit(**kw: Any) -> Any:
+    """A fresh sandbox for the agent, or one line and exit code 2 (no such image, a bad size, ...)."""
+    from pydantic import ValidationError
+
+    from ale.agent.environment import SandboxEnvironment
+    from ale.sandbox import SandboxError
+
+    try:
+        return SandboxEnvironment.create(**kw)
+    except ValidationError as e:
+        fail(f"bad sandbox option: {validation_message(e)}")
+    except SandboxError as e:
+        fail(e.message)
+
+
+class _Shown:
+    """The model as `agent run` drives it: a status line while it generates, with the tokens so far when
+    the backend reports them (local HF models), instead of minutes of silence."""
+
+    def __init__(self, model: Any):
+        self._model, self.name = model, getattr(model, "name", "model")
+        self.context_window, self.supports_native_tools = model.context_window, model.supports_native_tools
+
+    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Any:
+        import time
+
+        t0 = time.time()
+        with console.status(f"{self.name}: generating") as status:
+            if hasattr(self._model, "on_token"):
+                self._model.on_token = lambda n: status.update(
+                    f"{self.name}: generating, {n} tokens ({n / max(time.time() - t0, 1e-3):.1f} tok/s)")
+            try:
+                return self._model.generate(messages, tools)
+            finally:
+                if hasattr(self._model, "on_token"):
+                    self._model.on_token = None
 
 
 def print_step(step: dict[str, Any]) -> None:
@@ -81,33 +139,41 @@ def run(task: str = typer.Argument(..., help="task text"),
         model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
         image: str = typer.Option("base", help="sandbox image"),
         workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
-        network: str = typer.Option("none", help="sandbox network policy"),
+        network: Network = typer.Option(Network.none, help="sandbox network: none (loopback only) or host"),
         memory: str = typer.Option("1g", help="sandbox memory limit"),
-        max_steps: int = typer.Option(50, help="most model turns"),
-        max_tokens: Optional[int] = typer.Option(None, help="context token budget (default: the model's)"),
-        wall_time: float = typer.Option(1800.0, help="episode wall-time limit, seconds"),
-        command_timeout: float = typer.Option(120.0, help="per-command timeout, seconds"),
-        tool_format: str = typer.Option("auto", help="native | text | auto"),
-        temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)"),
-        out: Optional[Path] = typer.Option(None, help="write the trajectory JSON here"),
+        max_steps: int = typer.Option(50, min=1, help="most model turns"),
+        max_tokens: Optional[int] = typer.Option(None, min=1, help="context token budget (default: the model's)"),
+        wall_time: float = typer.Option(1800.0, min=0.001, help="episode wall-time limit, seconds"),
+        command_timeout: float = typer.Option(120.0, min=0.001, help="per-command timeout, seconds"),
+        tool_format: ToolFormat = typer.Option(ToolFormat.auto, help="tool-call format (auto: native when the model supports it)"),
+        temperature: Optional[float] = typer.Option(None, min=0.0, help="sampling temperature (hf/openai models)"),
+        out: Optional[Path] = typer.Option(None, help="trajectory JSON (default runs/agent-TIME/traj.json)"),
         quiet: bool = typer.Option(False, help="do not stream steps")) -> None:
-    """Run one episode in a fresh sandbox; exit 0 iff the agent finished."""
-    from ale.agent.environment import SandboxEnvironment
-
-    policy = _load_model_or_exit(model, temperature)
+    """Run one episode in a fresh sandbox; exit 0 iff the agent finished (130 on Ctrl-C, the steps so far saved)."""
+    out = out_file(out) if out else fresh_run_dir("agent", create=False) / "traj.json"
     cfg = AgentConfig(max_steps=max_steps, max_tokens=max_tokens, wall_time_s=wall_time,
-                      command_timeout_s=command_timeout, tool_format=tool_format)
+                      command_timeout_s=command_timeout, tool_format=tool_format.value)
     # a scripted model cannot write summaries: its replies are the script
     summarizer = "actions" if model.startswith("scripted:") else None
-    env = SandboxEnvironment.create(image=image, network=network, memory=memory, workdir=workdir)
+    env, t = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir), None
     try:
-        t = Agent(policy, env, cfg, summarizer=summarizer, on_step=None if quiet else print_step).run(task)
+        policy = _load_model_or_exit(model, temperature)
+        agent = Agent(policy if quiet else _Shown(policy), env, cfg, summarizer=summarizer,
+                      on_step=None if quiet else print_step)
+        t = agent.run(task)
+    except KeyboardInterrupt:
+        t = getattr(locals().get("agent"), "traj", None)
     finally:
         env.close()
+    if t is None:  # interrupted before the episode began
+        raise typer.Exit(INTERRUPTED)
     print_summary(t)
-    if out:
-        t.save(out)
-        console.print(f"trajectory: {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t.save(out)
+    console.print(f"trajectory: {out}  (view: ale traj view {out})")
+    if t.end_reason == "interrupted":
+        typer.echo(f"interrupted; {len(t.steps)} step(s) saved to {out}", err=True)
+        raise typer.Exit(INTERRUPTED)
     raise typer.Exit(0 if t.end_reason == "finished" else 1)
 
 
@@ -168,19 +234,28 @@ def proxy(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL
 
 
 @traj_app.command("view")
-def view(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="trajectory JSON files"),
-         port: int = typer.Option(8401, help="port on 127.0.0.1 (0: any free port)")) -> None:
-    """Serve an HTML viewer of trajectories (turns, tool calls, diffs, rewards, events, chunks) until Ctrl-C."""
+def view(files: list[Path] = typer.Argument(..., exists=True, help="trajectory JSON files, or folders of them"),
+         port: int = typer.Option(8401, help="port on 127.0.0.1 (0: any free port)"),
+         html: Optional[Path] = typer.Option(None, "--html", help="write static pages to this folder instead of serving")) -> None:
+    """Serve an HTML viewer of trajectories (turns, tool calls, diffs, rewards, events, chunks) until Ctrl-C,
+    or write it as static pages (--html DIR)."""
     import threading
 
-    from ale.agent.viewer import serve_viewer
+    from ale.agent.viewer import expand, serve_viewer, write_static
+    from ale.cli_util import out_dir
 
+    n = len(expand(files))
+    if n == 0:
+        fail(f"no trajectory files in {', '.join(map(str, files))}")
+    if html:
+        index = write_static(files, out_dir(html, "--html"))
+        console.print(f"wrote {n} trajectory page(s): {index}")
+        return
     try:
         server = serve_viewer(files, port)
     except OSError as e:
-        console.print(f"[red]cannot listen on 127.0.0.1:{port}: {e}[/red]")
-        raise typer.Exit(2)
-    console.print(f"viewer: http://127.0.0.1:{server.server_address[1]}/  ({len(files)} file(s); Ctrl-C stops)")
+        fail(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}")
+    console.print(f"viewer: http://127.0.0.1:{server.server_address[1]}/  ({n} file(s); Ctrl-C stops)")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -192,23 +267,27 @@ def view(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, he
 def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
          image: str = typer.Option("base", help="sandbox image"),
          workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
-         network: str = typer.Option("none", help="sandbox network policy"),
+         network: Network = typer.Option(Network.none, help="sandbox network: none (loopback only) or host"),
          memory: str = typer.Option("1g", help="sandbox memory limit"),
-         max_steps: int = typer.Option(30, help="most model turns per message"),
-         command_timeout: float = typer.Option(120.0, help="per-command timeout, seconds"),
-         tool_format: str = typer.Option("auto", help="native | text | auto"),
+         max_steps: int = typer.Option(30, min=1, help="most model turns per message"),
+         command_timeout: float = typer.Option(120.0, min=0.001, help="per-command timeout, seconds"),
+         tool_format: ToolFormat = typer.Option(ToolFormat.auto, help="tool-call format (auto: native when the model supports it)"),
          temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)"),
          out: Optional[Path] = typer.Option(None, help="write the whole session's trajectory JSON here")) -> None:
     """Interactive session: you type, the agent acts in one sandbox (kept for the whole session) and answers.
 
     A reply without a tool call is the agent's answer to you. /exit, /quit or end of input ends the session.
     """
-    from ale.agent.environment import SandboxEnvironment
-
-    policy = _load_model_or_exit(model, temperature)
-    cfg = AgentConfig(max_steps=max_steps, command_timeout_s=command_timeout, tool_format=tool_format,
+    if out:
+        out_file(out)
+    cfg = AgentConfig(max_steps=max_steps, command_timeout_s=command_timeout, tool_format=tool_format.value,
                       wall_time_s=24 * 3600.0, plain_reply_finishes=True)
-    env = SandboxEnvironment.create(image=image, network=network, memory=memory, workdir=workdir)
+    env = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir)
+    try:
+        policy = _load_model_or_exit(model, temperature)
+    except BaseException:
+        env.close()
+        raise
     agent = Agent(policy, env, cfg, summarizer="actions" if model.startswith("scripted:") else None, on_step=print_step)
     t = None
     console.print(f"[bold]ale chat[/bold] with {policy.name} in a fresh sandbox ({image}); /exit to leave")

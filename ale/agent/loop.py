@@ -16,7 +16,8 @@ from ale.agent.protocols import TOKEN_IDS_KEY, ContextLengthError, Environment, 
 from ale.agent.tools import TOOLS, ToolContext, render_todo, run_tool
 from ale.agent.trajectory import ModelTurn, Trajectory
 
-END_REASONS = ("finished", "step_limit", "context_limit", "format_errors", "loop", "timeout", "guard_stop", "error")
+END_REASONS = ("finished", "step_limit", "context_limit", "format_errors", "loop", "timeout", "guard_stop", "error",
+               "interrupted")
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a software engineering agent working in a Linux sandbox. Solve the task by calling tools: run "
@@ -125,6 +126,10 @@ class Agent:
             self.traj.end_reason, self.traj.end_detail = end.reason, end.detail
         except Exception as e:  # a harness or environment failure still yields a trajectory
             self.traj.end_reason, self.traj.end_detail = "error", f"{type(e).__name__}: {e}"
+        except KeyboardInterrupt:  # Ctrl-C: self.traj holds what happened so far; the caller decides
+            self.traj.end_reason, self.traj.end_detail = "interrupted", "interrupted by the user"
+            self._finish_trajectory()
+            raise
         return self._finish_trajectory()
 
     def _act(self, calls: list[ToolCall], assistant: dict[str, Any]) -> None:

@@ -5,10 +5,17 @@ must extend the current sequence (the extension = observation/template tokens, l
 sampled ids are appended as one chunk (loss_mask 1, with the sampler's log-probs mu). Text is never
 re-tokenised. When a prompt does not extend the sequence (compaction rewrote the history, or a
 server re-rendered differently) a new sequence starts and says why. File format: docs/trajectory.md.
+
+Token ids only mean something with the tokenizer that made them: a trajectory records its tokenizer's
+fingerprint (``config["tokenizer"]``, ``tokenizer_fingerprint``), and ``retokenize`` rebuilds the
+turns of one made by another (or an unknown) tokenizer from its messages, for training another policy.
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,21 +145,99 @@ class Trajectory:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-def training_data(traj: Trajectory | dict[str, Any] | str | Path) -> list[dict[str, Any]]:
+_PROBES = ("Hello, world! 123", "<|im_start|>assistant\n```bash\nls -la /tmp\n```<|im_end|>\n", "é ü 中文\t{}[]\n")
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """``name|vocab size|hash``: the tokenizer's name (last path part), its size and a hash of its ids for a
+    few probe strings (chat markers included). Equal fingerprints: saved ids can be reused as they are."""
+    name = Path(str(getattr(tokenizer, "name_or_path", "") or "tokenizer")).name
+    ids = [tokenizer.encode(p, add_special_tokens=False) for p in _PROBES]
+    digest = hashlib.sha1(json.dumps([len(tokenizer), tokenizer.eos_token_id, ids]).encode()).hexdigest()[:12]
+    return f"{name}|{len(tokenizer)}|{digest}"
+
+
+def retokenize(traj: Trajectory, tokenizer: Any) -> Trajectory:
+    """A copy of ``traj`` whose model turns are rebuilt from its messages with ``tokenizer``'s chat
+    template: each assistant message becomes one turn (prompt = the conversation before it, rendered
+    with the earlier replies spliced in as their new ids, so the sequences stay append-only; reply =
+    the template's text of that message up to the end token, then eos). log mu is unknown (NaN).
+    Used when the trajectory was made by another tokenizer (or records none). Steps keep their turn
+    indices (one model turn per assistant message, as the harness writes them). Kept: messages,
+    steps, reward, end reason. Dropped: a compaction's history rewrite (the message log is rendered as
+    one conversation)."""
+    from ale.agent.models.hf import ChatRenderer
+    from ale.agent.protocols import TOKEN_IDS_KEY
+
+    renderer = ChatRenderer(tokenizer)
+    tools = None
+    if any(m.get("tool_calls") or m.get("role") == "tool" for m in traj.messages):  # native tool calls
+        from ale.agent.tools import TOOLS
+
+        tools = [TOOLS[n].schema() for n in (traj.config.get("tools") or TOOLS) if n in TOOLS]
+    kw = {"tools": tools} if tools and renderer.supports_tools else {}
+    messages = [dict(m) for m in traj.messages]
+    old = {t.index: t for t in traj.turns}
+    turns: list[ModelTurn] = []
+    for i, message in enumerate(messages):
+        if message.get("role") != "assistant":
+            continue
+        prompt = renderer.render(messages[:i], tools)
+        reply = _reply_ids(tokenizer, messages[:i], message, kw)
+        message[TOKEN_IDS_KEY] = reply  # later prompts splice it, as the harness does with sampled ids
+        was = old.get(len(turns))
+        turns.append(ModelTurn(index=len(turns), prompt_ids=prompt, response_ids=reply, logprobs=[math.nan] * len(reply),
+                               prompt_tokens=len(prompt), completion_tokens=len(reply),
+                               started_at=was.started_at if was else 0.0, duration_s=was.duration_s if was else 0.0,
+                               finish_reason=was.finish_reason if was else "stop"))
+    out = copy.deepcopy(traj)
+    out.turns = turns
+    out.config = {**traj.config, "tokenizer": tokenizer_fingerprint(tokenizer),
+                  "retokenized_from": traj.config.get("tokenizer")}
+    out.finalize_tokens()
+    return out
+
+
+def _reply_ids(tokenizer: Any, history: list[dict[str, Any]], message: dict[str, Any], kw: dict[str, Any]) -> list[int]:
+    """The ids of one assistant message as the chat template writes it, cut at the end token, plus eos."""
+    def clean(ms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**{k: v for k, v in m.items() if not k.startswith("_")}, "content": m.get("content") or ""} for m in ms]
+
+    before = tokenizer.apply_chat_template(clean(history), tokenize=False, add_generation_prompt=True, **kw)
+    full = tokenizer.apply_chat_template(clean(history + [message]), tokenize=False, **kw)
+    text = full[len(before):] if full.startswith(before) else message.get("content") or ""
+    eos = tokenizer.eos_token or ""
+    if eos and eos in text:
+        text = text[:text.index(eos)]
+    return (tokenizer.encode(text, add_special_tokens=False) if text else []) + [tokenizer.eos_token_id]
+
+
+def training_data(traj: Trajectory | dict[str, Any] | str | Path, tokenizer: Any = None) -> list[dict[str, Any]]:
     """Per training sequence, as plain lists: what the trainer consumes.
 
     input_ids, loss_mask (== response_mask: 1 on sampled tokens), logprobs (mu, 0.0 off-mask),
     chunks ([start, end) spans of one model turn each, in order), chunk_errors (the turn's reply was
     malformed or one of its tool calls failed: the SFT chunk mask of the report drops those), reward,
-    end_reason.
+    end_reason, and the episode-level chunk numbering: chunk_offset (chunks of the trajectory in
+    earlier sequences, so this sequence's chunk j is the episode's chunk chunk_offset + j) and
+    episode_chunks (K of the whole trajectory; a compaction splits an episode, not its discount).
+
+    ``tokenizer`` (the policy's): unless the trajectory records that same tokenizer's fingerprint, its
+    turns are first rebuilt with it (``retokenize``: another tokenizer's ids would index another
+    vocabulary; a trajectory without ids, e.g. a scripted oracle's, gets them this way).
     """
     if isinstance(traj, (str, Path)):
         traj = Trajectory.load(traj)
     elif isinstance(traj, dict):
         traj = Trajectory.from_dict(traj)
+    if tokenizer is not None and traj.config.get("tokenizer") != tokenizer_fingerprint(tokenizer):
+        traj = retokenize(traj, tokenizer)
     failed = {st["turn"] for st in traj.steps if st.get("error") or st.get("format_error")}
+    offsets = [sum(len(s.chunks) for s in traj.sequences[:i]) for i in range(len(traj.sequences))]
+    total = sum(len(s.chunks) for s in traj.sequences)
     return [{"input_ids": list(s.input_ids), "loss_mask": list(s.loss_mask), "response_mask": list(s.loss_mask),
              "logprobs": list(s.logprobs), "chunks": [[c[0], c[1]] for c in s.chunks],
              "turns": [c[2] for c in s.chunks], "chunk_errors": [c[2] in failed for c in s.chunks],
+             "chunk_offset": offset, "episode_chunks": total,
              "sequence_reason": s.reason, "reward": traj.reward, "end_reason": traj.end_reason}
-            for s in traj.sequences]
+            for s, offset in zip(traj.sequences, offsets)]

@@ -5,6 +5,7 @@ an index of the files (end reason, reward, turns), and one page per trajectory w
 (compaction, loop reminders, guard stops) in time order, each turn (token counts, chunk span) with its
 steps: tool call, arguments, observation, and a diff for edit / multi_edit / write_file actions
 (write_file diffs against the previous write of the same path in the episode, else shows the new file).
+The same pages can be written as static files (`write_static`, `ale traj view --html DIR`).
 """
 from __future__ import annotations
 
@@ -69,14 +70,14 @@ def _event_html(e: dict[str, Any]) -> str:
             f"<pre>{escape(json.dumps(fields, indent=1, ensure_ascii=False)[:4000])}</pre></div>")
 
 
-def render_trajectory(d: dict[str, Any], name: str) -> bytes:
-    """One trajectory (the JSON dict of docs/trajectory.md) as an HTML page."""
+def render_trajectory(d: dict[str, Any], name: str, home: str = "/") -> bytes:
+    """One trajectory (the JSON dict of docs/trajectory.md) as an HTML page; `home` links the index."""
     chunks = {c["turn"]: c for c in d.get("chunks", [])}
     steps_by_turn: dict[int, list[dict[str, Any]]] = {}
     for st in d.get("steps", []):
         steps_by_turn.setdefault(st.get("turn", -1), []).append(st)
     events = sorted(d.get("events", []), key=lambda e: e.get("at", 0))
-    h = [f"<p><a href='/'>all trajectories</a></p><h1>{escape(name)}</h1>",
+    h = [f"<p><a href='{home}'>all trajectories</a></p><h1>{escape(name)}</h1>",
          f"<p>model <b>{escape(str(d.get('model', '')))}</b> &middot; end <b class='end'>{escape(str(d.get('end_reason')))}</b>"
          f" &middot; <span class='reward'>reward {escape(str(d.get('reward')))}</span> &middot; "
          f"{len(d.get('turns', []))} turns &middot; {len(d.get('steps', []))} steps &middot; "
@@ -124,22 +125,42 @@ def render_trajectory(d: dict[str, Any], name: str) -> bytes:
     return _page(name, "".join(h))
 
 
-def render_index(items: list[tuple[str, dict[str, Any] | str]]) -> bytes:
+def render_index(items: list[tuple[str, dict[str, Any] | str]], link: str = "/t/{}") -> bytes:
+    """The files' table; `link` formats the i-th file's page address."""
     rows = []
     for i, (name, d) in enumerate(items):
         if isinstance(d, str):  # could not be read: say why
             rows.append(f"<tr><td>{escape(name)}</td><td colspan=4 class='bad'>{escape(d)}</td></tr>")
         else:
-            rows.append(f"<tr><td><a href='/t/{i}'>{escape(name)}</a></td><td>{escape(str(d.get('end_reason')))}</td>"
+            rows.append(f"<tr><td><a href='{link.format(i)}'>{escape(name)}</a></td><td>{escape(str(d.get('end_reason')))}</td>"
                         f"<td>{escape(str(d.get('reward')))}</td><td>{len(d.get('turns', []))}</td>"
                         f"<td>{escape(str(d.get('task', ''))[:120])}</td></tr>")
     return _page("trajectories", "<h1>Trajectories</h1><table><tr><th>file</th><th>end</th><th>reward</th>"
                  f"<th>turns</th><th>task</th></tr>{''.join(rows)}</table>")
 
 
+def expand(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for the .json files under it (a bench run's <stem>.trajs/, a
+    training run's trajectories/)."""
+    return [f for p in paths for f in (sorted(Path(p).rglob("*.json")) if Path(p).is_dir() else [Path(p)])]
+
+
+def write_static(paths: list[Path], out: Path) -> Path:
+    """The viewer's pages as files (index.html, t/N.html with relative links): to open without a server,
+    or to publish. Returns index.html."""
+    items = load_items(paths)
+    (out / "t").mkdir(parents=True, exist_ok=True)
+    for i, (name, d) in enumerate(items):
+        page = render_trajectory(d, name, home="../index.html") if isinstance(d, dict) else _page(name, escape(d))
+        (out / "t" / f"{i}.html").write_bytes(page)
+    index = out / "index.html"
+    index.write_bytes(render_index(items, link="t/{}.html"))
+    return index
+
+
 def load_items(paths: list[Path]) -> list[tuple[str, dict[str, Any] | str]]:
     items: list[tuple[str, dict[str, Any] | str]] = []
-    for p in paths:
+    for p in expand(paths):
         try:
             d = json.loads(Path(p).read_text())
             if not isinstance(d, dict) or "steps" not in d or "turns" not in d:

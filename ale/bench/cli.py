@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from ale.cli_util import fail, fresh_run_dir, interrupted, out_dir, out_file
 
 app = typer.Typer(help="Tasks and evaluation: validate, run, generate.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)  # no wrapping inside paths and messages
@@ -20,8 +23,7 @@ def _load(spec: str, collect: bool):
     try:
         return load_tasks(spec, errors), errors or []
     except TaskError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+        fail(str(e))
 
 
 @app.command()
@@ -33,6 +35,8 @@ def validate(paths: List[str] = typer.Argument(..., help="task folders, folders 
     Exit 1 if any task is broken or nondeterministic."""
     from ale.bench.validate import validate as run_validate
 
+    if json_out:
+        out_file(json_out, "--json")
     tasks, errors = [], []
     for p in paths:
         t, e = _load(p, collect=True)
@@ -55,34 +59,70 @@ def validate(paths: List[str] = typer.Argument(..., help="task folders, folders 
     raise typer.Exit(1 if bad else 0)
 
 
+def _exported(agent: str) -> str:
+    """ckpt:RUN[@STEP] -> hf:FOLDER of its export. The CLI composes the parts here: ale.bench itself does
+    not use ale.train (train uses bench)."""
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from ale.train.export import cached_export, checkpoint_of
+
+    run_dir, _, step = agent[5:].partition("@")
+    if step and not step.isdigit():
+        fail(f"--agent {agent}: the step after @ must be a number")
+    try:
+        checkpoint_of(Path(run_dir), int(step) if step else None)
+    except FileNotFoundError as e:
+        fail(f"--agent {agent}: {e}")
+    folder = cached_export(run_dir, int(step) if step else None)
+    typer.echo(f"evaluating {agent} as hf:{folder}", err=True)
+    return f"hf:{folder}"
+
+
 @app.command()
 def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one task, SWE instances, or 'builtin'"),
-        agent: str = typer.Option("oracle", help="oracle | null | a model spec (openai:M@URL, hf:PATH, smollm2-135m, scripted:FILE)"),
-        attempts: int = typer.Option(1, help="K of Avg@K pass@1"),
-        concurrency: int = typer.Option(4, help="episodes at once"),
-        out: Path = typer.Option(Path("results.json"), help="results JSON (per-task records go to <stem>.tasks/)"),
+        agent: str = typer.Option("oracle", help="oracle | null | a model spec (openai:M@URL, hf:PATH, smollm2-135m, "
+                                                 "scripted:FILE) | ckpt:RUN_DIR[@STEP] (a training run's checkpoint)"),
+        attempts: int = typer.Option(1, min=1, help="K of Avg@K pass@1"),
+        concurrency: int = typer.Option(4, min=1, help="episodes at once"),
+        out: Optional[Path] = typer.Option(None, help="results JSON (per-task records go to <stem>.tasks/); "
+                                                      "default runs/bench-AGENT-TIME/results.json"),
         traj_dir: Optional[Path] = typer.Option(None, help="trajectories (default <stem>.trajs/ next to --out)"),
-        max_steps: int = typer.Option(50, help="most model turns per episode"),
-        temperature: Optional[float] = typer.Option(None, help="sampling temperature for model agents"),
-        only: Optional[str] = typer.Option(None, help="comma-separated task ids to run")) -> None:
-    """Run tasks through the agent harness in parallel sandboxes; resumable; writes JSON + HTML report."""
-    from ale.bench.evaluate import EvalConfig, run_eval
+        max_steps: int = typer.Option(50, min=1, help="most model turns per episode"),
+        temperature: Optional[float] = typer.Option(None, min=0.0, help="sampling temperature for model agents"),
+        only: Optional[str] = typer.Option(None, help="comma-separated task ids to run"),
+        resume: bool = typer.Option(True, help="skip tasks already done in --out by this same configuration "
+                                               "(--no-resume: replace them)")) -> None:
+    """Run tasks through the agent harness in parallel sandboxes; writes JSON + HTML report.
 
-    task_list, _ = _load(tasks, collect=False)
+    Re-running with the same --out resumes (only with an identical configuration). Invalid task folders
+    are skipped and reported. Exit 0 when every task was evaluated, 1 when some could not be (invalid
+    task, image build, missing solution, infrastructure), 2 on bad input, 130 on Ctrl-C."""
+    from ale.bench.evaluate import EvalConfig, Interrupted, agent_tag, run_eval
+
+    if agent.startswith("ckpt:"):  # a training run's checkpoint, exported once to RUN/export/step-N
+        agent = _exported(agent)
+    task_list, invalid = _load(tasks, collect=True)
+    for e in invalid:
+        typer.echo(f"skipped invalid task {e.path}: {' '.join(str(e).split())}", err=True)
     if only:
         wanted = set(only.split(","))
         task_list = [t for t in task_list if t.id in wanted]
         missing = wanted - {t.id for t in task_list}
         if missing:
-            console.print(f"[red]error:[/red] no such task(s): {', '.join(sorted(missing))}")
-            raise typer.Exit(2)
+            fail(f"no such task(s): {', '.join(sorted(missing))}")
+    if not task_list:
+        fail(f"no valid tasks in {tasks}")
+    out = out_file(out) if out else fresh_run_dir(f"bench-{agent_tag(agent)}") / "results.json"
+    if traj_dir:
+        out_dir(traj_dir, "--traj-dir")
     cfg = EvalConfig(agent=agent, attempts=attempts, concurrency=concurrency, max_steps=max_steps,
                      temperature=temperature)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' loading bars would break into ours
     try:
-        results = run_eval(task_list, cfg, out=out, traj_dir=traj_dir)
-    except (ValueError, OSError) as e:  # bad options, a bad model spec, a model that does not load
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+        results = run_eval(task_list, cfg, out=out, traj_dir=traj_dir, resume=resume)
+    except Interrupted as e:
+        interrupted(e.saved, f"of {e.total} tasks saved in {out.parent}")
+    except (ValueError, RuntimeError, OSError) as e:  # bad options, a bad model spec, a dead endpoint, resume conflict
+        fail(f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e))
     s = results["summary"]
     table = Table(title=f"{agent}: Avg@{attempts} pass@1 {s['pass_rate'] * 100:.1f}% "
                         f"({s['n_passed']}/{s['n_tasks']} tasks)")
@@ -91,32 +131,46 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
     for d, g in s["by_domain"].items():
         table.add_row(d, str(g["n_tasks"]), str(g["n_passed"]), f"{g['pass_rate'] * 100:.1f}%")
     console.print(table)
-    console.print(f"failures: {s['failures'] or 'none'}; infrastructure errors (retried, not counted): "
-                  f"{s['n_infrastructure_errors']}")
-    console.print(f"results: {out}  report: {out.with_suffix('.html')}")
+    fails = s["failures"]
+    console.print("failures (attempts): " + (", ".join(f"{k} {v}" for k, v in sorted(fails.items())) or "none"))
+    errored = {k: v for k, v in fails.items() if k in ("task_error", "infrastructure_error")}
+    for k in sorted(fails):
+        if k not in errored:
+            console.print(f"  {k}: first: {s['failure_examples'][k]}", markup=False)
+    for k in sorted(errored):  # not the agent's fault: the task or the machinery failed
+        typer.echo(f"error: {errored[k]} attempt(s) with {k}; first: {s['failure_examples'][k]}", err=True)
+    console.print(f"results: {out}  report: {out.with_suffix('.html')}  trajectories: "
+                  f"{traj_dir or out.parent / (out.stem + '.trajs')} (ale traj view FILE)")
+    raise typer.Exit(1 if errored or invalid else 0)
 
 
 @app.command()
 def generate(family: str = typer.Argument(..., help="family name (see `ale bench families`)"),
-             n: int = typer.Option(10, "--n", help="instances"),
+             n: int = typer.Option(10, "--n", min=1, help="instances"),
              seed: int = typer.Option(0, help="seed: the same seed gives the same tasks"),
              out: Path = typer.Option(..., help="output folder (one task folder per instance)"),
              param: List[str] = typer.Option([], "--param", "-p", help="family parameter KEY=VALUE (e.g. length=12)")) -> None:
     """Write N fresh task folders of a generated family."""
-    from ale.bench.generators import generate as gen
+    import inspect
 
+    from ale.bench.generators import FAMILIES, families, generate as gen
+
+    if family not in families():
+        fail(f"unknown family {family!r}; families: {', '.join(families())}")
+    known = list(inspect.signature(FAMILIES[family]).parameters)[2:]  # after (rng, index)
     params = {}
     for p in param:
         k, eq, v = p.partition("=")
         if not eq:
-            console.print(f"[red]error:[/red] --param wants KEY=VALUE, got {p!r}")
-            raise typer.Exit(2)
+            fail(f"--param wants KEY=VALUE, got {p!r}")
+        if k not in known:
+            fail(f"--param {k}: {family} has no such parameter (it takes: {', '.join(known) or 'none'})")
         params[k] = int(v) if v.lstrip("-").isdigit() else {"true": True, "false": False}.get(v.lower(), v)
+    out_dir(out)
     try:
         paths = gen(family, n, seed, out, **params)
     except (ValueError, TypeError, RuntimeError) as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+        fail(str(e))
     console.print(f"wrote {len(paths)} tasks to {out}")
 
 

@@ -8,6 +8,12 @@ Agents: `oracle` (a scripted model whose actions write the task's reference solu
 finish: the solution goes through the harness and leaves a trajectory), `null` (finishes at once), or
 any model spec of `ale.agent.load_model`.
 
+Resume: a rerun with the same --out skips tasks whose record was made by an identical configuration
+(agent spec, model fingerprint, attempts, max_steps, temperature, sandbox size) on an unchanged task
+folder; records of another configuration are refused, never silently reused (`resume=False` replaces
+them). Ctrl-C stops the episodes within seconds (no new model turn, in-flight generation and sandboxes
+stopped) and raises Interrupted; finished tasks are saved.
+
 Scores: Avg@K pass@1 = mean over tasks of the mean reward over its K attempts (the report's
 "pass@1 averaged over 3 runs"). Infrastructure errors (sandbox or model backend failures) are
 retried and counted apart: they never count as agent failures and are left out of pass rates.
@@ -15,7 +21,9 @@ retried and counted apart: they never count as agent failures and are left out o
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import shutil
 import statistics
 import threading
 import time
@@ -51,6 +59,64 @@ class EvalConfig:
 
 class InfraError(RuntimeError):
     """The sandbox or model backend failed (not the agent): the attempt is retried."""
+
+
+class ResumeConflict(ValueError):
+    """The output folder holds records of another configuration."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the run stopped; `saved` of `total` tasks have their records on disk."""
+
+    def __init__(self, saved: int, total: int):
+        super().__init__(f"interrupted; {saved} of {total} tasks saved")
+        self.saved, self.total = saved, total
+
+
+def _stamp(path: Path, content: bool) -> str:
+    """A short hash of a file or folder: its files' contents, or (content=False, for big weights) their
+    sizes and modification times, so a retrained checkpoint at the same path differs."""
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(path) if f != path else f.name}\0".encode())
+        h.update(f.read_bytes() if content else f"{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def model_fingerprint(agent: str) -> str:
+    """What identifies the model behind an agent spec: local weights or scripts are stamped; a remote
+    endpoint (openai:) can only be named by its spec."""
+    kind, _, rest = agent.partition(":")
+    if agent == "smollm2-135m":
+        from ale.agent.models.hf import smollm2_dir
+
+        return _stamp(Path(smollm2_dir()), content=False)
+    if kind in ("scripted", "hf", "ckpt") and Path(rest).exists():
+        return _stamp(Path(rest), content=kind == "scripted")
+    return agent
+
+
+def resume_key(cfg: EvalConfig) -> dict[str, Any]:
+    return {"agent": cfg.agent, "model": model_fingerprint(cfg.agent), "attempts": cfg.attempts,
+            "max_steps": cfg.max_steps, "temperature": cfg.temperature, "memory": cfg.memory, "cpus": cfg.cpus}
+
+
+class _Stoppable:
+    """The model as an episode sees it: no new turn once the run is interrupted (the loop then ends the
+    episode as `interrupted`)."""
+
+    def __init__(self, model: Any, stop: threading.Event):
+        self._model, self._stop = model, stop
+        self.name = getattr(model, "name", "model")
+        self.context_window = model.context_window
+        self.supports_native_tools = model.supports_native_tools
+
+    def generate(self, messages, tools=None):
+        if self._stop.is_set():
+            raise KeyboardInterrupt
+        return self._model.generate(messages, tools)
 
 
 class _LoopRunner:
@@ -93,6 +159,13 @@ class Evaluator:
         self._images: dict[str, asyncio.Future] = {}
         self._model = model
         self._model_lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def interrupt(self) -> None:
+        """Stop the episodes: no new model turn; a local model's in-flight generation ends at its next token."""
+        self.stop.set()
+        if hasattr(self._model, "interrupt"):
+            self._model.interrupt()
 
     async def __aenter__(self) -> Evaluator:
         from ale.sandbox import AsyncSandboxClient, SandboxManager
@@ -106,7 +179,8 @@ class Evaluator:
         return self
 
     async def __aexit__(self, *exc) -> None:
-        self.pool.shutdown(wait=True)
+        # off the loop: an episode still running needs the loop for its sandbox calls
+        await asyncio.to_thread(self.pool.shutdown, True)
         if self._owns:
             await self.manager.close()
 
@@ -144,8 +218,8 @@ class Evaluator:
                           command_timeout_s=task.agent_timeout if agent == "oracle" else 120.0,
                           idle_timeout_s=None if agent == "oracle" else 60.0)
         try:
-            return Agent(self._model_for(task, agent), env, cfg, summarizer="actions" if scripted else None).run(
-                task.instruction)
+            model = _Stoppable(self._model_for(task, agent), self.stop)
+            return Agent(model, env, cfg, summarizer="actions" if scripted else None).run(task.instruction)
         finally:
             try:
                 env.close()
@@ -205,7 +279,7 @@ class Evaluator:
                     await sandbox.delete()
                 except Exception:  # already gone (guard reset, crash): nothing left to clean
                     pass
-        rec.update(end_reason=traj.end_reason, steps=len(traj.steps), wall_s=time.time() - t0,
+        rec.update(end_reason=traj.end_reason, steps=len(traj.steps), wall_s=time.time() - t0, detail=traj.end_detail[:300],
                    prompt_tokens=sum(t.prompt_tokens for t in traj.turns),
                    completion_tokens=sum(t.completion_tokens for t in traj.turns))
         traj.reward = 0.0
@@ -215,6 +289,9 @@ class Evaluator:
                                 "n_passed": g.n_passed, "exit_code": g.exit_code, "timed_out": g.timed_out})
             rec.update(passed=g.passed, reward=g.reward, n_tests=g.n_tests, n_tests_passed=g.n_passed,
                        test_output_tail=None if g.passed else g.output[-2000:])
+            if not g.passed:
+                last = (g.output.strip().splitlines() or [""])[-1]
+                rec["detail"] = f"{g.n_passed}/{g.n_tests} tests passed ({traj.end_reason}): {last[:200]}"
         if not rec["passed"]:
             rec["failure"] = _END_TO_FAILURE.get(traj.end_reason, "tests_failed")
         if self.traj_dir is not None:
@@ -267,16 +344,35 @@ def summarize(records: list[dict[str, Any]], agent: str, attempts: int, wall_s: 
             "pass_at_k": statistics.fmean(r["any_passed"] for r in scored) if scored else 0.0,
             "by_domain": by("domain"), "by_difficulty": by("difficulty"),
             "failures": dict(Counter(a["failure"] for a in all_attempts if a["failure"])),
+            "failure_examples": _failure_examples(records),
             "prompt_tokens": sum(r["prompt_tokens"] for r in records),
             "completion_tokens": sum(r["completion_tokens"] for r in records), "wall_s": wall_s}
 
 
+def _failure_examples(records: list[dict[str, Any]]) -> dict[str, str]:
+    """The first message of each failure class, as `task: message`."""
+    out: dict[str, str] = {}
+    for r in records:
+        for a in r["attempts"]:
+            if a["failure"] and a["failure"] not in out:
+                out[a["failure"]] = f"{r['task_id']}: {a.get('error') or a.get('detail') or a.get('end_reason') or ''}"
+    return out
+
+
+def _describe_conflict(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
+    if not old:
+        return "recorded without a configuration"
+    return ", ".join(f"{k} {old.get(k)!r} there, {v!r} now" for k, v in new.items() if old.get(k) != v)
+
+
 def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_dir: Path | None = None,
-             progress: bool = True, on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+             progress: bool = True, on_record: Callable[[dict[str, Any]], None] | None = None,
+             resume: bool = True) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns {"summary", "tasks", "config"}. With `out`, writes the
-    results JSON there, per-task records in `<out stem>.tasks/` (a rerun skips tasks whose record is
-    complete for the same agent and K), trajectories in traj_dir (default `<out stem>.trajs/`) and an
-    HTML report at `<out stem>.html`."""
+    results JSON there, per-task records in `<out stem>.tasks/` (a rerun skips tasks whose record was made
+    by the same configuration on the same task; records of another configuration raise ResumeConflict
+    unless resume=False, which replaces them), trajectories in traj_dir (default `<out stem>.trajs/`) and
+    an HTML report at `<out stem>.html`. Ctrl-C raises Interrupted once the episodes have stopped."""
     if cfg.attempts < 1 or cfg.concurrency < 1:
         raise ValueError("attempts and concurrency must be at least 1")
     ids = [t.id for t in tasks]
@@ -286,7 +382,11 @@ def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_d
     task_dir = out.parent / f"{out.stem}.tasks" if out else None
     if out and traj_dir is None:
         traj_dir = out.parent / f"{out.stem}.trajs"
+    key = resume_key(cfg)
+    stamps = {t.id: _stamp(t.path, content=True) if t.path and t.path.exists() else "" for t in tasks}
     done: dict[str, dict[str, Any]] = {}
+    if task_dir and task_dir.is_dir() and not resume:
+        shutil.rmtree(task_dir)
     if task_dir and task_dir.is_dir():
         for t in tasks:
             f = task_dir / f"{t.id}.json"
@@ -295,22 +395,36 @@ def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_d
                     r = json.loads(f.read_text())
                 except json.JSONDecodeError:  # a half-written record: run the task again
                     continue
-                if (r.get("agent") == cfg.agent and len(r.get("attempts", [])) == cfg.attempts
-                        and r.get("failure") != "infrastructure_error"):
+                if r.get("config") != key:
+                    raise ResumeConflict(f"{out} holds results of another configuration ({_describe_conflict(r.get('config'), key)}): "
+                                         "use another --out, or --no-resume to replace them")
+                if r.get("task_stamp") == stamps[t.id] and r.get("failure") not in ("infrastructure_error", "task_error"):
                     done[t.id] = r
-    todo = [t for t in tasks if t.id not in done]
-    model = None
-    if todo and cfg.agent not in ("oracle", "null"):
-        from ale.agent.models import load_model
+    if done and progress:
+        from rich.console import Console
 
-        # load (or, for a script, check) the model now: a bad spec is an error, not an infrastructure failure
-        model = load_model(cfg.agent, **({} if cfg.temperature is None else {"temperature": cfg.temperature}))
-    t0 = time.time()
-    fresh = asyncio.run(_run(todo, cfg, task_dir, traj_dir, progress, len(done), on_record, model)) if todo else {}
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"resumed {len(done)} of {len(tasks)} tasks from {task_dir}")
+    todo = [t for t in tasks if t.id not in done]
+    fresh: dict[str, dict[str, Any]] = {}
+    try:
+        model = None
+        if todo and cfg.agent not in ("oracle", "null"):
+            from ale.agent.models import load_model
+
+            # load (or, for a script, check) the model now, and reach a remote endpoint once: a bad spec or a
+            # dead server is an error before any episode, not an infrastructure failure of each one
+            model = load_model(cfg.agent, **({} if cfg.temperature is None else {"temperature": cfg.temperature}))
+            if hasattr(model, "check"):
+                model.check()
+        t0 = time.time()
+        if todo:
+            asyncio.run(_run(todo, cfg, task_dir, traj_dir, progress, len(done), on_record, model, fresh,
+                             {"config": key, "stamps": stamps}))
+    except KeyboardInterrupt:
+        raise Interrupted(len(done) + len(fresh), len(tasks)) from None
     records = [done.get(t.id) or fresh[t.id] for t in tasks]
     results = {"summary": summarize(records, cfg.agent, cfg.attempts, time.time() - t0),
-               "config": {"agent": cfg.agent, "attempts": cfg.attempts, "concurrency": cfg.concurrency,
-                          "max_steps": cfg.max_steps, "resumed_tasks": sorted(done)},
+               "config": {**key, "concurrency": cfg.concurrency, "resumed_tasks": sorted(done)},
                "tasks": records}
     if out:
         from ale.bench.report import write_html
@@ -322,14 +436,15 @@ def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_d
 
 
 async def _run(tasks: list[Task], cfg: EvalConfig, task_dir: Path | None, traj_dir: Path | None, progress: bool,
-               n_done: int, on_record, model) -> dict[str, dict[str, Any]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+               n_done: int, on_record, model, records: dict[str, dict[str, Any]], stamp: dict[str, Any]) -> None:
+    """Fills `records` (task id -> record) as tasks finish, so an interrupted run knows what it saved."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     sem = asyncio.Semaphore(cfg.concurrency)
     passed = Counter()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.fields[status]}"), disable=not progress, transient=False)
-    records: dict[str, dict[str, Any]] = {}
+                   TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+                   disable=not progress, transient=False)
     async with Evaluator(cfg, traj_dir, model=None if cfg.agent.startswith("scripted:") else model) as ev:
         with bar:
             pid = bar.add_task(f"{cfg.agent} x{cfg.attempts}", total=len(tasks) * cfg.attempts,
@@ -344,14 +459,19 @@ async def _run(tasks: list[Task], cfg: EvalConfig, task_dir: Path | None, traj_d
 
             async def run_task(task: Task) -> None:
                 attempts = await asyncio.gather(*(one(task, k) for k in range(cfg.attempts)))
-                rec = records[task.id] = task_record(task, cfg.agent, list(attempts))
+                rec = task_record(task, cfg.agent, list(attempts))
+                rec.update(config=stamp["config"], task_stamp=stamp["stamps"][task.id])
                 if task_dir:
                     task_dir.mkdir(parents=True, exist_ok=True)
                     tmp = task_dir / f".{task.id}.json.tmp"
                     tmp.write_text(json.dumps(rec, indent=1))
                     tmp.replace(task_dir / f"{task.id}.json")
+                records[task.id] = rec
                 if on_record:
                     on_record(rec)
 
-            await asyncio.gather(*(run_task(t) for t in tasks))
-    return records
+            try:
+                await asyncio.gather(*(run_task(t) for t in tasks))
+            except asyncio.CancelledError:  # Ctrl-C (asyncio.run cancels this task): stop the episodes
+                ev.interrupt()
+                raise

@@ -217,10 +217,16 @@ async def ensure_image(manager, task: Task, log=lambda s: None) -> str:
 
 
 async def grade(manager, sandbox_id: str, task: Task) -> Grade:
-    """Copy tests/ to /tests (only now: the agent never saw them), run them, score."""
+    """Copy tests/ to /tests (only now: the agent never saw them), run them, score.
+
+    The verifier starts from a state the agent cannot have touched: every process the agent left is
+    killed first (daemons included), and /tests and /logs/verifier are removed from the host side
+    before the tests go in. A reward file counts only when the verifier wrote it and did not time out."""
     from ale.sandbox.client import tar_of
 
-    await manager.execute(sandbox_id, ["rm", "-rf", "/tests"], timeout=60)
+    await manager.kill_processes(sandbox_id)
+    for path in ("/tests", "/logs/verifier"):
+        await manager.remove(sandbox_id, path)
     await manager.upload_tar(sandbox_id, "/tests", tar_of(task.tests_dir))
     if (task.path / "run-tests.sh").exists():
         await manager.write_file(sandbox_id, "/tests/run-tests.sh", (task.path / "run-tests.sh").read_bytes(), 0o755)
@@ -233,7 +239,7 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
     if task.test_command == "bash /tests/test.sh":  # Terminal-Bench 2 style: a reward file decides
         try:
             reward_txt = (await manager.read_file(sandbox_id, "/logs/verifier/reward.txt")).decode().strip()
-            passed = float(reward_txt) >= 1.0
+            passed = float(reward_txt) >= 1.0 and not r.timed_out
         except Exception:  # no reward file: the exit code decides
             pass
     else:

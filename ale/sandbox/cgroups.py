@@ -138,9 +138,67 @@ class Cgroup:
             "pids": int(_read(self.dirs["pids"] / "pids.current") or 0),
         }
 
+    def kill_all_but(self, keep: int, timeout: float = 5.0) -> int:
+        """SIGKILL every process in this cgroup but `keep` (the sandbox's init); returns how many.
+
+        Daemons, setsid'd and double-forked processes are all still in the cgroup. Each round stops
+        (SIGSTOP) what it finds, so nothing can fork behind the sweep; once a round finds nothing new,
+        all are killed. Returns once only `keep` (and zombies its reaping will clear) is left."""
+        procs = (self.dirs.get("unified") or self.dirs["pids"]) / "cgroup.procs"
+        deadline = time.monotonic() + timeout
+        stopped: set[int] = set()
+        while time.monotonic() < deadline:
+            new = {p for p in _live_pids(procs) if p != keep} - stopped
+            if not new:
+                break
+            for pid in new:
+                _signal(pid, signal.SIGSTOP)
+            stopped |= new
+        for pid in stopped:
+            _signal(pid, signal.SIGKILL)
+        while time.monotonic() < deadline and _live_pids(procs) - {keep}:
+            time.sleep(0.005)
+        left = _live_pids(procs) - {keep}
+        if left:
+            raise RuntimeError(f"processes {sorted(left)[:10]} survived the kill")
+        return len(stopped)
+
     def destroy(self, timeout: float = 5.0) -> None:
         """Kill whatever is left inside, then remove the directories."""
         remove_tree(list(self.dirs.values()), timeout)
+
+
+def _live_pids(procs: Path) -> set[int]:
+    """Pids listed in a cgroup.procs file, zombies left out (they hold nothing and cannot run)."""
+    out = set()
+    for x in _read(procs).split():
+        stat = _read(Path(f"/proc/{x}/stat"))
+        if stat and stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+            out.add(int(x))
+    return out
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def remove_if_empty(top: Path) -> bool:
+    """rmdir a cgroup tree, deepest first, only where no process is left; never kills. True if gone."""
+    try:
+        subdirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]
+    except FileNotFoundError:
+        return False
+    for d in subdirs:
+        try:
+            d.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:  # busy: something lives there
+            return False
+    return True
 
 
 def remove_tree(dirs: list[Path], timeout: float = 5.0) -> None:

@@ -6,12 +6,11 @@ import asyncio
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .spec import SandboxError, SandboxSpec
 
@@ -19,7 +18,18 @@ app = typer.Typer(help="Isolated Linux sandboxes: run, serve, list, stop, gc, im
 image_app = typer.Typer(help="Images: build (Dockerfile subset), import (rootfs tarball), ls, rm.",
                         no_args_is_help=True)
 app.add_typer(image_app, name="image")
-err = Console(stderr=True)
+
+
+class _Err:
+    """stderr through rich, loaded on the first message (`sandbox run` would pay ~90 ms of imports otherwise)."""
+
+    def print(self, *args, **kw) -> None:
+        from rich.console import Console
+
+        Console(stderr=True).print(*args, **kw)
+
+
+err = _Err()
 
 URL = typer.Option(os.environ.get("ALE_SANDBOX_URL", "http://127.0.0.1:8765"), "--url",
                    help="sandbox service (env ALE_SANDBOX_URL)")
@@ -27,15 +37,31 @@ TOKEN = typer.Option(os.environ.get("ALE_SANDBOX_TOKEN"), "--token", help="beare
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {msg}")
+    err.print(f"[red]error:[/red] {msg}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+class Network(str, Enum):
+    none = "none"
+    host = "host"
+
+
+def _spec(**kw) -> SandboxSpec:
+    """The options as a SandboxSpec, or one line naming the bad option (no pydantic dump)."""
+    from pydantic import ValidationError
+
+    try:
+        return SandboxSpec(**kw)
+    except ValidationError as e:
+        _fail("; ".join(f"--{'.'.join(str(p) for p in x['loc'][:1])}: {x['msg'].removeprefix('Value error, ')}"
+                        for x in e.errors()))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def run(
     command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
     image: str = typer.Option("base", "--image", help="image name"),
-    network: str = typer.Option("none", "--network", help="none (loopback only) or host"),
+    network: Network = typer.Option(Network.none, "--network", help="none (loopback only) or host"),
     memory: str = typer.Option("1g", "--memory"),
     pids: int = typer.Option(512, "--pids"),
     cpus: float = typer.Option(1.0, "--cpus"),
@@ -47,11 +73,11 @@ def run(
     """Create an ephemeral sandbox, run CMD in it (output streamed), remove it; exit with CMD's code."""
     from .manager import SandboxManager
 
-    try:
-        spec = SandboxSpec(image=image, network=network, memory=memory, pids=pids, cpus=cpus, disk=disk,
-                           workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
-    except (ValueError, SandboxError) as e:
-        _fail(str(e))
+    bad = [e for e in env if "=" not in e]
+    if bad:
+        _fail(f"--env wants KEY=VALUE, got {bad[0]!r}")
+    spec = _spec(image=image, network=network.value, memory=memory, pids=pids, cpus=cpus, disk=disk,
+                 workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
 
     def stream(no: int, data: bytes) -> None:
         out = sys.stdout.buffer if no == 1 else sys.stderr.buffer
@@ -84,18 +110,55 @@ def run(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="bind address (loopback by default)"),
     port: int = typer.Option(8765, "--port"),
-    token: Optional[str] = typer.Option(None, "--token", help="bearer token (default: generated and printed)"),
+    token_file: Optional[Path] = typer.Option(None, "--token-file",
+                                              help="file holding the bearer token (mode 0600; else env "
+                                                   "ALE_SANDBOX_TOKEN; else one is generated and printed)"),
+    token: Optional[str] = typer.Option(None, "--token", hidden=True),
+    no_auth: bool = typer.Option(False, "--no-auth", help="no token at all (refused unless --host is loopback)"),
     max_sandboxes: int = typer.Option(4096, "--max-sandboxes"),
+    max_memory: str = typer.Option("64g", "--max-memory", help="cap on one sandbox's memory"),
+    max_disk: str = typer.Option("64g", "--max-disk", help="cap on one sandbox's disk"),
+    max_cpus: float = typer.Option(64.0, "--max-cpus", help="cap on one sandbox's cpus"),
+    max_body: str = typer.Option("128m", "--max-body", help="largest request body (JSON or tar upload)"),
 ) -> None:
-    """Run the HTTP service (FastAPI). Prints the URL and the bearer token."""
-    from .server import serve as _serve
+    """Run the HTTP service (FastAPI). Prints the URL (and the token when it generated one)."""
+    import socket
 
-    _serve(host=host, port=port, token=token, max_sandboxes=max_sandboxes)
+    from .server import Caps, serve as _serve
+    from .spec import parse_size
+
+    if token is not None:
+        _fail("--token is not accepted (every local user sees it in ps): use ALE_SANDBOX_TOKEN or --token-file")
+    if token_file is not None:
+        try:
+            st = token_file.stat()
+            if st.st_mode & 0o077:
+                _fail(f"{token_file} is readable by other users (mode {st.st_mode & 0o777:o}): chmod 600 it")
+            token = token_file.read_text().strip()
+        except OSError as e:
+            _fail(f"cannot read the token file {token_file}: {e.strerror}")
+    elif "ALE_SANDBOX_TOKEN" in os.environ:
+        token = os.environ["ALE_SANDBOX_TOKEN"].strip()
+    if token is not None and not token and not no_auth:
+        _fail("the token is empty: that would turn authentication off (use --no-auth, on loopback only, for that)")
+    try:  # a used port fails here, before the ready banner (uvicorn would only log it after)
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
+        _fail(f"cannot listen on {host}:{port}: {os.strerror(e.errno) if e.errno else e}")
+    try:
+        caps = Caps(max_body=parse_size(max_body), max_memory=parse_size(max_memory), max_disk=parse_size(max_disk),
+                    max_cpus=max_cpus)
+        _serve(host=host, port=port, token=token, no_auth=no_auth, caps=caps, max_sandboxes=max_sandboxes)
+    except (SandboxError, ValueError) as e:
+        _fail(getattr(e, "message", str(e)))
 
 
 def _remote(url: str, token: Optional[str]):
     from .client import SandboxClient
 
+    if not url.startswith(("http://", "https://")):
+        _fail(f"--url wants http(s)://HOST:PORT, got {url!r}")
     return SandboxClient(url, token=token)
 
 
@@ -114,10 +177,76 @@ def ls(url: str = URL, token: Optional[str] = TOKEN, as_json: bool = typer.Optio
     if as_json:
         print(json.dumps([i.model_dump(mode="json") for i in infos], indent=1))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     t = Table("id", "state", "image", "memory", "cpus", "network", "node")
     for i in infos:
         t.add_row(i.id, i.state, i.image, str(i.spec.memory), str(i.spec.cpus), i.spec.network.mode, i.node or "")
     Console().print(t)
+
+
+@app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def exec_(sandbox_id: str, command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
+          url: str = URL, token: Optional[str] = TOKEN,
+          timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="seconds; exit 124 when exceeded")) -> None:
+    """Run CMD in a sandbox of a running service (like `docker exec`); exit with CMD's code."""
+    c = _remote(url, token)
+    try:
+        r = c.get(sandbox_id).exec(command, timeout=timeout)
+    except SandboxError as e:
+        _fail(e.message)
+    except Exception as e:  # connection refused and the like
+        _fail(f"cannot reach {url}: {e}")
+    finally:
+        c.close()
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    raise typer.Exit(r.exit_code if r.exit_code >= 0 else 137)
+
+
+@app.command()
+def shell(sandbox_id: Optional[str] = typer.Argument(None, help="a sandbox of the service at --url (default: a fresh "
+                                                               "throwaway sandbox, removed on exit)"),
+          url: str = URL, token: Optional[str] = TOKEN,
+          image: str = typer.Option("base", "--image", help="image of a fresh sandbox"),
+          network: Network = typer.Option(Network.none, "--network", help="network of a fresh sandbox"),
+          memory: str = typer.Option("1g", "--memory", help="memory of a fresh sandbox"),
+          timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="seconds per command")) -> None:
+    """A shell in a sandbox: one persistent bash session (cwd, variables kept), a line at a time; `exit` or
+    Ctrl-D leaves. Commands run to completion (no job control or full-screen programs)."""
+    from .client import SandboxClient
+
+    fresh = sandbox_id is None
+    spec = _spec(image=image, network=network.value, memory=memory, idle_ttl=None) if fresh else None
+    c = SandboxClient() if fresh else _remote(url, token)
+    sb = None
+    try:
+        sb = c.create(spec) if fresh else c.get(sandbox_id)
+        session = sb.create_session()
+        while True:
+            try:
+                line = input(f"{image if fresh else sandbox_id}$ ")
+            except EOFError:
+                print()
+                break
+            if not line.strip():
+                continue
+            r = session.run(line, timeout=timeout)
+            sys.stdout.write(r.output if r.output.endswith("\n") or not r.output else r.output + "\n")
+            if r.status == "closed":  # the shell exited (`exit`)
+                break
+            if r.status != "completed":
+                err.print(f"[yellow]{r.status}[/yellow]")
+                session.interrupt()
+    except SandboxError as e:
+        _fail(e.message)
+    except KeyboardInterrupt:
+        print()
+    finally:
+        if fresh and sb is not None:
+            sb.delete()
+        c.close()
 
 
 @app.command()
@@ -215,11 +344,34 @@ def image_ls() -> None:
     from .images import ImageStore
     from .manager import DEFAULT_HOME
 
+    from rich.console import Console
+    from rich.table import Table
+
+    from collections import Counter
+
     store = ImageStore(DEFAULT_HOME)
-    t = Table("name", "layers", "workdir", "size")
-    for i in store.list():
-        t.add_row(i.name, str(len(i.layers)), i.config.workdir, f"{store.disk_usage(i) / 2**20:.0f} MiB")
+    images = store.list()
+    users = Counter(lid for i in images for lid in set(i.layers))
+    size = {lid: _du(store.layers_dir / lid) for lid in users}
+    # a layer several images use (the base rootfs under every built image) is on disk once: "own" is
+    # what removing the image could free, "shared" what it uses in common with others
+    t = Table("name", "layers", "workdir", "own", "shared")
+    for i in images:
+        own = sum(size[lid] for lid in set(i.layers) if users[lid] == 1)
+        shared = sum(size[lid] for lid in set(i.layers) if users[lid] > 1)
+        t.add_row(i.name, str(len(i.layers)), i.config.workdir, f"{own / 2**20:.1f} MiB", f"{shared / 2**20:.1f} MiB")
     Console().print(t)
+
+
+def _du(path: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
 
 
 @image_app.command("rm")

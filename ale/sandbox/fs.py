@@ -71,6 +71,62 @@ def _errors(path: str, e: OSError) -> SandboxError:
     return SandboxError(f"{os.strerror(e.errno or 0)}: {path}")
 
 
+@contextmanager
+def _fsids(uid: int, gid: int):
+    """This thread's filesystem uid/gid (setfsuid is per thread), for the block; back to root after.
+    Leaving fsuid 0 also drops the filesystem capabilities (DAC_OVERRIDE...) until it returns."""
+    _libc.setfsgid(gid)
+    _libc.setfsuid(uid)
+    try:
+        yield
+    finally:
+        _libc.setfsuid(0)
+        _libc.setfsgid(0)
+
+
+def _members(tf: tarfile.TarFile):
+    """The archive's members; a truncated or corrupt archive is a clear error, not a crash."""
+    it = iter(tf)
+    while True:
+        try:
+            m = next(it)
+        except StopIteration:
+            return
+        except tarfile.TarError as e:
+            raise SandboxError(f"broken tar archive: {e}") from None
+        yield m
+
+
+def _rmtree_at(parent: int, name: str) -> None:
+    """Remove `name` in the directory open at `parent`, depth first with an explicit stack."""
+    try:
+        os.unlink(name, dir_fd=parent)
+        return
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        pass
+    except PermissionError:  # Linux answers EISDIR or EPERM for a directory
+        if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise
+    stack = [(os.dup(parent), name)]
+    while stack:
+        pfd, n = stack[-1]
+        fd = os.open(n, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        pushed = False
+        with _fd(fd):
+            for child in os.listdir(fd):
+                if stat.S_ISDIR(os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode):
+                    stack.append((os.dup(fd), child))
+                    pushed = True
+                    break
+                os.unlink(child, dir_fd=fd)
+        if not pushed:
+            os.rmdir(n, dir_fd=pfd)
+            os.close(pfd)
+            stack.pop()
+
+
 class SandboxFS:
     """Host-side view of one sandbox root. `root` is a directory path the host can open."""
 
@@ -98,6 +154,8 @@ class SandboxFS:
 
     def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
         p = _norm(path)
+        if not 0 <= offset < 1 << 62 or (length is not None and length < 0):
+            raise SandboxError(f"bad offset/length {offset}/{length}")
         try:
             # O_NONBLOCK: a FIFO planted by the sandbox must not block the host; only regular files are read.
             with self._rootfd() as root, _fd(openat2(root, str(p), os.O_RDONLY | os.O_NONBLOCK)) as fd:
@@ -145,10 +203,57 @@ class SandboxFS:
                 raise SandboxError(f"not a regular file: {path}") from None
             raise _errors(path, e) from None
 
+    def open_as(self, uid: int, gid: int, path: str) -> int:
+        """Create (or truncate) a file for writing as the sandbox user (host ids), making its directory
+        if needed; returns the fd (O_APPEND; the caller writes and closes).
+
+        For files whose path a sandbox process controls (the output spill files): the open runs with
+        that user's filesystem ids, so its own permissions decide, and the last component is never a
+        symlink. Whatever the user plants, this writes nothing the user could not write itself."""
+        p = _norm(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_NONBLOCK | os.O_NOFOLLOW
+        try:
+            with self._rootfd() as root, _fsids(uid, gid):
+                try:
+                    fd = openat2(root, str(p), flags, 0o644)
+                except FileNotFoundError:
+                    with _fd(openat2(root, str(p.parent.parent), os.O_PATH | os.O_DIRECTORY)) as pp:
+                        try:
+                            os.mkdir(p.parent.name, 0o755, dir_fd=pp)
+                        except FileExistsError:
+                            pass
+                    fd = openat2(root, str(p), flags, 0o644)
+                try:
+                    _require_regular(os.fstat(fd), path)
+                    os.set_blocking(fd, True)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                return fd
+        except OSError as e:
+            raise _errors(path, e) from None
+
     def mkdir(self, path: str) -> None:
         try:
             with self._rootfd() as root:
                 os.close(self._mkdirs(root, _norm(path)))
+        except OSError as e:
+            raise _errors(path, e) from None
+
+    def remove(self, path: str) -> None:
+        """rm -rf inside the root, by directory fds: symlinks are removed, never followed; iterative, so
+        any depth works. A missing path is fine."""
+        p = _norm(path)
+        if p == PurePosixPath("/"):
+            raise SandboxError("cannot remove /")
+        try:
+            with self._rootfd() as root:
+                try:
+                    parent = openat2(root, str(p.parent), os.O_RDONLY | os.O_DIRECTORY)
+                except FileNotFoundError:
+                    return
+                with _fd(parent):
+                    _rmtree_at(parent, p.name)
         except OSError as e:
             raise _errors(path, e) from None
 
@@ -184,7 +289,7 @@ class SandboxFS:
         except tarfile.TarError as e:
             raise SandboxError(f"not a tar archive: {e}") from None
         with tf, self._rootfd() as root:
-            for m in tf:
+            for m in _members(tf):
                 rel = PurePosixPath(m.name.lstrip("/"))
                 if ".." in rel.parts:
                     raise SandboxError(f"tar member escapes the destination: {m.name}")
@@ -193,8 +298,12 @@ class SandboxFS:
                     if m.isdir():
                         os.close(self._mkdirs(root, target))
                     elif m.isfile():
-                        src = tf.extractfile(m)
-                        self.write(str(target), src.read() if src else b"", mode=m.mode & 0o7777)
+                        try:
+                            src = tf.extractfile(m)
+                            data_ = src.read() if src else b""
+                        except tarfile.TarError as e:
+                            raise SandboxError(f"broken tar archive at {m.name}: {e}") from None
+                        self.write(str(target), data_, mode=m.mode & 0o7777)
                     elif m.issym():
                         with _fd(self._mkdirs(root, target.parent)) as parent:
                             try:
@@ -222,6 +331,8 @@ class SandboxFS:
                 self._add(tf, fd, p.name or ".", budget)
         except OSError as e:
             raise _errors(path, e) from None
+        except RecursionError:
+            raise SandboxError(f"directory tree too deep to download as one tar: {path}") from None
         return buf.getvalue()
 
     def _add(self, tf: tarfile.TarFile, fd: int, arcname: str, budget: dict) -> None:

@@ -94,6 +94,19 @@ def _shift(path: str, delta: int) -> None:
         os.chmod(path, stat.S_IMODE(st.st_mode))
 
 
+def _remove_layer_dir(path: Path) -> None:
+    """rm -rf that any depth survives (shutil.rmtree recurses and gave up on 1000-deep trees)."""
+    from .fs import _rmtree_at
+
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _rmtree_at(fd, path.name)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class ImageStore:
     def __init__(self, home: Path):
         self.home = home
@@ -103,7 +116,8 @@ class ImageStore:
         self._meta_paths: dict[str, str] = {}
         for d in (self.layers_dir, self.images_dir):
             d.mkdir(parents=True, exist_ok=True)
-        os.chmod(home, 0o711)
+            os.chmod(d, 0o700)  # layers hold sandbox-owned (possibly setuid) files: no other host user may reach them
+        os.chmod(home, 0o711)  # traversable: sandbox owner uids reach their run dirs through it
 
     # ---- metadata
     def _meta(self, name: str) -> Path:
@@ -170,7 +184,9 @@ class ImageStore:
         """Layers under any live overlay mount on this host, whichever server made it.
 
         Each sandbox's overlay lives in its launcher's private mount namespace, so every namespace
-        is read once (through one of its processes)."""
+        is read once (through one of its processes). Its lowerdirs are links l0, l1, ... beside the
+        mount point (so the sandbox's own mountinfo shows no host path): they are read through
+        /proc/PID/root."""
         prefix, seen, found = f"{self.layers_dir}/", set(), set()
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
@@ -184,10 +200,17 @@ class ImageStore:
                 continue
             for line in text.splitlines():
                 if " - overlay " in line:
+                    where = os.path.dirname(line.split(" ")[4])
                     for opt in line.rsplit(" ", 1)[-1].split(","):
                         if opt.startswith("lowerdir="):
-                            found.update(p[len(prefix):].split("/", 1)[0]
-                                         for p in opt[len("lowerdir="):].split(":") if p.startswith(prefix))
+                            for p in opt[len("lowerdir="):].split(":"):
+                                if not p.startswith("/"):
+                                    try:
+                                        p = os.readlink(f"/proc/{pid}/root{where}/{p}")
+                                    except OSError:
+                                        continue
+                                if p.startswith(prefix):
+                                    found.add(p[len(prefix):].split("/", 1)[0])
         return found
 
     def layer_paths(self, image: Image) -> list[Path]:
@@ -234,8 +257,10 @@ class ImageStore:
             finally:
                 os.close(src)
                 os.close(dst)
-        except OSError as e:
-            shutil.rmtree(tmp, ignore_errors=True)
+        except (OSError, RecursionError) as e:
+            _remove_layer_dir(tmp)
+            if isinstance(e, RecursionError):
+                raise SandboxError("commit failed: the directory tree is too deep") from None
             raise SandboxError(f"commit failed: {e}") from None
         return self.finish_layer(tmp, layer_id)
 
@@ -336,7 +361,8 @@ def _copy_meta(src_fd: int, dst_fd: int, st: os.stat_result) -> None:
         except OSError:
             pass
     os.chown(dst_fd, st.st_uid, st.st_gid)
-    os.chmod(dst_fd, stat.S_IMODE(st.st_mode))
+    # No setuid/setgid file enters an image from a sandbox (a directory's setgid only sets group inheritance).
+    os.chmod(dst_fd, stat.S_IMODE(st.st_mode) & (~0 if stat.S_ISDIR(st.st_mode) else ~0o6000))
     os.utime(dst_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 

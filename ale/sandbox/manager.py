@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -22,7 +23,7 @@ from typing import Any
 
 from . import cgroups, images, seccomp
 from .fs import SandboxFS
-from .runtime import InitProcess, Zygote, init_binary
+from .runtime import OWNER_BASE, OWNER_SLOTS, UID_BASE, InitProcess, Zygote, init_binary
 from .session import BashSession, OutputCapture
 from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
                    SandboxSpec, SessionResult, Unavailable)
@@ -79,6 +80,9 @@ class Sandbox:
     spills: int = 0
     event_seq: int = 0
     generation: int = 0  # bumped on every (re)start
+    owner_uid: int = 0  # host uid owning its user namespace (its per-uid kernel budgets)
+    # stop/reset/delete/commit take turns: 20 concurrent resets left 20 inits in one cgroup
+    lifecycle: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class SandboxManager:
@@ -87,7 +91,9 @@ class SandboxManager:
         self.home = Path(home or DEFAULT_HOME).absolute()  # paths reach the launcher and /proc/PID/root
         self.home.mkdir(parents=True, exist_ok=True)
         self.images = images.ImageStore(self.home)
-        self.instance = f"{os.getpid()}-{secrets.token_hex(3)}"
+        # Instances carry a tag of their home: a sweep touches only its own home's (issue #12 item 7).
+        self.home_tag = hashlib.sha256(str(self.home).encode()).hexdigest()[:8]
+        self.instance = f"{self.home_tag}-{os.getpid()}-{secrets.token_hex(3)}"
         self.run_dir = self.home / "run" / self.instance
         # Every launcher mounts its sandbox's scratch tmpfs on this same dir, each in its own private mount
         # namespace: no directory to make and remove per sandbox on the host's filesystem.
@@ -162,12 +168,16 @@ class SandboxManager:
             cgroups.prepare(self._cg_bases, self.instance)
 
     def sweep(self) -> list[str]:
-        """Remove what crashed managers left: processes (via their cgroups), cgroups, run dirs.
+        """Remove what crashed managers of this home left: processes (via their cgroups), cgroups, run dirs.
         A manager that is alive holds an flock on its run dir and is left alone."""
         with self._run_root_lock():
             return self._sweep()
 
     def _sweep(self) -> list[str]:
+        """Only what is provably dead, and only this home's: a run dir whose lock is free belonged to a
+        manager that has exited (its cgroups are killed and removed). A cgroup with no run dir is removed
+        only when it holds no process (every sandbox dies with its manager through the parent-death
+        chain, so live processes mean a live manager). Other homes' instances are never touched."""
         swept = []
         self._cg_bases = self._cg_bases or cgroups.detect()
         run_root = self.home / "run"
@@ -188,14 +198,14 @@ class SandboxManager:
                         continue
                     finally:
                         os.close(fd)
-                self._remove_cgroup_dirs(d.name)
+                if d.name.startswith(f"{self.home_tag}-"):
+                    self._remove_cgroup_dirs(d.name)
                 shutil.rmtree(d, ignore_errors=True)
                 swept.append(d.name)
-        for base in self._cg_bases.values():  # cgroups whose run dir is already gone
+        for base in self._cg_bases.values():  # cgroups whose run dir is already gone: only if empty
             if base.exists():
                 for d in list(base.iterdir()):
-                    if d.is_dir() and d.name not in live and d.name != self.instance:
-                        cgroups.remove_tree([d])
+                    if d.is_dir() and d.name not in live and d.name != self.instance and cgroups.remove_if_empty(d):
                         if d.name not in swept:
                             swept.append(d.name)
         return swept
@@ -239,7 +249,7 @@ class SandboxManager:
         sid = secrets.token_hex(6)
         now = time.time()
         sb = Sandbox(id=sid, spec=spec, image=image, cgroup=cgroups.Cgroup(self._cg_bases, f"{self.instance}/{sid}"),
-                     created_at=now, last_used_at=now)
+                     created_at=now, last_used_at=now, owner_uid=self._free_owner_uid())
         self._sandboxes[sid] = sb
         try:
             await self._launch_sandbox(sb)
@@ -250,6 +260,14 @@ class SandboxManager:
         if spec.network.mode == "host":
             self._event(sb, {"kind": "network_host", "detail": "sandbox created with the host's network"})
         return self.info(sb)
+
+    def _free_owner_uid(self) -> int:
+        """A random owner uid no live sandbox of this manager has (other managers may pick the same one
+        by chance: then those two share budgets, nothing more)."""
+        used = {sb.owner_uid for sb in self._sandboxes.values()}
+        while (uid := OWNER_BASE + secrets.randbelow(OWNER_SLOTS)) in used:
+            pass
+        return uid
 
     async def _launch_sandbox(self, sb: Sandbox) -> None:
         spec = sb.spec
@@ -274,8 +292,10 @@ class SandboxManager:
                 cgroup_ops=sb.cgroup.launch_ops(cgroups.Limits(memory=spec.memory, pids=spec.pids, cpus=spec.cpus)),
                 seccomp=self._seccomp[spec.network.mode == "none"],
                 keep_caps=sum(1 << CAPABILITIES[c] for c in spec.capabilities),
-                user=parse_user(spec.user or sb.image.config.user),
+                user=parse_user(spec.user or sb.image.config.user), owner_uid=sb.owner_uid,
                 on_event=lambda ev: self._on_init_event(sb, gen, ev))
+        except RuntimeError as e:  # the spec asked for what cannot start (a workdir that is a file, ...)
+            raise SandboxError(str(e)) from None
         finally:
             self._launch.release()
         sb.fs = SandboxFS(str(sb.init.root))
@@ -305,7 +325,9 @@ class SandboxManager:
         if sb.state == "running" and sb.init is not None and not sb.init.alive:
             sb.state, sb.stop_reason = "stopped", sb.stop_reason or "the sandbox's init exited"
         if sb.state == "running":
-            sb.counters = {**sb.counters, **sb.cgroup.counters(), "disk_bytes": self._disk_used(sb)}
+            # Through the guard's own check: reading the counters here without it made the guard miss
+            # an OOM kill that happened just before (it compares with the last counters it saw).
+            self._check_now(sb)
         return self.info(sb)
 
     async def list(self) -> list[SandboxInfo]:
@@ -313,42 +335,63 @@ class SandboxManager:
 
     async def stop(self, sid: str, reason: str = "stopped by request") -> SandboxInfo:
         sb = self._get(sid)
-        await self._kill(sb)
-        sb.state, sb.stop_reason = "stopped", reason
-        self._event(sb, {"kind": "stopped", "reason": reason})
-        return self.info(sb)
+        async with sb.lifecycle:
+            await self._kill(sb)
+            sb.state, sb.stop_reason = "stopped", reason
+            self._event(sb, {"kind": "stopped", "reason": reason})
+            return self.info(sb)
 
     async def delete(self, sid: str) -> None:
         sb = self._sandboxes.pop(sid, None)
         if sb is None:
             raise NotFound(f"no such sandbox: {sid}")
-        await self._kill(sb)
-        sb.state = "deleted"
-        await asyncio.to_thread(self._cleanup_files, sb)
+        async with sb.lifecycle:
+            await self._kill(sb)
+            sb.state = "deleted"
+            await asyncio.to_thread(self._cleanup_files, sb)
 
     async def reset(self, sid: str, reason: str = "reset by request") -> SandboxInfo:
         """Back to the image state: drop the upper layer (the whole tmpfs) and start again."""
         sb = self._get(sid)
-        await self._kill(sb)
-        await asyncio.to_thread(self._cleanup_files, sb)
-        if sid not in self._sandboxes:  # deleted meanwhile
-            raise NotFound(f"sandbox {sid} was deleted")
-        await self._launch_sandbox(sb)
-        self._event(sb, {"kind": "reset", "reason": reason})
-        return self.info(sb)
+        async with sb.lifecycle:
+            if sid not in self._sandboxes:  # deleted while we waited
+                raise NotFound(f"sandbox {sid} was deleted")
+            await self._kill(sb)
+            await asyncio.to_thread(self._cleanup_files, sb)
+            if sid not in self._sandboxes:
+                raise NotFound(f"sandbox {sid} was deleted")
+            await self._launch_sandbox(sb)
+            self._event(sb, {"kind": "reset", "reason": reason})
+            return self.info(sb)
 
     async def commit(self, sid: str, image_name: str) -> images.Image:
         """Save the sandbox's changes as a new image on top of its own."""
         sb = self._running(sid)
         images.check_name(image_name)
-        layer_id = "c" + secrets.token_hex(8)
-        await asyncio.to_thread(self.images.commit_upper, sb.init.upper, layer_id)
-        new = images.Image(image_name, [layer_id, *sb.image.layers],
-                           images.ImageConfig(env={**sb.image.config.env, **sb.spec.env},
-                                              workdir=sb.spec.workdir or sb.image.config.workdir,
-                                              user=sb.image.config.user))
-        self._event(sb, {"kind": "commit", "image": image_name})
-        return self.images.save(new)
+        async with sb.lifecycle:
+            sb = self._running(sid)
+            layer_id = "c" + secrets.token_hex(8)
+            await asyncio.to_thread(self.images.commit_upper, sb.init.upper, layer_id)
+            new = images.Image(image_name, [layer_id, *sb.image.layers],
+                               images.ImageConfig(env={**sb.image.config.env, **sb.spec.env},
+                                                  workdir=sb.spec.workdir or sb.image.config.workdir,
+                                                  user=sb.image.config.user))
+            self._event(sb, {"kind": "commit", "image": image_name})
+            return self.images.save(new)
+
+    async def kill_processes(self, sid: str) -> int:
+        """Kill every process in the sandbox but its init (daemons, setsid'd and double-forked ones
+        included: they are all in its cgroup); sessions end. Returns how many were killed. Grading
+        calls this first, so nothing the agent started runs beside or after the verifier."""
+        sb = self._running(sid)
+        for s in sb.sessions.values():
+            s.closed = True
+        sb.sessions.clear()
+        return await asyncio.to_thread(sb.cgroup.kill_all_but, sb.init.init_pid)
+
+    async def remove(self, sid: str, path: str) -> None:
+        """Remove a file or directory tree in the sandbox from the host (nothing in it is followed)."""
+        await asyncio.to_thread(self._fs(sid).remove, path)
 
     def layers_in_use(self) -> set[str]:
         return {lid for sb in self._sandboxes.values() for lid in sb.image.layers}
@@ -361,22 +404,9 @@ class SandboxManager:
                 raise SandboxError(f"invalid environment variable {k!r}")
         return env
 
-    def _spiller(self, sb: Sandbox, name: str):
-        """A sink that appends to OUTPUT_DIR/name in the sandbox; returns the path on first call."""
-        path = f"{OUTPUT_DIR}/{name}"
-        state = {"written": 0, "failed": False}
-        fs = sb.fs
-
-        def spill(data: bytes) -> str | None:
-            if state["failed"] or state["written"] >= MAX_SPILL or fs is None:
-                return path
-            try:
-                fs.write(path, data[: MAX_SPILL - state["written"]], append=state["written"] > 0)
-                state["written"] += len(data)
-            except SandboxError:
-                state["failed"] = True  # disk full: keep head+tail in memory, the file is partial
-            return path
-        return spill
+    def _spiller(self, sb: Sandbox, name: str) -> _Spill:
+        uid, gid = parse_user(sb.spec.user or sb.image.config.user)
+        return _Spill(sb.fs, UID_BASE + uid, UID_BASE + gid, f"{OUTPUT_DIR}/{name}")
 
     async def execute(self, sid: str, command: str | list[str], *, timeout: float = 1200.0, cwd: str | None = None,
                       env: dict[str, str] | None = None, max_output: int | None = None,
@@ -404,6 +434,12 @@ class SandboxManager:
         timed_out = False
         try:
             code = await asyncio.wait_for(asyncio.shield(proc.exited), timeout)
+        except asyncio.CancelledError:  # the caller went away (e.g. its HTTP client disconnected)
+            if init.alive:
+                init.signal(proc)
+            out.close()
+            err.close()
+            raise
         except asyncio.TimeoutError:
             timed_out = True
             init.signal(proc)  # SIGKILL to its whole process group
@@ -413,24 +449,34 @@ class SandboxManager:
                 pass
             code = 124
             self._event(sb, {"kind": "timeout", "command": argv[-1][:200], "timeout_s": timeout})
-        if code != 0:  # a kill by a limit shows as a failure: let the guard look now, so it is in this answer
-            self._check_now(sb)
-        raw_out, raw_err = out.data(), err.data()
-        binary = not (_is_utf8(raw_out) and _is_utf8(raw_err))
-        res = ExecResult(
-            exit_code=code, stdout=raw_out.decode(errors="replace"), stderr=raw_err.decode(errors="replace"),
-            timed_out=timed_out, truncated=out.truncated or err.truncated, output_path=out.path,
-            stderr_path=err.path, binary=binary, duration_s=time.monotonic() - t0,
-            guard=sb.last_guard if sb.last_guard_at >= started_at else None)
+        # Let the guard look now, so what it did is in this answer (also when the command exits 0: a
+        # child of it may have been OOM-killed).
+        self._check_now(sb)
+        out.close()
+        err.close()
+        guard = sb.last_guard if sb.last_guard_at >= started_at else None
+        (text_out, ok_out), (text_err, ok_err) = await _text(out), await _text(err)
+        res = ExecResult.model_construct(  # built from checked parts: no re-validation of 64 MiB strings
+            exit_code=code, stdout=text_out, stderr=text_err, timed_out=timed_out,
+            truncated=out.truncated or err.truncated, output_path=out.path, stderr_path=err.path,
+            binary=not (ok_out and ok_err), stdout_b64=None, stderr_b64=None,
+            duration_s=time.monotonic() - t0, guard=guard)
         if encoding == "base64":
-            res.stdout_b64, res.stderr_b64 = base64.b64encode(raw_out).decode(), base64.b64encode(raw_err).decode()
+            res.stdout_b64, res.stderr_b64 = base64.b64encode(out.data()).decode(), base64.b64encode(err.data()).decode()
         return res
 
     async def create_session(self, sid: str, *, cwd: str | None = None, env: dict[str, str] | None = None) -> str:
         sb = self._running(sid)
         ssid = secrets.token_hex(4)
+        cwd = cwd or sb.spec.workdir or sb.image.config.workdir
+        if not await asyncio.to_thread(sb.fs.is_dir, cwd):
+            raise SandboxError(f"cwd {cwd!r} is not a directory in the sandbox")
         sess = BashSession(ssid, sb.init, lambda name: self._spiller(sb, name), self.output_cap)
-        await sess.start(cwd or sb.spec.workdir or sb.image.config.workdir, self._env(sb, env))
+        try:
+            await sess.start(cwd, self._env(sb, env))
+        except RuntimeError as e:
+            await sess.close()
+            raise SandboxError(str(e)) from None
         sb.sessions[ssid] = sess
         return ssid
 
@@ -502,8 +548,10 @@ class SandboxManager:
         sb.events.append(ev)
         if len(sb.events) > MAX_EVENTS:  # bounded memory per sandbox; the file keeps everything
             del sb.events[: len(sb.events) - MAX_EVENTS]
-        try:
-            with open(self.run_dir / f"{sb.id}.events.jsonl", "a") as f:
+        try:  # 0600: events hold the commands run (other host users must not read them)
+            fd = os.open(self.run_dir / f"{sb.id}.events.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                         0o600)
+            with open(fd, "a") as f:
                 f.write(json.dumps(ev) + "\n")
         except OSError:
             pass
@@ -517,7 +565,8 @@ class SandboxManager:
         if gen != sb.generation:
             return
         if ev.get("kind") == "denied_syscall":
-            ev["syscall"] = seccomp.SYSCALL_NAMES.get(ev.get("nr"), str(ev.get("nr")))
+            ev["syscall"] = (f"{ev['abi']} syscall {ev.get('nr')}" if ev.get("abi")
+                             else seccomp.SYSCALL_NAMES.get(ev.get("nr"), str(ev.get("nr"))))
         self._apply_policy(sb, ev)
 
     def _apply_policy(self, sb: Sandbox, ev: dict) -> None:
@@ -608,11 +657,11 @@ class SandboxManager:
         if not prev:
             return
         if cur["oom_kills"] > prev.get("oom_kills", 0):
-            return self._apply_policy(sb, {"kind": "oom_kill", "detail": f"memory limit {spec.memory} bytes"})
+            return self._apply_policy(sb, {"kind": "oom_kill", "detail": f"memory limit {spec.memory / 2**20:g} MiB"})
         if cur["pids_max_hits"] > prev.get("pids_max_hits", 0):
             return self._apply_policy(sb, {"kind": "pids_limit", "detail": f"pids limit {spec.pids}"})
         if cur["disk_bytes"] >= spec.disk * 0.99 and prev.get("disk_bytes", 0) < spec.disk * 0.99:
-            self._apply_policy(sb, {"kind": "disk_full", "detail": f"disk limit {spec.disk} bytes"})
+            self._apply_policy(sb, {"kind": "disk_full", "detail": f"disk limit {spec.disk / 2**20:g} MiB"})
         if not cpu:
             return
         used = (cur["cpu_usage_ns"] - prev.get("cpu_usage_ns", 0)) / 1e9
@@ -654,19 +703,61 @@ class SandboxManager:
         await asyncio.to_thread(self.images.remove, name, self.layers_in_use())
 
 
+async def _text(cap: OutputCapture) -> tuple[str, bool]:
+    """OutputCapture.text() that yields to the event loop between 1 MiB pieces (not a thread: a
+    worker holding the GIL made every I/O of the loop wait for it)."""
+    for errors in ("strict", "replace"):
+        pieces = []
+        try:
+            for piece in cap.decoded(errors):
+                pieces.append(piece)
+                if len(pieces) % 4 == 0:
+                    await asyncio.sleep(0)
+            return "".join(pieces), errors == "strict"
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("unreachable: 'replace' never raises")
+
+
+class _Spill:
+    """Where output past the in-memory cap goes: OUTPUT_DIR/name in the sandbox, opened once as the
+    sandbox's user (a path that user controls: see SandboxFS.open_as), written chunk by chunk, at most
+    MAX_SPILL bytes. Returns the path. A failure (disk full, a path the user cannot write) leaves the
+    head and tail in memory and the file partial."""
+
+    def __init__(self, fs: SandboxFS | None, uid: int, gid: int, path: str):
+        self.fs, self.uid, self.gid, self.path = fs, uid, gid, path
+        self.fd: int | None = None
+        self.written = 0
+        self.failed = fs is None
+
+    def __call__(self, data: bytes) -> str:
+        if self.failed or self.written >= MAX_SPILL:
+            return self.path
+        try:
+            if self.fd is None:
+                self.fd = self.fs.open_as(self.uid, self.gid, self.path)
+            view = memoryview(data)[: MAX_SPILL - self.written]
+            while view:
+                n = os.write(self.fd, view)
+                self.written += n
+                view = view[n:]
+        except (SandboxError, OSError):
+            self.failed = True
+            self.close()
+        return self.path
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 def _host_idle_seconds() -> float:
     """Idle CPU-seconds of the whole host since boot (all CPUs), from /proc/stat."""
     with open("/proc/stat") as f:
         fields = f.readline().split()
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
-
-
-def _is_utf8(b: bytes) -> bool:
-    try:
-        b.decode()
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 def _shq(s: str) -> str:

@@ -20,9 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-F_READY, F_SPAWN, F_STARTED, F_OUT, F_EXIT, F_IN, F_CLOSEIN, F_KILL, F_EVENT, F_ERROR, F_PID, F_RESIZE = range(1, 13)
-SPAWN_PTY, SPAWN_STDIN = 1, 2
+(F_READY, F_SPAWN, F_STARTED, F_OUT, F_EXIT, F_IN, F_CLOSEIN, F_KILL, F_EVENT, F_ERROR, F_PID, F_RESIZE, F_CTL,
+ F_STATUS) = range(1, 15)
+SPAWN_PTY, SPAWN_STDIN, SPAWN_CTL = 1, 2, 4
+CTL_FD = 100  # where a process spawned with ctl=True finds its private control socket
 UID_BASE = 100000  # uid/gid 0..65535 inside every sandbox are 100000.. on the host
+# Each sandbox's user namespace is created (owned) by a uid of its own from this range, so per-uid
+# kernel budgets (inotify instances and watches, ...) are not shared between sandboxes. ALE reserves
+# host uids UID_BASE .. OWNER_BASE + OWNER_SLOTS - 1: no host user may have one of them.
+OWNER_BASE, OWNER_SLOTS = UID_BASE + 65536, 65536
 _SOURCE = Path(__file__).with_name("native") / "ale-init.c"
 
 
@@ -62,6 +68,7 @@ class Proc:
     started: asyncio.Future
     exited: asyncio.Future  # resolves to the shell-style exit code
     ns_pid: int = 0
+    on_status: Callable[[bytes], None] | None = None  # ctl=True: what the process itself sent on CTL_FD
 
 
 class Zygote:
@@ -188,10 +195,11 @@ class InitProcess:
     async def start(
         cls, *, zygote: Zygote, scratch: Path, layers: list[Path], disk: int, hostname: str, workdir: str,
         host_net: bool, cgroup_dirs: list[str], cgroup_ops: list[str], seccomp: bytes,
-        on_event: Callable[[dict], None], keep_caps: int = 0, user: tuple[int, int] = (0, 0), timeout: float = 30.0,
+        on_event: Callable[[dict], None], keep_caps: int = 0, user: tuple[int, int] = (0, 0), owner_uid: int = UID_BASE,
+        timeout: float = 30.0,
     ) -> InitProcess:
         args = ["--scratch", str(scratch), "--lower", ":".join(map(str, layers)), "--disk", str(disk),
-                "--hostname", hostname, "--workdir", workdir, "--uid-base", str(UID_BASE),
+                "--hostname", hostname, "--workdir", workdir, "--uid-base", str(UID_BASE), "--owner-uid", str(owner_uid),
                 "--keep-caps", hex(keep_caps), "--user", f"{user[0]}:{user[1]}"]
         for op in cgroup_ops:
             args += ["--cg-op", op]
@@ -230,13 +238,16 @@ class InitProcess:
             view = view[n:]
 
     async def spawn(self, argv: list[str], *, cwd: str, env: dict[str, str], on_output: Callable[[int, bytes], None],
-                    pty: bool = False, stdin: bool = False) -> Proc:
+                    pty: bool = False, stdin: bool = False, on_status: Callable[[bytes], None] | None = None) -> Proc:
+        """Start a process. With `on_status`, it also gets a private control socket on CTL_FD: bytes
+        written to send_ctl() arrive there, and what it writes back reaches on_status only when the
+        kernel says that very process sent it (nothing else in the sandbox can forge it)."""
         loop = asyncio.get_running_loop()
         pid = self._next_id
         self._next_id += 1
-        proc = Proc(pid, on_output, loop.create_future(), loop.create_future())
+        proc = Proc(pid, on_output, loop.create_future(), loop.create_future(), on_status=on_status)
         self._procs[pid] = proc
-        flags = (SPAWN_PTY if pty else 0) | (SPAWN_STDIN if stdin else 0)
+        flags = (SPAWN_PTY if pty else 0) | (SPAWN_STDIN if stdin else 0) | (SPAWN_CTL if on_status else 0)
         env_items = [f"{k}={v}" for k, v in env.items()]
         payload = struct.pack("<III", flags, len(argv), len(env_items)) + b"".join(
             s.encode() + b"\0" for s in [cwd, *argv, *env_items])
@@ -246,6 +257,9 @@ class InitProcess:
 
     def write(self, proc: Proc, data: bytes) -> None:
         self._send(F_IN, proc.id, data)
+
+    def send_ctl(self, proc: Proc, data: bytes) -> None:
+        self._send(F_CTL, proc.id, data)
 
     def close_stdin(self, proc: Proc) -> None:
         self._send(F_CLOSEIN, proc.id)
@@ -282,6 +296,8 @@ class InitProcess:
         proc = self._procs.get(pid)
         if ftype == F_OUT and proc:
             proc.on_output(payload[0], payload[1:])
+        elif ftype == F_STATUS and proc and proc.on_status:
+            proc.on_status(payload)
         elif ftype == F_EXIT and proc:
             self._procs.pop(pid, None)
             if not proc.exited.done():

@@ -3,8 +3,10 @@
 Denied calls are not answered by the kernel: they return SECCOMP_RET_USER_NOTIF, and the sandbox's
 init (ale-init) answers EPERM and reports a `denied_syscall` event. So every denial is both
 enforced and visible. `socket(AF_VSOCK)` is denied too (a channel to the hypervisor that no network namespace confines).
-`connect` is also routed through the listener when network watching is on,
-but only observed (the call continues; the network namespace enforces the policy).
+`connect`, `sendmsg` and `sendto` with a destination are also routed through the listener when network
+watching is on, but only observed (the call continues; the network namespace enforces the policy).
+Foreign ABIs (i386 `int 0x80`, x32) go to the listener too: the init kills the process (SIGSYS),
+answers ENOSYS and records a `denied_syscall` event with its `abi`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ DENIED_SYSCALLS: dict[str, int] = {
     "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
 }
 SYSCALL_NAMES = {nr: name for name, nr in DENIED_SYSCALLS.items()}
-_CLONE, _CLONE3, _CONNECT, _SOCKET = 56, 435, 42, 41
+_CLONE, _CLONE3, _CONNECT, _SOCKET, _SENDTO, _SENDMSG = 56, 435, 42, 41, 44, 46
 _AF_VSOCK = 40  # vsock talks to the hypervisor, outside any network namespace
 SYSCALL_NAMES[_CLONE] = "clone (namespace flags)"
 SYSCALL_NAMES[_SOCKET] = "socket (AF_VSOCK)"
@@ -36,7 +38,7 @@ _CLONE_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
 
 _AUDIT_ARCH_X86_64 = 0xC000003E
 _LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
-_ALLOW, _NOTIFY, _ERRNO, _KILL = 0x7FFF0000, 0x7FC00000, 0x00050000, 0x80000000
+_ALLOW, _NOTIFY, _ERRNO = 0x7FFF0000, 0x7FC00000, 0x00050000
 _ENOSYS = 38
 
 
@@ -47,15 +49,15 @@ def build_filter(watch_network: bool = True) -> bytes:
     # Instructions with symbolic jump targets, resolved below. (code, true_label, false_label, k)
     prog: list[tuple[int, str | None, str | None, int]] = [
         (_LD_ABS, None, None, 4),                       # seccomp_data.arch
-        (_JEQ, None, "kill", _AUDIT_ARCH_X86_64),
+        (_JEQ, None, "notify", _AUDIT_ARCH_X86_64),     # i386 (int 0x80): the init kills and records it
         (_LD_ABS, None, None, 0),                       # seccomp_data.nr
-        (_JGE, "kill", None, 0x40000000),               # x32 ABI: never used legitimately here
+        (_JGE, "notify", None, 0x40000000),             # x32 ABI: likewise
         (_JEQ, "enosys", None, _CLONE3),                # libc falls back to clone(), whose flags we can see
         (_JEQ, "clone", None, _CLONE),
         (_JEQ, "socket", None, _SOCKET),
     ]
     if watch_network:
-        prog.append((_JEQ, "notify", None, _CONNECT))
+        prog += [(_JEQ, "notify", None, _CONNECT), (_JEQ, "notify", None, _SENDMSG), (_JEQ, "sendto", None, _SENDTO)]
     prog += [(_JEQ, "notify", None, nr) for nr in sorted(DENIED_SYSCALLS.values())]
     prog.append((_RET, None, None, _ALLOW))
     labels = {"clone": len(prog)}
@@ -66,9 +68,14 @@ def build_filter(watch_network: bool = True) -> bytes:
     prog += [(_LD_ABS, None, None, 16),                 # socket(domain, ...)
              (_JEQ, "notify", None, _AF_VSOCK),
              (_RET, None, None, _ALLOW)]
+    labels["sendto"] = len(prog)                     # sendto with a destination (UDP): observed
+    prog += [(_LD_ABS, None, None, 48),                 # args[4] (dest_addr), low half
+             (_JEQ, None, "notify", 0),
+             (_LD_ABS, None, None, 52),                 # high half
+             (_JEQ, None, "notify", 0),
+             (_RET, None, None, _ALLOW)]
     labels["notify"] = len(prog); prog.append((_RET, None, None, _NOTIFY))
     labels["enosys"] = len(prog); prog.append((_RET, None, None, _ERRNO | _ENOSYS))
-    labels["kill"] = len(prog); prog.append((_RET, None, None, _KILL))
 
     out = bytearray()
     for i, (code, jt, jf, k) in enumerate(prog):

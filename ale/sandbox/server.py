@@ -3,24 +3,83 @@
 Every route is POST /v1/sandbox/<verb> with a JSON body naming the sandbox (as ROCK does), guarded by
 a bearer token. Errors are JSON {"error", "message"}: unknown sandbox 404, invalid request 422,
 wrong state 409, over capacity 429, overloaded 503. The OpenAPI document is at /openapi.json.
+
+The token and the body size are checked before anything of the body is read (an outer ASGI gate),
+and per-request caps (`Caps`: memory, disk, cpus per sandbox) bound what one token can ask for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
+import ipaddress
+import json
 import secrets
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from .client import dispatch
 from .manager import SandboxManager
-from .spec import ExecResult, FileEntry, SandboxError, SandboxInfo, SandboxSpec, SessionResult
+from .spec import (ExecResult, FileEntry, OverCapacity, SandboxError, SandboxInfo, SandboxSpec, SessionResult,
+                   parse_size)
+
+OPEN_PATHS = ("/health", "/openapi.json")  # answered without the token (no sandbox data in them)
+
+
+@dataclass
+class Caps:
+    """What one request may ask for (the service has one token: these bound what its holder gets)."""
+
+    max_body: int = 128 << 20  # request bodies (JSON and tar uploads), checked before reading them
+    max_memory: int = 64 << 30
+    max_disk: int = 64 << 30
+    max_cpus: float = 64.0
+
+    def check(self, spec: SandboxSpec) -> None:
+        for what, got, cap in (("memory", spec.memory, self.max_memory), ("disk", spec.disk, self.max_disk),
+                               ("cpus", spec.cpus, self.max_cpus)):
+            if got > cap:
+                raise OverCapacity(f"{what} {got} is over this service's cap of {cap}")
+
+
+class InternalError(SandboxError):
+    """An unexpected failure: answered as JSON 500 through the normal handlers, so the client's
+    keep-alive connection survives it (an unhandled exception made the server drop the connection)."""
+
+    status = 500
+
+
+def _gate(app, token: str, max_body: int):
+    """Outer ASGI layer: the bearer token and the body size are checked from the headers alone,
+    before any byte of the body is read or parsed."""
+    expected = f"Bearer {token}".encode()
+
+    async def reply(send, status: int, error: str, message: str) -> None:
+        body = json.dumps({"error": error, "message": message}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def gate(scope, receive, send):
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            return await app(scope, receive, send)
+        headers = dict(scope["headers"])
+        if token and not hmac.compare_digest(headers.get(b"authorization", b""), expected):
+            return await reply(send, 401, "HTTPError", "missing or wrong bearer token")
+        length = headers.get(b"content-length")
+        if length is None and b"transfer-encoding" in headers:
+            return await reply(send, 411, "HTTPError", "a request body needs a Content-Length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return await reply(send, 413, "HTTPError", f"request body over {max_body} bytes")
+        return await app(scope, receive, send)
+    return gate
 
 
 class Ref(BaseModel):
@@ -59,8 +118,8 @@ class SessionRunReq(SessionRef):
 
 class ReadReq(Ref):
     path: str
-    offset: int = Field(0, ge=0)
-    length: int | None = Field(None, ge=0)
+    offset: int = Field(0, ge=0, le=1 << 62)
+    length: int | None = Field(None, ge=0, le=1 << 62)
     start_line: int | None = Field(None, ge=1)
     end_line: int | None = Field(None, ge=1)
 
@@ -84,9 +143,18 @@ class ImageRef(BaseModel):
     name: str
 
 
-def create_app(manager: SandboxManager | None = None, token: str | None = None) -> FastAPI:
+def create_app(manager: SandboxManager | None = None, token: str | None = None, *, no_auth: bool = False,
+               caps: Caps | None = None) -> FastAPI:
+    """`token=None` generates one; an empty token is refused unless `no_auth` (serve() allows that on
+    loopback only)."""
     manager = manager or SandboxManager()
-    token = token if token is not None else secrets.token_urlsafe(24)
+    caps = caps or Caps()
+    if no_auth:
+        token = ""
+    elif token is None:
+        token = secrets.token_urlsafe(24)
+    elif not token.strip():
+        raise ValueError("an empty token would turn authentication off: give a token, or no_auth on loopback")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -97,12 +165,8 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
     app = FastAPI(title="ALE sandbox service", version="1", lifespan=lifespan)
     app.state.manager, app.state.token = manager, token
 
-    async def auth(request: Request) -> None:  # async: a sync dependency would hop to a thread per request
-        if not token:
-            return
-        got = request.headers.get("authorization", "")
-        if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
-            raise HTTPException(401, "missing or wrong bearer token")
+    async def auth(request: Request) -> None:  # the gate already checked it; kept so the schema shows auth
+        return
 
     @app.exception_handler(SandboxError)
     async def _sandbox_error(_: Request, e: SandboxError):
@@ -128,13 +192,22 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
 
     deps = [Depends(auth)]
 
+    async def guarded(verb: str, kw: dict[str, Any]) -> Any:
+        try:
+            return await dispatch(manager, verb, kw)
+        except (SandboxError, ValueError):
+            raise
+        except Exception as e:
+            raise InternalError(f"{verb} failed: {type(e).__name__}: {str(e)[:500]}") from None
+
     async def call(verb: str, req: BaseModel | None = None, **extra: Any) -> Any:
         kw = req.model_dump() if req is not None else {}
-        return await dispatch(manager, verb, {**kw, **extra})
+        return await guarded(verb, {**kw, **extra})
 
     @app.post("/v1/sandbox/start", dependencies=deps, response_model=SandboxInfo)
     async def start(spec: SandboxSpec) -> Any:
-        return await manager.create(spec)
+        caps.check(spec)
+        return await guarded("start", spec.model_dump())
 
     @app.post("/v1/sandbox/list", dependencies=deps, response_model=list[SandboxInfo])
     async def list_() -> Any:
@@ -154,18 +227,44 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
     async def commit(req: CommitReq) -> dict:
         return await call("commit", req)
 
+    async def unless_gone(request: Request, coro) -> Any:
+        """Run a long call; cancel it (the command is killed) when the client disconnects."""
+        task = asyncio.ensure_future(coro)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.5)
+                if done:
+                    return task.result()
+                if await request.is_disconnected():
+                    task.cancel()
+                    raise HTTPException(499, "client closed the request")
+        finally:
+            task.cancel()
+
+    async def as_json(res: BaseModel) -> Response:
+        # Already a model: serialised once, not re-validated through response_model. A big one is
+        # streamed piece by piece (_json_pieces), yielding to the loop between pieces: serialising
+        # 64 MiB at once held the event loop (every other sandbox's call) for seconds.
+        if sum(len(v) for v in res.__dict__.values() if isinstance(v, str)) <= 1 << 20:
+            return Response(res.model_dump_json(), media_type="application/json")
+
+        async def pieces():
+            for piece in _json_pieces(res):
+                yield piece
+                await asyncio.sleep(0)
+        return StreamingResponse(pieces(), media_type="application/json")
+
     @app.post("/v1/sandbox/execute", dependencies=deps, response_model=ExecResult)
-    async def execute(req: ExecReq) -> Response:
-        # Already a validated model: serialise it once instead of re-validating through response_model.
-        return Response((await call("execute", req)).model_dump_json(), media_type="application/json")
+    async def execute(req: ExecReq, request: Request) -> Response:
+        return await as_json(await unless_gone(request, call("execute", req)))
 
     @app.post("/v1/sandbox/create_session", dependencies=deps)
     async def create_session(req: SessionCreateReq) -> dict:
         return {"session_id": await call("create_session", req)}
 
     @app.post("/v1/sandbox/run_in_session", dependencies=deps, response_model=SessionResult)
-    async def run_in_session(req: SessionRunReq) -> Response:
-        return Response((await call("run_in_session", req)).model_dump_json(), media_type="application/json")
+    async def run_in_session(req: SessionRunReq, request: Request) -> Response:
+        return await as_json(await unless_gone(request, call("run_in_session", req)))
 
     @app.post("/v1/sandbox/interrupt_session", dependencies=deps)
     async def interrupt_session(req: SessionRef) -> dict:
@@ -195,7 +294,7 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
                                                                                           validate=True)
         except ValueError:
             raise SandboxError("content_b64 is not valid base64") from None
-        n = await dispatch(manager, "write_file", {"sandbox_id": req.sandbox_id, "path": req.path, "data": data,
+        n = await guarded("write_file", {"sandbox_id": req.sandbox_id, "path": req.path, "data": data,
                                                    "mode": req.mode})
         return {"written": n}
 
@@ -207,7 +306,7 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
     async def upload(request: Request, sandbox_id: str, dest: str = "/") -> dict:
         """Body: a tar archive (unpacked under dest)."""
         data = await request.body()
-        return {"entries": await dispatch(manager, "upload", {"sandbox_id": sandbox_id, "dest": dest, "data": data})}
+        return {"entries": await guarded("upload", {"sandbox_id": sandbox_id, "dest": dest, "data": data})}
 
     @app.post("/v1/sandbox/download", dependencies=deps)
     async def download(req: PathReq) -> Response:
@@ -228,12 +327,40 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None) 
         await call("remove_image", req)
         return {"removed": req.name}
 
+    app.add_middleware(lambda inner: _gate(inner, token, caps.max_body))
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None, **manager_kw) -> None:
+def _json_pieces(model: BaseModel, piece: int = 1 << 20):
+    """The model as JSON in pieces: long strings are escaped 1 MiB at a time."""
+    for i, (k, v) in enumerate(model):
+        yield f'{"," if i else "{"}{json.dumps(k)}:'.encode()
+        if isinstance(v, str) and len(v) > piece:
+            yield b'"'
+            for j in range(0, len(v), piece):
+                yield json.dumps(v[j: j + piece])[1:-1].encode()
+            yield b'"'
+        else:
+            yield (v.model_dump_json() if isinstance(v, BaseModel) else json.dumps(v)).encode()
+    yield b"}"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None, *, no_auth: bool = False,
+          caps: Caps | None = None, **manager_kw) -> None:
     import uvicorn
 
-    app = create_app(SandboxManager(**manager_kw), token)
-    print(f"ALE sandbox service on http://{host}:{port}  token: {app.state.token}", flush=True)
+    if no_auth and not is_loopback(host):
+        raise SandboxError(f"--no-auth is only allowed on a loopback address, not {host}")
+    app = create_app(SandboxManager(**manager_kw), token, no_auth=no_auth, caps=caps)
+    shown = "none (--no-auth)" if no_auth else ("generated: " + app.state.token if token is None else "as given")
+    print(f"ALE sandbox service on http://{host}:{port}  token: {shown}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,9 +1,13 @@
 """Persistent bash sessions on a pty, and the output capture shared with one-shot exec.
 
 A session is `bash -i` on a pseudo-terminal inside the sandbox, so programs behave as in a terminal
-(and cd, exports, functions persist). Each command is handed over literally through a quoted
-here-document, syntax-checked without running it (so an unfinished quote or heredoc is reported
-instead of hanging the shell), run with `eval`, and followed by a marker carrying its exit status.
+(and cd, exports, functions persist). Each command travels with a fresh nonce on the shell's private
+control socket (fd 100, see InitProcess.spawn), never through the terminal, which other processes in
+the sandbox may hold and read. The shell syntax-checks it without running it (so an unfinished quote
+or heredoc is reported instead of hanging the shell), runs it with `eval` (fd 100 closed, so nothing
+it starts inherits the socket), then prints a marker on the terminal (where the output ends) and
+sends `nonce status` back on the socket. Only that status, which the init forwards only when the
+shell's own pid sent it, completes a command: a process left in the session cannot forge results.
 A command that goes quiet is checked for blocking on a terminal read ("waiting for input").
 The terminal is non-canonical (-icanon) so input lines are not cut at the tty's 4096-byte line limit.
 """
@@ -11,6 +15,7 @@ The terminal is non-canonical (-icanon) so input lines are not cut at the tty's 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import os
 import secrets
 import signal
@@ -19,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .runtime import InitProcess, Proc
-from .spec import SessionResult
+from .spec import SandboxError, SessionResult
 
 _BOOT = r"""stty -echo -onlcr -icanon 2>/dev/null
 PS1='' PS2='' PS0='' PROMPT_COMMAND=''
@@ -33,10 +38,21 @@ $__ale_c
     case $__ale_e in *"unexpected end of file"*|*"unexpected EOF"*|*"here-document"*) cat /dev/shm/.ale_chk.$$; return 254;; esac
   }
   unset -f __ale_chk
-  eval "$__ale_c"
+  eval "$__ale_c" 100>&-
+}
+__ale_done() {
+  printf '\036__ALE_%s_%d\036' "$__ale_n" "$1"
+  printf '%s %d\n' "$__ale_n" "$1" >&100
+}
+__ale_loop() {
+  while IFS= read -r -d '' -u 100 __ale_n && IFS= read -r -d '' -u 100 __ale_c; do
+    __ale_run; __ale_done $?
+  done
 }
 """
 _INCOMPLETE = 254
+_PIECE = 1 << 20  # bytes decoded at a time (see OutputCapture.text)
+_CTL_CHUNK = 256 << 10  # command bytes per frame: well below the init's 1 MiB frame buffer
 
 
 class OutputCapture:
@@ -68,6 +84,36 @@ class OutputCapture:
     @property
     def truncated(self) -> bool:
         return self.total > len(self.head) + len(self.tail)
+
+    def close(self) -> None:
+        """The stream ended: release the spill file (the sink may keep it open between chunks)."""
+        close = getattr(self.spill, "close", None)
+        if close:
+            close()
+
+    def text(self) -> tuple[str, bool]:
+        """(the kept output as text with replacement characters, whether it was valid UTF-8)."""
+        for errors in ("strict", "replace"):
+            try:
+                return "".join(self.decoded(errors)), errors == "strict"
+            except UnicodeDecodeError:
+                continue
+        raise AssertionError("unreachable: 'replace' never raises")
+
+    def decoded(self, errors: str):
+        """The kept output decoded in 1 MiB pieces (an event loop can yield between pieces: one
+        64 MiB decode held it for a fifth of a second)."""
+        parts: list[bytes | bytearray] = [self.head]
+        if self.truncated:
+            skipped = self.total - len(self.head) - len(self.tail)
+            where = f"; full output in {self.path}" if self.path else ""
+            parts += [f"\n[... {skipped} bytes omitted{where} ...]\n".encode(), self.tail]
+        dec = codecs.getincrementaldecoder("utf-8")(errors)
+        for part in parts:
+            view = memoryview(part)
+            for i in range(0, len(view), _PIECE):
+                yield dec.decode(view[i: i + _PIECE])
+        yield dec.decode(b"", final=True)
 
     def data(self) -> bytes:
         if not self.truncated:
@@ -133,18 +179,32 @@ class BashSession:
         self._lock = asyncio.Lock()
         self._counter = 0
         self.closed = False
+        self._want: str | None = None  # the nonce of the command in progress
+        self._status: int | None = None  # its exit status, once the shell itself reported it
+        self._sbuf = bytearray()
 
     async def start(self, cwd: str, env: dict[str, str]) -> None:
         self.proc = await self.init.spawn(["bash", "--noprofile", "--norc", "--noediting", "-i"], cwd=cwd,
-                                          env=env, on_output=self._on_output, pty=True)
+                                          env=env, on_output=self._on_output, pty=True, on_status=self._on_status)
         self.proc.exited.add_done_callback(lambda _: self._wake.set())
         r = await self.run(_BOOT, timeout=20, idle_timeout=20, _raw=True)
         if r.status != "completed":
-            raise RuntimeError(f"bash session did not start: {r.status} {r.output[-500:]!r}")
+            raise RuntimeError(f"bash session did not start ({r.status}): is bash in the image?")
 
     def _on_output(self, _stream: int, data: bytes) -> None:
         self._buf += data
         self._wake.set()
+
+    def _on_status(self, data: bytes) -> None:
+        """`nonce status` lines from the shell itself (the init drops what any other process sends)."""
+        self._sbuf += data
+        *lines, rest = self._sbuf.split(b"\n")
+        self._sbuf = bytearray(rest[-256:])
+        for line in lines:
+            parts = line.decode(errors="replace").split()
+            if len(parts) == 2 and parts[0] == self._want and parts[1].lstrip("-").isdigit():
+                self._status = int(parts[1])
+                self._wake.set()
 
     async def run(self, command: str, timeout: float = 60.0, idle_timeout: float | None = None,
                   input_check_after: float = 1.0, _raw: bool = False) -> SessionResult:
@@ -161,42 +221,50 @@ class BashSession:
         self._counter += 1
         cap = OutputCapture(self.cap, self._spill_factory(f"session-{self.id}-{self._counter}"))
         self._buf.clear()
-        if raw:
-            script = f"{command}\nprintf '\\036__ALE_{nonce}_%d\\036' \"$?\"\n"
+        self._want, self._status = nonce, None
+        if raw:  # the boot script: nothing but the host has run in this shell yet
+            self.init.write(self.proc, f"{command}\n__ale_n={nonce}; __ale_done $?; __ale_loop\n".encode())
         else:
-            delim = f"__ALE_EOF_{nonce}"
-            script = (f"IFS= read -r -d '' __ale_c <<'{delim}'\n{command}\n{delim}\n__ale_run\n"
-                      f"printf '\\036__ALE_{nonce}_%d\\036' \"$?\"\n")
-        self.init.write(self.proc, script.encode())
+            if "\0" in command:
+                raise SandboxError("NUL byte in the command")
+            data = f"{nonce}\0{command}\0".encode()
+            for i in range(0, len(data), _CTL_CHUNK):
+                self.init.send_ctl(self.proc, data[i: i + _CTL_CHUNK])
         last_output = time.monotonic()
         status, exit_code, pending = "timeout", None, bytearray()
+        seen_marker, status_at = False, None
         while True:
             self._wake.clear()
             if self._buf:
                 pending += self._buf
                 self._buf.clear()
                 last_output = time.monotonic()
-                i = pending.find(marker)
-                if i >= 0:
-                    end = pending.find(b"\x1e", i + len(marker))
-                    if end >= 0:
-                        cap.feed(bytes(pending[:i]))
-                        exit_code = int(pending[i + len(marker): end] or b"-1")
-                        status = "completed"
-                        if exit_code == _INCOMPLETE and not raw:
-                            status, exit_code = "incomplete_input", None
-                        break
-                    # marker split across reads: keep it pending
-                else:
-                    keep = len(marker) + 24  # a partial marker may sit at the end
-                    cap.feed(bytes(pending[:-keep]))
-                    del pending[:-keep]
+            while (i := pending.find(marker)) >= 0 and (end := pending.find(b"\x1e", i + len(marker))) >= 0:
+                cap.feed(bytes(pending[:i]))  # where the output ends (the exit status is not taken from here)
+                del pending[:end + 1]
+                seen_marker = True
+            if pending.find(marker) < 0:
+                keep = len(marker) + 24  # a partial marker may sit at the end
+                cap.feed(bytes(pending[:-keep]))
+                del pending[:-keep]
+            now = time.monotonic()
+            if self._status is not None:
+                status_at = status_at or now
+                # The terminal may deliver the last output a moment after the status: wait for the
+                # marker, unless the command redirected the shell's output away from the terminal.
+                if seen_marker or now - status_at > 1.0:
+                    if not seen_marker:
+                        cap.feed(bytes(pending))
+                    exit_code, status = self._status, "completed"
+                    if exit_code == _INCOMPLETE and not raw:
+                        status, exit_code = "incomplete_input", None
+                    break
             if self.proc.exited.done():
                 cap.feed(bytes(pending))
+                cap.close()
                 self.closed = True
                 return SessionResult(output=cap.data().decode(errors="replace"), exit_code=None, status="closed",
                                      truncated=cap.truncated, output_path=cap.path, duration_s=time.monotonic() - t0)
-            now = time.monotonic()
             if now - t0 >= timeout:
                 status = "timeout"
                 break
@@ -204,7 +272,7 @@ class BashSession:
             if idle_timeout is not None and silent >= idle_timeout:
                 status = "idle_timeout"
                 break
-            if silent >= input_check_after and self._waiting_for_input():
+            if silent >= input_check_after and self._status is None and self._waiting_for_input():
                 status = "waiting_for_input"
                 break
             wait = min(0.25, max(0.01, timeout - (now - t0)))
@@ -216,6 +284,7 @@ class BashSession:
             cap.feed(bytes(pending))
             pending.clear()
             await self._interrupt(marker)
+        cap.close()
         return SessionResult(output=cap.data().decode(errors="replace"), exit_code=exit_code, status=status,
                              truncated=cap.truncated, output_path=cap.path, duration_s=time.monotonic() - t0)
 
@@ -229,31 +298,46 @@ class BashSession:
         return reading_terminal([self.host_pid, *descendants(self.host_pid)])
 
     async def _interrupt(self, marker: bytes) -> None:
-        """Ctrl-C the running command; if the marker does not come back, kill the foreground group.
-        Output after the interruption is discarded up to the marker."""
+        """Ctrl-C the running command. The shell's loop survives a command that handles SIGINT (its
+        status comes back); otherwise bash drops to its prompt and the loop is restarted by typing it.
+        A command that ignores Ctrl-C has its foreground group killed. Output after the interruption
+        is discarded (up to the marker that follows the status)."""
         self.init.write(self.proc, b"\x03")
-        if await self._await_marker(marker, 2.0):
-            return
-        pgrp = self._foreground_pgrp()
-        if pgrp and pgrp > 0 and pgrp != self.host_pid:
-            try:
-                os.killpg(pgrp, signal.SIGKILL)
-            except OSError:  # gone, or not a valid group (tpgid -1)
-                pass
-        if not await self._await_marker(marker, 3.0):
-            # The shell itself is stuck (e.g. a builtin `read`): nothing for it but a new shell.
-            self.init.signal(self.proc, signal.SIGKILL)
-            self.closed = True
+        for within, last in ((2.0, False), (3.0, True)):
+            if await self._await_status(marker, within):
+                return
+            if self._at_prompt():
+                self.init.write(self.proc, b"__ale_done 130; __ale_loop\n")
+                if await self._await_status(marker, 2.0):
+                    return
+            elif not last:
+                pgrp = self._foreground_pgrp()
+                if pgrp and pgrp > 0 and pgrp != self.host_pid:
+                    try:
+                        os.killpg(pgrp, signal.SIGKILL)
+                    except OSError:  # gone, or not a valid group (tpgid -1)
+                        pass
+        # The shell itself is stuck (e.g. a builtin `read` with SIGINT ignored): nothing for it but a new shell.
+        self.init.signal(self.proc, signal.SIGKILL)
+        self.closed = True
 
-    async def _await_marker(self, marker: bytes, within: float) -> bool:
+    def _at_prompt(self) -> bool:
+        """Is bash itself reading its terminal (its command loop broken by a Ctrl-C)?"""
+        if self.host_pid is None and self.proc:
+            self.host_pid = host_pid_of(self.init.init_pid, self.proc.ns_pid)
+        return self.host_pid is not None and reading_terminal([self.host_pid])
+
+    async def _await_status(self, marker: bytes, within: float) -> bool:
         deadline = time.monotonic() + within
-        seen = bytearray()
+        seen, status_at = bytearray(), None
         while time.monotonic() < deadline:
             self._wake.clear()
             seen += self._buf
             self._buf.clear()
-            if marker in seen and seen.find(b"\x1e", seen.find(marker) + len(marker)) >= 0:
-                return True
+            if self._status is not None:
+                status_at = status_at or time.monotonic()
+                if marker in seen or time.monotonic() - status_at > 0.5:
+                    return True
             if self.proc.exited.done():
                 return False
             try:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel as _PydanticModel, ConfigDict, Field, field_validator
+
+
+class BaseModel(_PydanticModel):
+    # schemas are built on first use, not at import: `ale sandbox run` needs few of these models
+    model_config = ConfigDict(defer_build=True)
+
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.I)
 
@@ -60,11 +66,22 @@ class NetworkPolicy(BaseModel):
         return v
 
 
+MIN_MEMORY, MIN_DISK, MAX_SIZE = 8 << 20, 1 << 20, 1 << 50  # below 8 MiB not even bash starts
+
+
+def _encodable(v: str, what: str) -> str:
+    try:
+        v.encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid UTF-8 text (a lone surrogate?)") from None
+    return v
+
+
 class SandboxSpec(BaseModel):
-    model_config = {"extra": "forbid", "validate_default": True}
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
     image: str = "base"
-    cpus: float = Field(1.0, gt=0, le=256)
+    cpus: float = Field(1.0, ge=0.01, le=256)  # the kernel's smallest CPU quota is 1% of a period
     memory: int | str = "1g"
     pids: int = Field(512, ge=8, le=1_000_000)
     disk: int | str = "1g"
@@ -100,8 +117,19 @@ class SandboxSpec(BaseModel):
 
     @field_validator("memory", "disk")
     @classmethod
-    def _size(cls, v: int | str) -> int:
-        return parse_size(v)
+    def _size(cls, v: int | str, info) -> int:
+        n = parse_size(v)
+        low = MIN_MEMORY if info.field_name == "memory" else MIN_DISK
+        if not low <= n <= MAX_SIZE:
+            raise ValueError(f"{info.field_name} must be between {low} and {MAX_SIZE} bytes, got {n}")
+        return n
+
+    @field_validator("image", "labels", "user")
+    @classmethod
+    def _text(cls, v: Any, info) -> Any:
+        for s in ([v] if isinstance(v, str) else [*v.keys(), *v.values()] if isinstance(v, dict) else []):
+            _encodable(s, info.field_name)
+        return v
 
     @field_validator("network", mode="before")
     @classmethod
@@ -113,7 +141,9 @@ class SandboxSpec(BaseModel):
     def _abs(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith("/"):
             raise ValueError(f"workdir must be an absolute path, got {v!r}")
-        return v
+        if v is not None and (len(v) > 1000 or "\0" in v):
+            raise ValueError("workdir must be at most 1000 characters, without NUL")
+        return v if v is None else _encodable(v, "workdir")
 
     @field_validator("hostname")
     @classmethod
@@ -128,6 +158,7 @@ class SandboxSpec(BaseModel):
         for k, val in v.items():
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) or "\0" in val:
                 raise ValueError(f"invalid environment variable {k!r}")
+            _encodable(val, f"env {k}")
         return v
 
 

@@ -9,9 +9,11 @@ Conventions
 - Per-token tensors are [B, T], per-trajectory tensors [B]. ``logp[b, t]`` is log pi(token t |
   tokens before t): the trainer shifts the logits before calling.
 - ``response_mask`` marks the model-generated tokens; prompts, tool outputs and padding are 0.
-- A chunk is one contiguous run of model tokens (one model turn). Chunk ids number a row's chunks
-  0..K-1 in order and are -1 outside chunks. K of a row is its largest chunk id + 1, so a row may
-  leave out earlier chunks (an expert prefix) and they still count for the discount.
+- A chunk is one contiguous run of model tokens (one model turn). Chunk ids number an episode's
+  chunks 0..K-1 in order and are -1 outside chunks. K of a row is ``num_chunks`` (the episode's K)
+  when given, else its largest chunk id + 1, so a row may leave out earlier chunks (an expert prefix,
+  or the part of an episode before a compaction, which then is another row) and they still count for
+  the discount. Rows with equal ``episode_ids`` are pieces of one episode; baselines count it once.
 
 How the trainer uses it (it never branches on the algorithm)::
 
@@ -114,7 +116,11 @@ class PolicyBatch:
     trainer. infer_logp: log mu from the inference engine (needed by the train/inference mask;
     may be NaN outside the rows' response tokens, e.g. on prefilled expert tokens). rewards: final
     trajectory rewards R. group_ids: rows with equal id are samples of the same task. chunk_ids:
-    optional, derived from response_mask when absent. ref_logp: reference policy, for kl_coef.
+    optional, derived from response_mask when absent; they are episode-level (the chunk's index in its
+    episode). ref_logp: reference policy, for kl_coef. num_chunks [B]: K of each row's episode (default:
+    the row's largest chunk id + 1). episode_ids [B]: rows with equal id are pieces of one episode (a
+    compaction or prefix mismatch splits an episode into rows); they must share reward and group, and
+    the group baseline counts the episode once (default: every row its own episode).
     """
 
     response_mask: Tensor
@@ -124,6 +130,8 @@ class PolicyBatch:
     infer_logp: Tensor | None = None
     chunk_ids: Tensor | None = None
     ref_logp: Tensor | None = None
+    num_chunks: Tensor | None = None
+    episode_ids: Tensor | None = None
 
     def __post_init__(self) -> None:
         self.response_mask = _as_bool_mask(self.response_mask, "response_mask")
@@ -132,14 +140,18 @@ class PolicyBatch:
             value = getattr(self, name)
             if value is not None and value.shape != shape:
                 raise ValueError(f"{name} has shape {tuple(value.shape)}, response_mask has {tuple(shape)}")
-        for name in ("rewards", "group_ids"):
+        for name in ("rewards", "group_ids", "num_chunks", "episode_ids"):
             value = getattr(self, name)
-            if value.shape != (shape[0],):
+            if value is not None and value.shape != (shape[0],):
                 raise ValueError(f"{name} must have shape ({shape[0]},), got {tuple(value.shape)}")
         if not torch.isfinite(self.rewards).all():
             raise ValueError("rewards must be finite")
         if self.chunk_ids is not None and not torch.equal(self.chunk_ids >= 0, self.response_mask):
             raise ValueError("chunk_ids must be >= 0 exactly on the response_mask tokens and -1 elsewhere")
+        if self.num_chunks is not None:
+            ids = self.chunk_ids if self.chunk_ids is not None else chunks_from_response_mask(self.response_mask)
+            if bool((self.num_chunks < ids.max(dim=1).values + 1).any()):
+                raise ValueError("num_chunks must exceed every chunk id of its row")
 
 
 @dataclass
@@ -150,6 +162,7 @@ class TokenTerms:
     mask: tokens that receive loss (response tokens kept by the train/inference mask).
     ratio_spans: ids of the token groups sharing one importance ratio (token, chunk or sequence).
     truncate: tokens of non-positive trajectories (TOPR/IPA take the ratio truncated to [0, 1]).
+    chunk_ids: the chunk of each token (-1 outside chunks), for chunk-level statistics.
     stats: floats for logging.
     """
 
@@ -157,6 +170,7 @@ class TokenTerms:
     mask: Tensor
     ratio_spans: Tensor
     truncate: Tensor
+    chunk_ids: Tensor
     stats: dict[str, float]
 
 
@@ -221,11 +235,21 @@ def span_mean(values: Tensor, span_ids: Tensor) -> Tensor:
 # ---------------------------------------------------------------- advantages and masks
 
 
-def group_advantages(rewards: Tensor, group_ids: Tensor, baseline: Baseline, std_eps: float = 1e-6) -> Tensor:
+def group_advantages(rewards: Tensor, group_ids: Tensor, baseline: Baseline, std_eps: float = 1e-6,
+                     episode_ids: Tensor | None = None) -> Tensor:
     """Per-trajectory advantage A [B]: R, R - group mean, or (R - group mean) / (group std + eps).
 
     The std is the population std (a group of one gives A = 0, not NaN; TRL uses the sample std).
+    episode_ids: rows with equal id are one episode, counted once in its group's mean and std.
     """
+    if episode_ids is not None:
+        _, episode = torch.unique(episode_ids, return_inverse=True)
+        rows = torch.arange(len(rewards), device=rewards.device)
+        first = torch.full((int(episode.max().item()) + 1,), len(rewards), device=rewards.device)
+        first = first.scatter_reduce(0, episode, rows, reduce="amin")  # one row per episode
+        if not (torch.equal(rewards, rewards[first][episode]) and torch.equal(group_ids, group_ids[first][episode])):
+            raise ValueError("rows of one episode (episode_ids) must share reward and group")
+        return group_advantages(rewards[first], group_ids[first], baseline, std_eps)[episode]
     if baseline == "none":
         return rewards.clone()
     _, group = torch.unique(group_ids, return_inverse=True)
@@ -267,10 +291,11 @@ def advantage_terms(batch: PolicyBatch, cfg: AlgoConfig) -> TokenTerms:
     token_spans = torch.where(response, torch.arange(length, device=response.device).expand_as(chunk_ids), minus_one)
     sequence_spans = torch.where(response, torch.zeros_like(chunk_ids), minus_one)
 
-    advantage = group_advantages(batch.rewards.to(batch.old_logp.dtype), batch.group_ids, cfg.baseline, cfg.std_eps)
+    advantage = group_advantages(batch.rewards.to(batch.old_logp.dtype), batch.group_ids, cfg.baseline, cfg.std_eps,
+                                 batch.episode_ids)
     split_source = advantage if cfg.split_on == "advantage" else batch.rewards
     positive = split_source > 0
-    num_chunks = chunk_ids.max(dim=1).values + 1  # K per row (0 for a row without chunks)
+    num_chunks = _num_chunks(batch, chunk_ids)
 
     per_token = advantage.unsqueeze(1).expand_as(batch.old_logp)
     if cfg.name == "ipa":
@@ -297,8 +322,33 @@ def advantage_terms(batch: PolicyBatch, cfg: AlgoConfig) -> TokenTerms:
         spans = chunk_ids if cfg.mismatch_mask == "chunk" else token_spans
         mask = mismatch_mask(batch.old_logp, batch.infer_logp, spans, cfg.mask_low, cfg.mask_high)
     stats["mask_kept_frac"] = float(mask.sum().item()) / max(stats["response_tokens"], 1.0)
+    stats["chunks"] = float(_chunk_starts(chunk_ids).sum().item())
+    stats["chunks_masked_frac"] = _chunk_frac(response & ~mask, chunk_ids, every_token=True)
     truncate = response & ~positive.unsqueeze(1)
-    return TokenTerms(advantages=advantages, mask=mask, ratio_spans=ratio_spans, truncate=truncate, stats=stats)
+    return TokenTerms(advantages=advantages, mask=mask, ratio_spans=ratio_spans, truncate=truncate,
+                      chunk_ids=chunk_ids, stats=stats)
+
+
+def _num_chunks(batch: PolicyBatch, chunk_ids: Tensor) -> Tensor:
+    """K per row: its episode's (``batch.num_chunks``) or its largest chunk id + 1 (0 without chunks)."""
+    if batch.num_chunks is not None:
+        return batch.num_chunks.to(chunk_ids.device)
+    return chunk_ids.max(dim=1).values + 1
+
+
+def _chunk_starts(chunk_ids: Tensor) -> Tensor:
+    """[B, T] bool: the first token of each chunk."""
+    previous = torch.full_like(chunk_ids, -1)
+    previous[:, 1:] = chunk_ids[:, :-1]
+    return (chunk_ids >= 0) & (chunk_ids != previous)
+
+
+def _chunk_frac(flags: Tensor, chunk_ids: Tensor, every_token: bool = False) -> float:
+    """Fraction of the batch's chunks with a flagged token (every_token: with all their tokens flagged)."""
+    share = span_mean(flags.to(torch.float64), chunk_ids)
+    hit = share >= 1.0 if every_token else share > 0
+    starts = _chunk_starts(chunk_ids)
+    return float((starts & hit).sum().item()) / max(float(starts.sum().item()), 1.0)
 
 
 # ---------------------------------------------------------------- losses
@@ -349,6 +399,14 @@ def policy_loss(logp: Tensor, batch: PolicyBatch, cfg: AlgoConfig) -> tuple[Tens
     span ratio rho = exp(mean over the chunk (ipa) or sequence (topr) of log pi - log pi_old),
     truncated to [0, 1] and detached; loss = reinforce_loss(weight, A).
     grpo / ppo: token ratio with the epsilon-clip, plus kl_coef * k3(ref || pi) per token.
+
+    Stats (besides those of ``advantage_terms``): ratio_mean/min/max over the kept tokens (pi/pi_old:
+    1 on the first optimiser step of a batch, departing from 1 on later epochs/minibatches);
+    ipa/topr: chunks_truncated_frac (chunks of non-positive trajectories whose ratio exceeded 1 and
+    was cut to 1, i.e. the [.]_0^1 of Eq. 9 acted), chunks_below_one_frac (such chunks weighted by a
+    ratio below 1), ratio_truncated_frac (the same as the first, in kept tokens); grpo/ppo: clip_frac.
+    Chunk fractions are over all the batch's chunks; chunks_masked_frac (advantage_terms) counts the
+    chunks the train/inference mask dropped entirely.
     """
     if logp.shape != batch.response_mask.shape:
         raise ValueError(f"logp has shape {tuple(logp.shape)}, response_mask has {tuple(batch.response_mask.shape)}")
@@ -361,14 +419,17 @@ def policy_loss(logp: Tensor, batch: PolicyBatch, cfg: AlgoConfig) -> tuple[Tens
         rho = torch.exp(span_mean(log_ratio, terms.ratio_spans))
         weights = torch.where(terms.truncate, rho.clamp(max=1.0), torch.ones_like(rho))  # rho >= 0 already
         loss = reinforce_loss(logp, terms.advantages, weights, kept, cfg.aggregation)
-        stats["ratio_mean"] = float(rho[kept].sum().item()) / n_kept
-        stats["ratio_truncated_frac"] = float((kept & terms.truncate & (rho > 1.0)).sum().item()) / n_kept
+        _ratio_stats(stats, rho, kept, n_kept)
+        clipped = kept & terms.truncate & (rho > 1.0)
+        stats["ratio_truncated_frac"] = float(clipped.sum().item()) / n_kept
+        stats["chunks_truncated_frac"] = _chunk_frac(clipped, terms.chunk_ids)
+        stats["chunks_below_one_frac"] = _chunk_frac(kept & terms.truncate & (rho < 1.0), terms.chunk_ids)
     else:
         loss, was_clipped = clipped_loss(
             logp, batch.old_logp, terms.advantages, kept, cfg.clip_eps_low, cfg.clip_eps_high, cfg.aggregation
         )
         ratio = torch.exp(logp.detach() - batch.old_logp)
-        stats["ratio_mean"] = float(ratio[kept].sum().item()) / n_kept
+        _ratio_stats(stats, ratio, kept, n_kept)
         stats["clip_frac"] = float(was_clipped.sum().item()) / n_kept
         if cfg.kl_coef > 0:
             if batch.ref_logp is None:
@@ -380,6 +441,14 @@ def policy_loss(logp: Tensor, batch: PolicyBatch, cfg: AlgoConfig) -> tuple[Tens
             stats["kl_mean"] = float(kl.detach()[kept].sum().item()) / n_kept
     stats["loss_tokens"] = float(kept.sum().item())
     return loss, stats
+
+
+def _ratio_stats(stats: dict[str, float], ratio: Tensor, kept: Tensor, n_kept: int) -> None:
+    """ratio_mean (over kept tokens), ratio_min, ratio_max (1.0 when no token is kept)."""
+    values = ratio[kept]
+    stats["ratio_mean"] = float(values.sum().item()) / n_kept if values.numel() else 1.0
+    stats["ratio_min"] = float(values.min().item()) if values.numel() else 1.0
+    stats["ratio_max"] = float(values.max().item()) if values.numel() else 1.0
 
 
 def sft_loss(
@@ -457,7 +526,7 @@ def imitation_loss(
     if bool(((mixed > 0) & (mixed < 1)).any()):
         raise ValueError("is_expert_prefix must cover whole chunks: a chunk is partly prefix and partly suffix")
 
-    num_chunks = chunk_ids.max(dim=1).values + 1
+    num_chunks = _num_chunks(batch, chunk_ids)
     if expert_num_chunks is not None:
         prefix_chunks = torch.where(prefix_tokens, chunk_ids + 1, torch.zeros_like(chunk_ids)).max(dim=1).values
         if bool((expert_num_chunks < prefix_chunks).any()):

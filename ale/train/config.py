@@ -68,6 +68,13 @@ class OptimConfig(_Section):
     micro_batch: int = Field(8, gt=0)
     # auto: no separate pi_old forward when the batch is provably on-policy (update.update_step); always: recompute
     recompute_old_logp: Literal["auto", "always"] = "auto"
+    # RL: optimiser steps per batch = epochs x minibatches (PPO-style; pi_old fixed before the first, so
+    # later steps see pi/pi_old != 1 and IPA's ratio truncation acts). Minibatches split whole groups.
+    epochs: int = Field(1, gt=0)
+    minibatches: int = Field(1, gt=0)
+    # pi_old of rows sampled by an older policy version (async): engine = the sampling policy's log mu;
+    # recompute = the trainer's current weights (what ran before these settings existed)
+    stale_old_logp: Literal["engine", "recompute"] = "engine"
 
 
 class ResampleConfig(_Section):
@@ -78,7 +85,9 @@ class ResampleConfig(_Section):
     expert_from_solution: bool = True  # build a scripted expert from each task's reference solution
     add_successes: bool = True  # the policy's own successes (no prefix) join the store
     mode: Literal["sequential", "parallel"] = "parallel"
-    anchors_per_task: int = Field(2, gt=0)  # parallel: anchors sampled per task per step
+    # parallel: anchors per expert, spread over its valid anchors 1..K-1 from the last down and used in rotation
+    # across a step's anchored samples and steps; a K-chunk expert has K-1 (fewer than asked: all, with a warning)
+    anchors_per_task: int = Field(2, gt=0)
     fraction: float = Field(0.5, ge=0.0, le=1.0)  # of each group's samples that start from an anchor
     master_threshold: float = Field(0.5, ge=0.0, le=1.0)  # sequential: success rate to move the anchor back
     window: int = Field(4, gt=0)  # sequential: episodes at an anchor considered for mastery

@@ -28,6 +28,7 @@ import torch
 
 from ale.agent.models.hf import ChatRenderer
 from ale.agent.protocols import ContextLengthError, ModelReply
+from ale.agent.trajectory import tokenizer_fingerprint
 
 
 @dataclass
@@ -51,7 +52,10 @@ class Completion:
 class GenerationEngine(Protocol):
     version: int
 
-    def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None) -> list[Completion]: ...
+    def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None,
+                 max_new_tokens: list[int] | None = None) -> list[Completion]:
+        """``max_new_tokens``: each prompt's own limit (default: ``params.max_new_tokens`` for all)."""
+        ...
 
     def load_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> None: ...
 
@@ -76,12 +80,17 @@ class HFEngine:
             self.model.load_state_dict(state_dict)
             self.version = version
 
-    def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None) -> list[Completion]:
-        """Our own decoding loop over the HF model's forward and KV cache (see the module docstring)."""
+    def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None,
+                 max_new_tokens: list[int] | None = None) -> list[Completion]:
+        """Our own decoding loop over the HF model's forward and KV cache (see the module docstring).
+        ``max_new_tokens``: each row's own limit (a row leaves the batch at it, as at eos)."""
         if not prompts:
             return []
+        limits = list(max_new_tokens) if max_new_tokens is not None else [params.max_new_tokens] * len(prompts)
+        if len(limits) != len(prompts):
+            raise ValueError(f"{len(limits)} max_new_tokens for {len(prompts)} prompts")
         with self._lock, torch.inference_mode():
-            tokens, logps, lengths = self._decode(prompts, params, seed)
+            tokens, logps, lengths = self._decode(prompts, params, seed, limits)
             version = self.version
         results = []
         for row, prompt in enumerate(prompts):
@@ -118,13 +127,14 @@ class HFEngine:
         return (cache, out.logits[:, -1].index_select(0, rows), attention.index_select(0, rows) if padded else None,
                 positions[:, -1].index_select(0, rows) + 1)
 
-    def _decode(self, prompts: list[list[int]], params: SamplingParams,
-                seed: int | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _decode(self, prompts: list[list[int]], params: SamplingParams, seed: int | None,
+                limits: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(tokens [B, N], log mu [B, N], lengths [B]) on the CPU; row r's completion is tokens[r, :lengths[r]]."""
-        batch, steps = len(prompts), params.max_new_tokens
+        batch, steps = len(prompts), max(max(limits), 0)
         tokens = torch.full((batch, steps), self.pad_id, dtype=torch.long, device=self.device)
         logps = torch.zeros((batch, steps), dtype=torch.float32, device=self.device)
-        lengths = torch.full((batch,), steps, dtype=torch.long, device=self.device)
+        lengths = torch.tensor(limits, dtype=torch.long, device=self.device).clamp_(min=0)
+        limit = lengths.clone()  # a row that never meets eos stops at its own limit
         if steps <= 0:
             return tokens.cpu(), logps.cpu(), lengths.cpu()
         gen = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
@@ -133,7 +143,7 @@ class HFEngine:
         for t in range(steps):
             tok, lp = sample(logits.float(), params, gen, self.eos_id if t < params.min_new_tokens else None)
             tokens[live, t], logps[live, t] = tok, lp
-            stopped = tok == self.eos_id
+            stopped = (tok == self.eos_id) | (limit[live] <= t + 1)
             if t + 1 == steps:
                 break
             if bool(stopped.any()):  # finished rows leave the batch (and its KV cache)
@@ -149,7 +159,7 @@ class HFEngine:
             out = self.model(input_ids=tok[:, None], attention_mask=attention, position_ids=positions[:, None],
                              cache=cache, use_cache=True, logits_to_keep=1)
             logits, positions = out.logits[:, -1], positions + 1
-        return tokens.cpu(), logps.cpu(), lengths.cpu()
+        return tokens.cpu(), logps.cpu(), torch.minimum(lengths, limit).cpu()  # a 0-limit row sampled once, keeps 0
 
 
 class _FewRowsHead(torch.nn.Linear):
@@ -222,12 +232,14 @@ class VLLMEngine:
         runner.model.load_weights(state_dict.items())
         self.version = version
 
-    def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None) -> list[Completion]:  # pragma: no cover
+    def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None,
+                 max_new_tokens: list[int] | None = None) -> list[Completion]:  # pragma: no cover
         from vllm import SamplingParams as VSP
         from vllm.inputs import TokensPrompt
 
-        sp = VSP(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or -1,
-                 max_tokens=params.max_new_tokens, logprobs=0, seed=seed)
+        limits = max_new_tokens if max_new_tokens is not None else [params.max_new_tokens] * len(prompts)
+        sp = [VSP(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or -1,
+                  max_tokens=n, logprobs=0, seed=seed) for n in limits]
         outs = self.llm.generate([TokensPrompt(prompt_token_ids=p) for p in prompts], sp, use_tqdm=False)
         results = []
         for prompt, out in zip(prompts, outs):
@@ -258,6 +270,7 @@ class EngineChatModel:
                  seed: int = 0, max_wait_s: float = 60.0, name: str = "policy"):
         self.engine, self.params, self.context_window, self.name = engine, params, context_window, name
         self.renderer = ChatRenderer(tokenizer)
+        self.tokenizer_fingerprint = tokenizer_fingerprint(tokenizer)  # recorded in every episode's trajectory
         self.seed, self.max_wait_s = seed, max_wait_s
         self.batches = 0
         self.tokens_generated = 0
@@ -315,11 +328,10 @@ class EngineChatModel:
                         r.future.set_exception(RuntimeError("engine closed"))
                     return
                 batch = [self._pending.pop(c) for c in sorted(self._pending)]
-            params = SamplingParams(self.params.temperature, self.params.top_p, self.params.top_k,
-                                    min(r.max_new_tokens for r in batch))
             t0 = time.time()
-            try:
-                outs = self.engine.generate([r.prompt for r in batch], params, seed=self.seed * 1_000_003 + self.batches)
+            try:  # each row stops at its own limit (the room its episode has left in the context window)
+                outs = self.engine.generate([r.prompt for r in batch], self.params, seed=self.seed * 1_000_003 + self.batches,
+                                            max_new_tokens=[r.max_new_tokens for r in batch])
             except Exception as e:  # every waiting episode sees the failure (it ends with reason "error")
                 for r in batch:
                     r.future.set_exception(e)

@@ -9,7 +9,8 @@ from typing import Any
 
 # the curves drawn by plot_run, in this order (missing ones are skipped)
 PLOT_KEYS = ["reward_mean", "reward_plain_mean", "success_rate", "loss", "grad_norm", "tokens_per_s", "response_len_mean",
-             "chunks_per_traj", "mask_kept_frac", "ratio_mean", "dropped_broken", "dropped_stale",
+             "chunks_per_traj", "mask_kept_frac", "chunks_masked_frac", "ratio_mean", "ratio_max", "chunks_truncated_frac",
+             "dropped_broken", "dropped_stale",
              "time_generation_s", "time_env_s", "time_train_s"]
 
 
@@ -58,6 +59,7 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     records = read_metrics(run_dir)
     keys = [k for k in PLOT_KEYS if any(isinstance(r.get(k), (int, float)) for r in records)]
@@ -71,6 +73,7 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3)
         ax.set_title(key, fontsize=10)
         ax.set_xlabel("step", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no 1.5, 2.5 ticks
         if key == "grad_norm" and all(p[1] > 0 for p in pts):
             ax.set_yscale("log")  # the report's stability figure is a log-scale grad-norm curve
         ax.grid(alpha=0.3)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -95,21 +96,35 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> RecipeC
             f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from None
 
 
+def instance_key(task_dir: Path) -> str:
+    """What makes an instance what it is: its instruction, tests and files (not its id)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(task_dir.rglob("*")):
+        if p.is_file() and p.name != "task.yaml":
+            h.update(str(p.relative_to(task_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
+    from ale.bench.task import load_task
+
+    h.update(load_task(task_dir).instruction.encode())
+    return h.hexdigest()
+
+
 def make_split(split: TaskSplit, out: Path) -> tuple[Path, Path]:
-    """(train dir, held-out dir); held-out instances whose instruction also occurs in training are dropped."""
+    """(train dir, held-out dir); held-out instances identical to a training one (same instruction, tests
+    and files) are dropped."""
     from ale.bench.generators import generate
-    from ale.bench.task import load_tasks
 
     train_dir, held_dir = out / "train", out / "heldout"
     if not (train_dir.exists() and held_dir.exists()):
-        generate(split.family, split.n_train, split.seed, train_dir, **split.params)
-        generate(split.family, split.n_heldout, split.seed + 1_000, held_dir, **split.params)
-        seen = {t.instruction for t in load_tasks(train_dir)}
-        for t in load_tasks(held_dir):
-            if t.instruction in seen:
-                import shutil
-
-                shutil.rmtree(t.path)
+        train = generate(split.family, split.n_train, split.seed, train_dir, **split.params)
+        seen = {instance_key(p) for p in train}
+        for p in generate(split.family, split.n_heldout, split.seed + 1_000, held_dir, **split.params):
+            if instance_key(p) in seen:
+                shutil.rmtree(p)
+    if not any(held_dir.iterdir()):
+        raise ValueError(f"tasks: every held-out instance of {split.family} {split.params} also occurs in training; "
+                         "the family needs more variety (parameters) for a held-out split")
     return train_dir, held_dir
 
 
@@ -127,9 +142,11 @@ def expert_data(cfg: TrainConfig, tasks: list[Any], out: Path) -> int:
     from ale.train.policy import load_policy
     from ale.train.rollout import EpisodeSpec, SandboxPool, expert_from_solution, run_episodes
 
-    out.mkdir(parents=True, exist_ok=True)
-    if any(out.glob("*.json")):
+    if out.exists():  # complete: written under another name and renamed at the end
         return len(list(out.glob("*.json")))
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     model, tok = load_policy(cfg.policy)
     chat = EngineChatModel(HFEngine(model, tok.eos_token_id, tok.pad_token_id), tok, SamplingParams(),
                            cfg.policy.context_window)  # never samples: every turn is replayed
@@ -148,8 +165,9 @@ def expert_data(cfg: TrainConfig, tasks: list[Any], out: Path) -> int:
     for ep in res.episodes:
         if ep.reward >= 1.0:
             ep.trajectory.config = {**ep.trajectory.config, "task_id": ep.spec.task.id, "source": "solution"}
-            ep.trajectory.save(out / f"{ep.spec.task.id}.json")
+            ep.trajectory.save(tmp / f"{ep.spec.task.id}.json")
             kept += 1
+    tmp.rename(out)
     return kept
 
 
@@ -165,83 +183,21 @@ def mean_ci(values: list[float]) -> dict[str, Any]:
 
 
 def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every seed (a seed or arm already finished in ``out`` is read back, not run again), then
+    write ``summary.json`` and ``results.png``."""
     from ale.bench.task import load_tasks
-    from ale.train.evaluate import evaluate
-    from ale.train.metrics import read_metrics
-    from ale.train.policy import load_policy
-    from ale.train.trainer import RLTrainer, SFTTrainer
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
     train_dir, held_dir = make_split(rc.tasks, out / "tasks")
-    heldout = load_tasks(held_dir)
-    n_train = len(load_tasks(train_dir))
-    log(f"tasks: {rc.tasks.family} {n_train} train / {len(heldout)} held-out (disjoint instructions)")
-    ev = rc.evaluation
-    base_tree = {**rc.train, "kind": "rl"}
-    base_tree.setdefault("rollout", {})["tasks"] = str(train_dir)
-    per_seed: dict[str, Any] = {}
-    for seed in rc.seeds:
-        sdir = out / f"seed-{seed}"
-        record: dict[str, Any] = {"arms": {}}
-        tree = {**base_tree, "seed": seed, "policy": {**base_tree.get("policy", {}), "init_seed": seed}}
-        cfg = _stage_config(tree, [], sdir / "train.yaml", out=str(sdir / "base"))
-
-        def heldout_success(model: Any, tok: Any, pool: Any = None) -> dict[str, Any]:
-            return evaluate(model, tok, cfg, heldout, pool, ev.samples, ev.temperature, seed=seed).summary()
-
-        if rc.evaluate_base:
-            model, tok = load_policy(cfg.policy)
-            record["heldout_base"] = heldout_success(model, tok)
-            log(f"seed {seed}: base policy held-out success {record['heldout_base']['success']:.2f}")
-            del model
-        sft_ckpt = None
-        if rc.sft.steps > 0:
-            n_expert = expert_data(cfg, load_tasks(train_dir), sdir / "expert")
-            sft_tree = {"kind": "sft", "seed": seed, "policy": tree["policy"], "torch_threads": tree.get("torch_threads"),
-                        "checkpoint_every": 0, "optim": tree.get("optim", {}), "sft": {"data": [str(sdir / "expert")]}}
-            scfg = _stage_config(sft_tree, rc.sft.overrides, sdir / "sft.yaml", out=str(sdir / "sft"), steps=rc.sft.steps)
-            trainer = SFTTrainer(scfg, resume=True)
-            try:
-                if trainer.step < rc.sft.steps:
-                    trainer.train(rc.sft.steps)
-                record["heldout_sft"] = heldout_success(trainer.model, trainer.tok)
-            finally:
-                trainer.close()
-            sft_ckpt = str(sdir / "sft")
-            log(f"seed {seed}: SFT on {n_expert} expert trajectories, {rc.sft.steps} steps: "
-                f"held-out success {record['heldout_sft']['success']:.2f}")
-        for arm in rc.arms:
-            start = sft_ckpt if arm.from_sft and sft_ckpt else None
-            arm_tree = {**tree, "policy": {**tree["policy"], "init_from": start}}
-            acfg = _stage_config(arm_tree, arm.overrides, sdir / arm.name / "train.yaml", out=str(sdir / arm.name),
-                                 steps=rc.rl.steps, checkpoint_every=0)
-            trainer = RLTrainer(acfg, resume=False)
-            curve: list[dict[str, Any]] = []
-            try:
-                before = record.get("heldout_sft") if start else record.get("heldout_base")
-                if before is None:
-                    before = heldout_success(trainer.model, trainer.tok, trainer.pool)
-                curve.append({"step": 0, **before})
-                every = ev.every or rc.rl.steps
-                while trainer.step < rc.rl.steps:
-                    trainer.train(min(trainer.step + every, rc.rl.steps))
-                    curve.append({"step": trainer.step, **heldout_success(trainer.model, trainer.tok, trainer.pool)})
-                    log(f"seed {seed} {arm.name}: step {trainer.step} held-out success {curve[-1]['success']:.2f}")
-            finally:
-                trainer.close()
-            metrics = read_metrics(sdir / arm.name)
-            record["arms"][arm.name] = {
-                "heldout_before": curve[0]["success"], "heldout_after": curve[-1]["success"], "curve": curve,
-                "train_plain_reward_last10": _mean([m.get("reward_plain_mean") for m in metrics[-10:]]),
-                "grad_norm": [m.get("grad_norm") for m in metrics],
-                "wall_s": round(sum(m.get("time_step_s", 0.0) for m in metrics), 1)}
-        per_seed[str(seed)] = record
+    heldout, n_train = load_tasks(held_dir), len(load_tasks(train_dir))
+    log(f"tasks: {rc.tasks.family} {n_train} train / {len(heldout)} held-out (no instance in both)")
+    tree = {**rc.train, "kind": "rl", "rollout": {**rc.train.get("rollout", {}), "tasks": str(train_dir)}}
+    per_seed = {str(seed): _run_seed(rc, tree, seed, out / f"seed-{seed}", train_dir, heldout, log) for seed in rc.seeds}
     summary = {"family": rc.tasks.family, "params": rc.tasks.params, "n_train": n_train, "n_heldout": len(heldout),
                "model": rc.train.get("policy", {}).get("model", "tiny"), "seeds": rc.seeds, "sft_steps": rc.sft.steps,
-               "steps": rc.rl.steps, "per_seed": per_seed, "wall_s": round(time.time() - t_start, 1),
-               "arms": {}}
+               "steps": rc.rl.steps, "per_seed": per_seed, "wall_s": round(time.time() - t_start, 1), "arms": {}}
     for arm in rc.arms:
         runs = [per_seed[str(s)]["arms"][arm.name] for s in rc.seeds]
         summary["arms"][arm.name] = {"heldout_before": mean_ci([r["heldout_before"] for r in runs]),
@@ -252,6 +208,88 @@ def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = p
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     plot_recipe(summary, out / "results.png")
     return summary
+
+
+def _run_seed(rc: RecipeConfig, tree: dict[str, Any], seed: int, sdir: Path, train_dir: Path, heldout: list[Any],
+              log: Callable[[str], None]) -> dict[str, Any]:
+    """Base and SFT held-out figures, the SFT checkpoint, then every arm; each result kept in sdir."""
+    from ale.bench.task import load_tasks
+    from ale.train.evaluate import evaluate
+    from ale.train.policy import load_policy
+    from ale.train.trainer import SFTTrainer
+
+    tree = {**tree, "seed": seed, "policy": {**tree.get("policy", {}), "init_seed": seed}}
+    cfg = _stage_config(tree, [], sdir / "train.yaml", out=str(sdir / "base"))
+    ev = rc.evaluation
+    stages_file = sdir / "stages.json"
+    record: dict[str, Any] = json.loads(stages_file.read_text()) if stages_file.exists() else {}
+
+    def heldout_success(model: Any, tok: Any, pool: Any = None) -> dict[str, Any]:
+        return evaluate(model, tok, cfg, heldout, pool, ev.samples, ev.temperature, seed=seed).summary()
+
+    if rc.evaluate_base and "heldout_base" not in record:
+        model, tok = load_policy(cfg.policy)
+        record["heldout_base"] = heldout_success(model, tok)
+        stages_file.write_text(json.dumps(record, indent=1))
+    if "heldout_base" in record:
+        log(f"seed {seed}: base policy held-out success {record['heldout_base']['success']:.2f}")
+    if rc.sft.steps > 0 and "heldout_sft" not in record:
+        t0 = time.time()
+        n_expert = expert_data(cfg, load_tasks(train_dir), sdir / "expert")
+        shared = {k: tree[k] for k in ("torch_threads", "progress", "tensorboard", "optim") if k in tree}
+        sft_tree = {"kind": "sft", "seed": seed, "policy": tree["policy"], "checkpoint_every": 0, **shared,
+                    "sft": {"data": [str(sdir / "expert")]}}
+        scfg = _stage_config(sft_tree, rc.sft.overrides, sdir / "sft.yaml", out=str(sdir / "sft"), steps=rc.sft.steps)
+        trainer = SFTTrainer(scfg, resume=True)
+        try:
+            if trainer.step < rc.sft.steps:
+                trainer.train(rc.sft.steps)
+            record["heldout_sft"] = heldout_success(trainer.model, trainer.tok)
+        finally:
+            trainer.close()
+        record.update(expert_trajectories=n_expert, sft_wall_s=round(time.time() - t0, 1))
+        stages_file.write_text(json.dumps(record, indent=1))
+    if "heldout_sft" in record:
+        log(f"seed {seed}: SFT on {record['expert_trajectories']} expert trajectories, {rc.sft.steps} steps: "
+            f"held-out success {record['heldout_sft']['success']:.2f}")
+    record["arms"] = {}
+    for arm in rc.arms:
+        done = sdir / arm.name / "arm.json"
+        if not done.exists():
+            before = record.get("heldout_sft") if arm.from_sft and rc.sft.steps > 0 else record.get("heldout_base")
+            result = _run_arm(rc, tree, arm, seed, sdir, before, heldout_success, log)
+            done.write_text(json.dumps(result, indent=1))
+        record["arms"][arm.name] = json.loads(done.read_text())
+    return record
+
+
+def _run_arm(rc: RecipeConfig, tree: dict[str, Any], arm: Arm, seed: int, sdir: Path, before: dict[str, Any] | None,
+             heldout_success: Callable[..., dict[str, Any]], log: Callable[[str], None]) -> dict[str, Any]:
+    """RL from the SFT checkpoint (or the base policy), held-out success every ``evaluation.every`` steps."""
+    from ale.train.metrics import read_metrics
+    from ale.train.trainer import RLTrainer
+
+    start = str(sdir / "sft") if arm.from_sft and rc.sft.steps > 0 else None
+    arm_tree = {**tree, "policy": {**tree["policy"], "init_from": start}}
+    cfg = _stage_config(arm_tree, arm.overrides, sdir / arm.name / "train.yaml", out=str(sdir / arm.name),
+                        steps=rc.rl.steps, checkpoint_every=0)
+    t0 = time.time()
+    trainer = RLTrainer(cfg, resume=False)
+    try:
+        curve = [{"step": 0, **(before or heldout_success(trainer.model, trainer.tok, trainer.pool))}]
+        every = rc.evaluation.every or rc.rl.steps
+        while trainer.step < rc.rl.steps:
+            trainer.train(min(trainer.step + every, rc.rl.steps))
+            curve.append({"step": trainer.step, **heldout_success(trainer.model, trainer.tok, trainer.pool)})
+            log(f"seed {seed} {arm.name}: step {trainer.step} held-out success {curve[-1]['success']:.2f}")
+    finally:
+        trainer.close()
+    metrics = read_metrics(sdir / arm.name)
+    return {"heldout_before": curve[0]["success"], "heldout_after": curve[-1]["success"], "curve": curve,
+            "train_plain_reward_last10": _mean([m.get("reward_plain_mean") for m in metrics[-10:]]),
+            "grad_norm": [m.get("grad_norm") for m in metrics],
+            "chunks_truncated_frac": _mean([m.get("chunks_truncated_frac") for m in metrics]),
+            "wall_s": round(time.time() - t0, 1)}
 
 
 def _mean(values: list[Any]) -> float | None:

@@ -15,11 +15,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import random
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.protocols import ModelReply
-from ale.agent.trajectory import Trajectory, training_data
+from ale.agent.trajectory import Trajectory, retokenize, tokenizer_fingerprint, training_data
 from ale.train.engine import EngineChatModel, EngineClient
 
 
@@ -101,15 +103,28 @@ class Expert:
     reward: float = 1.0
     source: str = "teacher"  # teacher | solution | policy
 
+    @property
+    def key(self) -> str:
+        """A short content hash: names the expert in anchors, success history and the crucial-chunk report."""
+        return hashlib.sha1(json.dumps(self.chunks).encode()).hexdigest()[:10]
+
 
 class ExpertStore:
-    """Expert trajectories per task id, plus per-anchor success counts (for rollback and crucial chunks)."""
+    """Expert trajectories per task id, plus per-anchor success counts (for rollback and crucial chunks).
+
+    Anchors and success history are kept per *track*, one (task, expert) pair (``track``): experts of
+    one task may differ in length, so an anchor is only meaningful for the expert it was set for (a
+    2-chunk expert must never start at anchor 4, which would replay all of it)."""
 
     def __init__(self, max_per_task: int = 4):
         self.max_per_task = max_per_task
         self.experts: dict[str, list[Expert]] = {}
-        self.anchor: dict[str, int] = {}  # sequential rollback: current anchor per task
-        self.history: dict[str, dict[int, list[float]]] = {}  # task -> anchor -> rewards seen
+        self.anchor: dict[str, int] = {}  # sequential rollback: current anchor per track
+        self.history: dict[str, dict[int, list[float]]] = {}  # track -> anchor -> rewards seen
+
+    @staticmethod
+    def track(task_id: str, expert: Expert) -> str:
+        return f"{task_id}#{expert.key}"
 
     def add(self, task_id: str, expert: Expert) -> None:
         items = self.experts.setdefault(task_id, [])
@@ -118,12 +133,12 @@ class ExpertStore:
         items.append(expert)
         del items[:-self.max_per_task]  # keep the newest
 
-    def record(self, task_id: str, anchor: int, reward: float) -> None:
-        self.history.setdefault(task_id, {}).setdefault(anchor, []).append(reward)
+    def record(self, track: str, anchor: int, reward: float) -> None:
+        self.history.setdefault(track, {}).setdefault(anchor, []).append(reward)
 
-    def success_by_anchor(self, task_id: str) -> list[float]:
+    def success_by_anchor(self, track: str) -> list[float]:
         """Success rate per anchor 0..max seen (NaN-free: unseen anchors copy the next seen one)."""
-        hist = self.history.get(task_id, {})
+        hist = self.history.get(track, {})
         if not hist:
             return []
         top = max(hist)
@@ -161,14 +176,14 @@ def expert_from_solution(task: Any, tokenizer: Any) -> Expert | None:
 
 
 def expert_from_trajectory(traj: Trajectory, tokenizer: Any) -> Expert:
-    """Chunks of a saved trajectory (e.g. a teacher run): its sampled ids when present, else its
-    assistant texts encoded with the policy's tokenizer (a teacher may use another tokenizer)."""
-    if traj.turns and all(t.response_ids for t in traj.turns):
-        return Expert([list(t.response_ids) for t in traj.turns], float(traj.reward or 0.0), "teacher")
-    texts = [m.get("content") or "" for m in traj.messages if m.get("role") == "assistant"]
-    eos = tokenizer.eos_token_id
-    return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], float(traj.reward or 0.0),
-                  "teacher")
+    """Chunks of a saved trajectory (e.g. a teacher run) in the policy's tokenizer: its sampled ids when
+    it records that same tokenizer (``config["tokenizer"]``, a ``tokenizer_fingerprint``) and has ids for
+    every turn; otherwise its assistant messages re-encoded with the policy's chat template
+    (``retokenize``): a teacher's ids index another vocabulary."""
+    if not (traj.turns and all(t.response_ids for t in traj.turns)
+            and traj.config.get("tokenizer") == tokenizer_fingerprint(tokenizer)):
+        traj = retokenize(traj, tokenizer)
+    return Expert([list(t.response_ids or []) for t in traj.turns], float(traj.reward or 0.0), "teacher")
 
 
 class PrefixReplayModel:
@@ -223,8 +238,12 @@ class Episode:
     def rows(self) -> list[dict[str, Any]]:
         rows = training_data(self.trajectory)
         for row in rows:
-            row.update(group=self.spec.group, version=self.version, reward=self.reward,
+            # episode: the spec's client id, unique among a step's episodes (a compaction splits an episode
+            # into several rows; they share it, so the group baseline counts the episode once)
+            row.update(group=self.spec.group, version=self.version, reward=self.reward, episode=self.spec.client_id,
                        expert_chunks=self._expert_chunks(row))
+            if self.spec.expert is not None:  # the imitation weights are the expert trajectory's returns (Eq. 10)
+                row.update(expert_reward=self.spec.expert.reward, expert_num_chunks=len(self.spec.expert.chunks))
         return rows
 
     def _expert_chunks(self, row: dict[str, Any]) -> int:
@@ -278,6 +297,7 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
                         from ale.safety.rl import after_grade
                         reward = after_grade(traj, reward, safety)
                     traj.reward = reward
+                    traj.config["tokenizer"] = model.tokenizer_fingerprint  # its ids are this tokenizer's
                     gen_s = sum(t.duration_s for t in traj.turns)
                     return Episode(spec, traj, reward, list(client.versions), start_version, attempt + 1,
                                    env_s=time.time() - t0 - gen_s, broken_reasons=reasons)
@@ -340,25 +360,40 @@ def make_specs(tasks: list[Any], n_samples: int, step: int, store: ExpertStore |
                 expert = experts[rng.randrange(len(experts))]
                 last = len(expert.chunks) - 1
                 if last >= 1:
-                    if rcfg.mode == "sequential":
-                        anchor = store.anchor.setdefault(task.id, last)
+                    if rcfg.mode == "sequential":  # the curriculum of this expert: starts at its last chunk
+                        anchor = min(store.anchor.setdefault(ExpertStore.track(task.id, expert), last), last)
                     else:  # parallelised initialisation: several anchors spread over the expert's chunks
-                        a = min(rcfg.anchors_per_task, last)
-                        choices = [last - j * (last - 1) // (a - 1) for j in range(a)] if a > 1 else [last]
-                        anchor = choices[i % len(choices)]
+                        choices = parallel_anchors(len(expert.chunks), rcfg.anchors_per_task, task.id)
+                        # rotate with the step, so every anchor is used even with fewer anchored samples than anchors
+                        anchor = choices[(step * n_anchored + i) % len(choices)]
                     spec.expert, spec.anchor = expert, anchor
             specs.append(spec)
     return specs
 
 
-def update_rollback(store: ExpertStore, task_id: str, threshold: float, window: int) -> None:
-    """Sequential rollback: move the task's anchor one chunk back once its suffix is mastered."""
-    anchor = store.anchor.get(task_id)
+def parallel_anchors(num_chunks: int, wanted: int, task_id: str = "") -> list[int]:
+    """``wanted`` anchors spread evenly over an expert's valid anchors 1..K-1 (anchor k: chunks 0..k-1
+    replayed, the policy samples from chunk k on; anchor 0 is a plain episode, anchor K would replay
+    the whole expert), from the last one down. A K-chunk expert has only K-1 anchors: when fewer exist
+    than ``wanted``, all of them are used and a warning says so."""
+    last = num_chunks - 1
+    if last < 1:
+        return []
+    if wanted > last:
+        warnings.warn(f"resample.anchors_per_task={wanted}: an expert of task {task_id!r} has {num_chunks} chunks, "
+                      f"so only {last} anchor(s) exist (1..{last}); using {last}", stacklevel=2)
+    a = min(wanted, last)
+    return [last - j * (last - 1) // (a - 1) for j in range(a)] if a > 1 else [last]
+
+
+def update_rollback(store: ExpertStore, track: str, threshold: float, window: int) -> None:
+    """Sequential rollback: move the track's (task, expert) anchor one chunk back once its suffix is mastered."""
+    anchor = store.anchor.get(track)
     if anchor is None or anchor <= 0:
         return
-    recent = store.history.get(task_id, {}).get(anchor, [])[-window:]
+    recent = store.history.get(track, {}).get(anchor, [])[-window:]
     if len(recent) >= window and sum(r > 0 for r in recent) / len(recent) >= threshold:
-        store.anchor[task_id] = anchor - 1
+        store.anchor[track] = anchor - 1
 
 
 def save_json(path: Path, obj: Any) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from ale.agent.loop import DEFAULT_SYSTEM_PROMPT, AgentConfig
-from ale.train.algorithms import imitation_loss, policy_loss, sft_loss, PolicyBatch
+from ale.train.algorithms import imitation_loss, policy_loss, sft_loss
 from ale.train.config import TrainConfig
 from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
 from ale.train.metrics import MetricsLogger
@@ -172,10 +172,11 @@ class _Base:
         return engine_state_dict(self.model) if self.leader else {}  # a LoRA merge copies the model: leader only
 
     def _progress(self, total: int):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), disable=not (self.cfg.progress and self.leader),
+                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                        disable=not (self.cfg.progress and self.leader),
                         transient=False)
 
 
@@ -296,11 +297,11 @@ class RLTrainer(_Base):
                               "time_env_s": max(res.wall_s - gen_s, 0.0), "generated_tokens": tokens}
 
     def loss_fn(self, logp: torch.Tensor, b: TrainBatch) -> tuple[torch.Tensor, dict[str, float]]:
-        pb = PolicyBatch(response_mask=b.response_mask, old_logp=b.old_logp, rewards=b.rewards, group_ids=b.group_ids,
-                         infer_logp=b.infer_logp, chunk_ids=b.chunk_ids)
+        pb = b.policy_batch()
         if not bool(b.expert_prefix.any()):
             return policy_loss(logp, pb, self.cfg.algo)
-        loss, stats = imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo)
+        loss, stats = imitation_loss(logp, pb, b.expert_prefix, self.cfg.algo, expert_reward=b.expert_reward,
+                                     expert_num_chunks=b.expert_num_chunks)
         for key in list(stats):  # the suffix's RL stats under the same names as plain steps (curves stay comparable)
             if key.startswith("rl_") and key[3:] not in stats and key != "rl_loss":
                 stats[key[3:]] = stats[key]
@@ -317,7 +318,9 @@ class RLTrainer(_Base):
         temperature = self.cfg.sampling.temperature if self.cfg.sampling.temperature > 0 else 1.0
         stats = update_step(self.net, self.optimizer, self.scheduler, batch, self.loss_fn,
                             self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, temperature,
-                            self.cfg.optim.recompute_old_logp, policy_version=self.version, dp=self.dp)
+                            self.cfg.optim.recompute_old_logp, policy_version=self.version, dp=self.dp,
+                            epochs=self.cfg.optim.epochs, minibatches=self.cfg.optim.minibatches,
+                            stale_old_logp=self.cfg.optim.stale_old_logp)
         stats["train_tokens"] = float(batch.response_mask.sum())
         self.version += 1
         weights = self.engine_weights()
@@ -352,15 +355,18 @@ class RLTrainer(_Base):
         if not rc.enabled:
             return
         for ep in episodes:
+            task_id = ep.spec.task.id
             if ep.spec.expert is not None:
-                self.store.record(ep.spec.task.id, ep.spec.anchor, ep.reward)
+                track = self.store.track(task_id, ep.spec.expert)
+                self.store.record(track, ep.spec.anchor, ep.reward)
                 if rc.mode == "sequential":
-                    update_rollback(self.store, ep.spec.task.id, rc.master_threshold, rc.window)
-            elif rc.add_successes and ep.reward >= 1.0:
-                self.store.record(ep.spec.task.id, 0, ep.reward)
-                self.store.add(ep.spec.task.id, _policy_expert(ep))
-            else:
-                self.store.record(ep.spec.task.id, 0, ep.reward)
+                    update_rollback(self.store, track, rc.master_threshold, rc.window)
+                continue
+            # the policy on its own starts at anchor 0 of every expert of its task
+            for expert in self.store.experts.get(task_id, []):
+                self.store.record(self.store.track(task_id, expert), 0, ep.reward)
+            if rc.add_successes and ep.reward >= 1.0:
+                self.store.add(task_id, _policy_expert(ep))
 
     # ---- the loop
     def train(self, steps: int | None = None) -> list[dict[str, Any]]:
@@ -405,7 +411,10 @@ class RLTrainer(_Base):
                     records.append(record)
                     if self.cfg.checkpoint_every and step % self.cfg.checkpoint_every == 0 or step == target:
                         self.save_checkpoint()
-                    bar.update(task, completed=step, info=f"reward {record['reward_mean']:.2f} loss {record['loss']:.4f}")
+                    # the policy's own reward (episodes without a replayed expert prefix, which succeed by construction)
+                    plain = record["reward_plain_mean"]
+                    bar.update(task, completed=step, info=f"plain reward {'-' if math.isnan(plain) else f'{plain:.2f}'} "
+                                                          f"loss {record['loss']:.4f}")
         finally:
             if producer is not None:
                 producer.stop()
@@ -428,12 +437,14 @@ class RLTrainer(_Base):
             return
         from ale.train.algorithms import crucial_chunks
 
-        report = {}
-        for task_id in sorted(self.store.history):
-            rates = self.store.success_by_anchor(task_id)
-            if rates:
-                report[task_id] = {"success_by_anchor": rates,
-                                   "crucial": [vars(c) for c in crucial_chunks(rates, 1.0, top_k=3)]}
+        report: dict[str, Any] = {}
+        for task_id, experts in sorted(self.store.experts.items()):
+            for expert in experts:
+                rates = self.store.success_by_anchor(self.store.track(task_id, expert))
+                if rates:  # per task, per expert (anchors mean "chunks of this expert replayed")
+                    report.setdefault(task_id, {})[expert.key] = {
+                        "source": expert.source, "chunks": len(expert.chunks), "success_by_anchor": rates,
+                        "crucial": [vars(c) for c in crucial_chunks(rates, 1.0, top_k=3)]}
         (self.out / "crucial_chunks.json").write_text(json.dumps(report, indent=1))
 
     def close(self) -> None:

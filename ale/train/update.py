@@ -2,13 +2,15 @@
 
 ``TrainBatch`` holds padded token rows: ids, response (loss) mask, the engine's log-probs mu,
 rewards, group ids, chunk ids, the expert-prefix mask and each row's policy version. ``update_step``
-takes log pi_old from the trainer's own forward pass (a separate no-grad pass, or the gradient pass's
-values when the batch is provably on-policy; kept next to the engine's mu, so the train/inference
-masks compare two real numbers), calls a loss function it knows nothing about, clips the gradient and
-steps the optimiser.
+fixes log pi_old once from the trainer's own forward pass (a separate no-grad pass, or the gradient
+pass's values when the batch is provably on-policy; kept next to the engine's mu, so the
+train/inference masks compare two real numbers; in async mode the engine's mu for rows sampled by an
+older policy version), then runs epochs x minibatches optimiser steps, each calling a loss function
+it knows nothing about, clipping the gradient and stepping the optimiser.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 from torch import Tensor
 
-from ale.train.algorithms import chunks_from_spans
+from ale.train.algorithms import PolicyBatch, chunks_from_spans
 
 if TYPE_CHECKING:
     from ale.train.parallel import DataParallel
@@ -30,23 +32,43 @@ class TrainBatch:
     attention_mask: Tensor  # [B, T] 1 on real tokens
     response_mask: Tensor  # [B, T] bool: tokens that may receive loss (model chunks)
     infer_logp: Tensor  # [B, T] log mu, NaN where unknown (prompts, prefilled expert tokens)
-    chunk_ids: Tensor  # [B, T] chunk index per token, -1 outside chunks
+    chunk_ids: Tensor  # [B, T] the chunk's index in its episode, -1 outside chunks
     rewards: Tensor  # [B]
     group_ids: Tensor  # [B]
     versions: Tensor  # [B] policy version that sampled the row (oldest turn)
     expert_prefix: Tensor  # [B, T] bool: tokens of replayed expert chunks (initialised resampling)
-    chunk_error: Tensor  # [B, K_max] bool: the chunk's tool call errored (SFT mask)
+    chunk_error: Tensor  # [B, K_max] bool, by episode chunk index: the chunk's tool call errored (SFT mask)
+    num_chunks: Tensor | None = None  # [B] K of the row's episode (IPA's discount)
+    episode_ids: Tensor | None = None  # [B] rows of one episode share it (the baseline counts the episode once)
+    expert_reward: Tensor | None = None  # [B] R* of the expert whose prefix the row replays (1.0 without one)
+    expert_num_chunks: Tensor | None = None  # [B] K* of that expert (the row's episode K without one)
     old_logp: Tensor | None = None  # filled by update_step
 
     @property
     def size(self) -> int:
         return int(self.input_ids.shape[0])
 
+    def select(self, rows: Tensor) -> "TrainBatch":
+        """The batch of the given rows (indices), every per-row tensor indexed alike."""
+        picked = {f.name: (None if (v := getattr(self, f.name)) is None else v.index_select(0, rows.to(v.device)))
+                  for f in dataclasses.fields(self)}
+        return TrainBatch(**picked)
+
+    def policy_batch(self) -> PolicyBatch:
+        """The algorithm functions' view of the batch (after ``update_step`` filled ``old_logp``)."""
+        return PolicyBatch(response_mask=self.response_mask, old_logp=self.old_logp, rewards=self.rewards,
+                           group_ids=self.group_ids, infer_logp=self.infer_logp, chunk_ids=self.chunk_ids,
+                           num_chunks=self.num_chunks, episode_ids=self.episode_ids)
+
 
 def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
-    """Rows (``ale.agent.training_data`` dicts plus ``group``, ``version``, ``expert_chunks``) -> TrainBatch.
+    """Rows (``ale.agent.training_data`` dicts plus ``group``, ``version``, ``expert_chunks``, ``episode``) -> TrainBatch.
 
     ``expert_chunks``: how many leading chunks of the row were replayed from an expert (0 if none).
+    ``chunk_offset`` / ``episode_chunks`` (from training_data): chunk ids are numbered in the episode
+    (offset + j) and K is the episode's (default: the row is a whole episode). ``episode``: rows with
+    equal value are one episode (default: each row its own). ``expert_reward`` / ``expert_num_chunks``:
+    R* and K* of the expert trajectory a prefix was replayed from (the imitation weights of Eq. 10).
     """
     if not rows:
         raise ValueError("collate: no rows")
@@ -56,7 +78,9 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
     attention = torch.zeros((b, width), dtype=torch.long)
     infer = torch.full((b, width), math.nan)
     prefix = torch.zeros((b, width), dtype=torch.bool)
-    k_max = max(1, max(len(r["chunks"]) for r in rows))
+    offsets = [int(r.get("chunk_offset", 0)) for r in rows]
+    num_chunks = [int(r.get("episode_chunks", o + len(r["chunks"]))) for o, r in zip(offsets, rows)]
+    k_max = max(1, max(o + len(r["chunks"]) for o, r in zip(offsets, rows)))
     errors = torch.zeros((b, k_max), dtype=torch.bool)
     spans = []
     for i, r in enumerate(rows):
@@ -73,13 +97,17 @@ def collate(rows: list[dict[str, Any]], pad_id: int) -> TrainBatch:
             else:
                 infer[i, s:e] = lp[s:e]
         for k, err in enumerate(r.get("chunk_errors", [])):
-            errors[i, k] = bool(err)
-    chunk_ids = chunks_from_spans(spans, width)
+            errors[i, offsets[i] + k] = bool(err)
+    local = chunks_from_spans(spans, width)
+    chunk_ids = torch.where(local >= 0, local + torch.tensor(offsets).unsqueeze(1), local)
     return TrainBatch(
         input_ids=ids, attention_mask=attention, response_mask=chunk_ids >= 0, infer_logp=infer, chunk_ids=chunk_ids,
         rewards=torch.tensor([float(r.get("reward") or 0.0) for r in rows]),
         group_ids=torch.tensor([int(r.get("group", i)) for i, r in enumerate(rows)]),
-        versions=torch.tensor([int(r.get("version", 0)) for r in rows]), expert_prefix=prefix, chunk_error=errors)
+        versions=torch.tensor([int(r.get("version", 0)) for r in rows]), expert_prefix=prefix, chunk_error=errors,
+        num_chunks=torch.tensor(num_chunks), episode_ids=torch.tensor([int(r.get("episode", -1 - i)) for i, r in enumerate(rows)]),
+        expert_reward=torch.tensor([float(r.get("expert_reward", 1.0)) for r in rows]),
+        expert_num_chunks=torch.tensor([int(r.get("expert_num_chunks", k)) for k, r in zip(num_chunks, rows)]))
 
 
 def completion_rows(completions: list[Any], rewards: list[float], group: int = 0) -> list[dict[str, Any]]:
@@ -139,11 +167,17 @@ def adamw(params: Any, **kw: Any) -> torch.optim.AdamW:
 def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, batch: TrainBatch,
                 loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0,
                 recompute_old_logp: str = "auto", policy_version: int | None = None,
-                dp: DataParallel | None = None) -> dict[str, float]:
-    """One optimiser step on ``batch``; returns loss, grad_norm (before clipping) and the loss's stats.
+                dp: DataParallel | None = None, epochs: int = 1, minibatches: int = 1,
+                stale_old_logp: str = "engine") -> dict[str, float]:
+    """``epochs`` x ``minibatches`` optimiser steps on ``batch`` (PPO-style; default one step); returns
+    loss, grad_norm (before clipping) and the loss's stats, averaged over the optimiser steps (``*_min``
+    / ``*_max`` stats: the min / max), plus ``epoch{e}_*`` figures per epoch when ``epochs`` > 1.
 
-    The whole batch's per-token log-probs are gathered before one backward, so every aggregation
-    mode normalises over the full batch exactly as the algorithm functions define it.
+    log pi_old is fixed once, before the first epoch, from the weights as they are when the step starts
+    (the sampling weights in sync mode), so on later epochs/minibatches pi/pi_old departs from 1 and
+    the algorithms' ratio truncation or clip acts. Minibatches split whole groups (the group baseline
+    and an episode's rows stay together; at most one minibatch per group), in a fixed order; each
+    minibatch's loss normalises over its own rows. The scheduler steps once per call.
 
     ``recompute_old_logp``: ``always`` runs a separate no-grad forward for log pi_old; ``auto`` skips
     it and uses ``logp.detach()`` when that is provably the same number: every row was sampled by
@@ -151,54 +185,118 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     model has no active dropout (so the eval-mode and train-mode forwards agree). Otherwise ``auto``
     recomputes. Log-probs are computed for response tokens only (``token_logprobs(needed=...)``).
 
+    ``stale_old_logp``: pi_old of rows sampled by an older policy version than ``policy_version``
+    (async mode): ``engine`` (default) takes the engine's log mu on their sampled tokens, i.e. the
+    sampling policy's own log-probs (so the train/inference mask keeps those tokens: pi_old/mu = 1);
+    ``recompute`` takes the trainer's forward at the current weights.
+
     ``dp`` (``ale.train.parallel.DataParallel``, ``model`` wrapped by it): this rank runs forward and
-    backward over its slice of the rows; the loss sees every rank's log-probs (see that module).
+    backward over its slice of each minibatch's rows; the loss sees every rank's log-probs (see that module).
     """
     if recompute_old_logp not in ("auto", "always"):
         raise ValueError(f"recompute_old_logp must be 'auto' or 'always', got {recompute_old_logp!r}")
+    if stale_old_logp not in ("engine", "recompute"):
+        raise ValueError(f"stale_old_logp must be 'engine' or 'recompute', got {stale_old_logp!r}")
+    if epochs < 1 or minibatches < 1:
+        raise ValueError(f"epochs ({epochs}) and minibatches ({minibatches}) must be >= 1")
     cfg = getattr(model, "config", None)
     dropout = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()) or any(
         isinstance(r, (int, float)) and r > 0 for r in (getattr(cfg, k, 0.0) for k in (
             "attention_dropout", "hidden_dropout", "dropout", "resid_pdrop", "attn_pdrop", "embd_pdrop")))
-    on_policy = (recompute_old_logp == "auto" and policy_version is not None and not dropout
+    parts = _minibatch_rows(batch.group_ids, minibatches)
+    single = epochs == 1 and len(parts) == 1
+    on_policy = (recompute_old_logp == "auto" and policy_version is not None and not dropout and single
                  and bool((batch.versions == policy_version).all()))
-    n = batch.size
-    lo, hi = dp.rows(n) if dp is not None else (0, n)
-    mine = slice(lo, hi) if hi > lo else slice(0, 1)  # a rank without rows runs one at weight 0 (collectives)
-
-    def logprobs() -> tuple[Tensor, Tensor]:
-        """(this rank's rows, the whole batch's [B, T] log-probs)."""
-        local = token_logprobs(model, batch.input_ids[mine], batch.attention_mask[mine], micro_batch, temperature,
-                               batch.response_mask[mine])
-        return local, local if dp is None else dp.gather(local, n)
-
     if not on_policy:
         model.eval()
         with torch.no_grad():
-            batch.old_logp = logprobs()[1]
+            batch.old_logp = _logprobs(model, batch, micro_batch, temperature, dp)[1]
+        if stale_old_logp == "engine" and policy_version is not None:
+            infer = batch.infer_logp.to(batch.old_logp.device)
+            stale = (batch.versions.to(infer.device) < policy_version).unsqueeze(1) & batch.response_mask.to(
+                infer.device) & torch.isfinite(infer)
+            batch.old_logp = torch.where(stale, infer, batch.old_logp)
+    steps = []
+    for epoch in range(epochs):
+        for rows in parts:
+            sub = batch if len(parts) == 1 else batch.select(rows)
+            steps.append((epoch, _optimiser_step(model, optimizer, sub, loss_fn, max_grad_norm, micro_batch,
+                                                 temperature, dp, on_policy)))
+    if scheduler is not None:
+        scheduler.step()
+    out = _merge([s for _, s in steps])
+    if epochs > 1:
+        for epoch in range(epochs):
+            merged = _merge([s for e, s in steps if e == epoch])
+            out.update({f"epoch{epoch + 1}_{k}": merged[k] for k in _EPOCH_KEYS if k in merged})
+    out["lr"] = float(optimizer.param_groups[0]["lr"])
+    out["old_logp_recomputed"] = float(not on_policy)
+    out["optimizer_steps"], out["minibatches"] = float(len(steps)), float(len(parts))
+    return out
+
+
+# figures logged per epoch (epoch{e}_KEY) when a batch gets several epochs
+_EPOCH_KEYS = ("loss", "grad_norm", "ratio_mean", "ratio_min", "ratio_max", "chunks_truncated_frac",
+               "chunks_below_one_frac", "chunks_masked_frac", "clip_frac")
+
+
+def _minibatch_rows(group_ids: Tensor, minibatches: int) -> list[Tensor]:
+    """Row indices of each minibatch: the batch's groups (in order of first appearance) split into
+    min(minibatches, groups) contiguous parts of near-equal group counts."""
+    order: dict[int, int] = {}
+    for g in group_ids.tolist():
+        order.setdefault(int(g), len(order))
+    rank = torch.tensor([order[int(g)] for g in group_ids.tolist()])
+    n = min(minibatches, max(len(order), 1))
+    bounds = [len(order) * i // n for i in range(n + 1)]
+    return [((rank >= lo) & (rank < hi)).nonzero().squeeze(1) for lo, hi in zip(bounds, bounds[1:])]
+
+
+def _merge(steps: list[dict[str, float]]) -> dict[str, float]:
+    """Per-step stats of several optimiser steps: the mean, or the min / max for ``*_min`` / ``*_max``."""
+    out: dict[str, float] = {}
+    for key in dict.fromkeys(k for s in steps for k in s):
+        values = [s[key] for s in steps if key in s]
+        out[key] = min(values) if key.endswith("_min") else max(values) if key.endswith("_max") \
+            else sum(values) / len(values)
+    return out
+
+
+def _logprobs(model: torch.nn.Module, batch: TrainBatch, micro_batch: int, temperature: float,
+              dp: DataParallel | None) -> tuple[Tensor, Tensor]:
+    """(this rank's rows' log-probs, the whole batch's [B, T]); a rank without rows runs one row (collectives)."""
+    n = batch.size
+    lo, hi = dp.rows(n) if dp is not None else (0, n)
+    mine = slice(lo, hi) if hi > lo else slice(0, 1)
+    local = token_logprobs(model, batch.input_ids[mine], batch.attention_mask[mine], micro_batch, temperature,
+                           batch.response_mask[mine])
+    return local, local if dp is None else dp.gather(local, n)
+
+
+def _optimiser_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: TrainBatch, loss_fn: LossFn,
+                    max_grad_norm: float, micro_batch: int, temperature: float, dp: DataParallel | None,
+                    on_policy: bool) -> dict[str, float]:
+    """Forward with gradients over the whole (mini)batch, the loss, one backward, clip, optimiser step."""
     # train mode for the gradient pass (HF gradient checkpointing only acts in training mode); the
     # causal LMs we train have dropout 0, so both passes are the same function of the weights
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    local, logp = logprobs()
+    local, logp = _logprobs(model, batch, micro_batch, temperature, dp)
     if on_policy:  # the sampling weights are these weights: pi_old = pi (value), no gradient through it
         batch.old_logp = logp.detach()
     device = logp.device
     if device.type != "cpu":
-        for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp"):
+        for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp",
+                     "num_chunks", "episode_ids", "expert_reward", "expert_num_chunks"):
             setattr(batch, name, getattr(batch, name).to(device))
     loss, stats = loss_fn(logp, batch)
     if dp is None:
         loss.backward()
     else:  # DDP/FSDP average the ranks' gradients; each holds its rows' share of the whole loss's gradient
+        lo, hi = dp.rows(batch.size)
         (loss * dp.world + (0.0 * local.sum() if hi == lo else 0.0)).backward()
     params = [p for p in model.parameters() if p.requires_grad]
     norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm > 0 else float("inf"))
     grad_norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)  # fsdp: a sharded norm
     optimizer.step()
-    if scheduler is not None:
-        scheduler.step()
-    out = {"loss": float(loss.item()), "grad_norm": grad_norm, "lr": float(optimizer.param_groups[0]["lr"])}
-    out["old_logp_recomputed"] = float(not on_policy)
-    out.update(stats)
-    return out
+    return {"loss": float(loss.item()), "grad_norm": grad_norm, **stats}

@@ -46,6 +46,7 @@ def test_run_streams_steps_writes_trajectory_and_exits_0_when_finished(monkeypat
 
 def test_run_exits_nonzero_when_not_finished(monkeypatch, tmp_path):
     use_fake_env(monkeypatch, tmp_path)
+    monkeypatch.chdir(tmp_path)  # the trajectory goes to runs/agent-TIME/ under the working directory
     f = script(tmp_path, [{"content": "no tool"}] * 5)
     r = runner.invoke(cli.agent_app, ["run", "x", "--model", f"scripted:{f}", "--max-steps", "2"])
     assert r.exit_code == 1 and "end: step_limit" in r.output

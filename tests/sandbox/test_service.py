@@ -25,8 +25,9 @@ def _free_port() -> int:
 
 
 def _start_server(port: int, *extra: str) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "serve", "--port", str(port), "--token", TOKEN,
-                          *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "serve", "--port", str(port), *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, "ALE_SANDBOX_TOKEN": TOKEN})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -113,11 +114,12 @@ def test_startup_sweep_after_kill_9():
         boxes[0].exec("sleep 1000 &")
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    (instance,) = {d.name for d in cg_root.iterdir()} - before - {"tasks", "cgroup.procs"} - {
-        f.name for f in cg_root.iterdir() if not f.name.split("-")[0].isdigit()}
+    from ale.sandbox.manager import SandboxManager
+
+    tag = SandboxManager().home_tag  # instances of this home (other homes' managers may run beside us)
+    (instance,) = {d.name for d in cg_root.iterdir() if d.is_dir() and d.name.startswith(f"{tag}-")} - before
     assert len([d for d in (cg_root / instance).iterdir() if d.is_dir()]) == 2  # left behind
     assert (Path("/var/lib/ale/run") / instance).exists()
-    from ale.sandbox.manager import SandboxManager
 
     assert instance in SandboxManager().sweep()
     assert not (cg_root / instance).exists() and not (Path("/var/lib/ale/run") / instance).exists()

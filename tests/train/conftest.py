@@ -28,3 +28,50 @@ def tiny_policy():
 
     model, tok = load_policy(PolicyConfig(model="tiny", context_window=2048))
     return model, tok
+
+
+def teacher_tokenizer():
+    """FAKE for tests: a real tokenizer of *another* vocabulary (the policy's byte-level one, every id moved
+    up by 1000), standing in for a teacher model's tokenizer (SmolLM2's takes ~12 s to load)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from ale.train.policy import CHATML_WITH_TOOLS
+
+    vocab = {c: i + 1000 for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    vocab.update({f"<unused{i}>": i for i in range(1000)})
+    t = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    t.decoder = decoders.ByteLevel()
+    tok = PreTrainedTokenizerFast(tokenizer_object=t, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                  additional_special_tokens=["<|im_start|>"], name_or_path="teacher")
+    tok.chat_template = CHATML_WITH_TOOLS
+    return tok
+
+
+def teacher_trajectory(tok, reward=1.0):
+    """A 2-turn text-tool-format trajectory whose ids were made by ``tok`` (what a teacher run saves)."""
+    from ale.agent.models.hf import ChatRenderer
+    from ale.agent.protocols import TOKEN_IDS_KEY
+    from ale.agent.trajectory import ModelTurn, Trajectory, tokenizer_fingerprint
+
+    replies = ["```bash\necho apple > /workspace/answer.txt\n```",
+               '<tool_call>{"name": "finish", "arguments": {"summary": "done"}}</tool_call>']
+    messages = [{"role": "system", "content": "Solve the task with the tools."},
+                {"role": "user", "content": "Write the word apple to /workspace/answer.txt"}]
+    renderer, turns, live = ChatRenderer(tok), [], [dict(m) for m in messages]
+    for i, text in enumerate(replies):
+        prompt = renderer.render(live, None)
+        ids = tok.encode(text, add_special_tokens=False) + [tok.eos_token_id]
+        turns.append(ModelTurn(i, prompt, ids, [-0.5] * len(ids)))
+        live.append({"role": "assistant", "content": text, TOKEN_IDS_KEY: ids})
+        messages.append({"role": "assistant", "content": text})
+        if i == 0:
+            obs = {"role": "user", "content": "<tool_response>\n\n</tool_response>"}
+            live.append(obs)
+            messages.append(obs)
+    traj = Trajectory(task="write-apple", model="teacher", reward=reward, messages=messages, turns=turns,
+                      end_reason="finished", config={"task_id": "write-apple", "tokenizer": tokenizer_fingerprint(tok)},
+                      steps=[{"index": 0, "turn": 0, "error": False}, {"index": 1, "turn": 1, "error": False}])
+    traj.finalize_tokens()
+    return traj

@@ -468,3 +468,44 @@ def test_row_without_model_tokens_gets_no_loss():
     assert stats["chunks_per_traj"] == 1.0
     empty, _ = sft_loss(current_logp(), torch.zeros(2, 6, dtype=torch.bool), chunk_error=torch.zeros(2, 0))
     assert empty.item() == 0.0
+
+
+def test_ratio_truncation_and_mask_stats_by_hand():
+    # rewards (0, 1), baseline none: row0 is non-positive (its chunk ratios e^.3, e^-.1 are truncated to
+    # [0, 1]), row1 positive. H = 1.5 drops row0's chunk 1 (pi_old/mu = e^.6 = 1.82); row1's e^-.4, e^.3, e^-1 stay.
+    cfg = AlgoConfig(name="ipa", baseline="none", mask_high=1.5)
+    _, stats = policy_loss(current_logp(), make_batch((0.0, 1.0), chunk_ids=CHUNKS), cfg)
+    assert stats["chunks"] == 5
+    assert stats["chunks_masked_frac"] == pytest.approx(1 / 5)
+    assert stats["chunks_truncated_frac"] == pytest.approx(1 / 5)  # row0 chunk 0: e^.3 cut to 1
+    assert stats["chunks_below_one_frac"] == 0.0  # row0 chunk 1 (e^-.1) is masked
+    kept = [E(0.3)] * 2 + [E(-0.1)] * 2 + [E(0.6), E(-0.8)]
+    assert stats["ratio_mean"] == pytest.approx(sum(kept) / 6)
+    assert stats["ratio_min"] == pytest.approx(E(-0.8)) and stats["ratio_max"] == pytest.approx(E(0.6))
+    # H = 2 keeps every chunk: row0 chunk 1 now counts as weighted below one
+    _, stats = policy_loss(current_logp(), make_batch((0.0, 1.0), chunk_ids=CHUNKS), AlgoConfig(name="ipa", baseline="none"))
+    assert stats["chunks_masked_frac"] == 0.0 and stats["chunks_truncated_frac"] == pytest.approx(1 / 5)
+    assert stats["chunks_below_one_frac"] == pytest.approx(1 / 5)
+    # topr: one ratio for row0's whole sequence (e^.1 > 1): both its chunks are truncated
+    _, stats = policy_loss(current_logp(), make_batch((0.0, 1.0), chunk_ids=CHUNKS),
+                           AlgoConfig(name="topr", baseline="none", mismatch_mask="none"))
+    assert stats["chunks_truncated_frac"] == pytest.approx(2 / 5) and stats["ratio_max"] == pytest.approx(E(0.1))
+
+
+def test_group_baseline_counts_an_episode_once_and_k_is_the_episodes():
+    rewards, groups = torch.tensor([1.0, 1.0, 0.0, 0.0]), torch.tensor([0, 0, 0, 0])
+    episodes = torch.tensor([7, 7, 8, 9])  # rows 0 and 1: one episode split in two
+    # episodes' rewards 1, 0, 0: mean 1/3 (per row it would be 1/2)
+    assert torch.allclose(group_advantages(rewards, groups, "group_mean", episode_ids=episodes),
+                          torch.tensor([2 / 3, 2 / 3, -1 / 3, -1 / 3]))
+    std = math.sqrt(((2 / 3) ** 2 + 2 * (1 / 3) ** 2) / 3)
+    assert torch.allclose(group_advantages(rewards, groups, "group_mean_std", 0.0, episode_ids=episodes),
+                          torch.tensor([2 / 3, 2 / 3, -1 / 3, -1 / 3]) / std)
+    with pytest.raises(ValueError, match="share reward and group"):
+        group_advantages(torch.tensor([1.0, 0.0]), torch.tensor([0, 0]), "group_mean", episode_ids=torch.tensor([3, 3]))
+    # num_chunks: K of the episode, not of the row (row 0 holds chunks 0-1 of a 4-chunk episode)
+    batch = make_batch((1.0, 1.0), chunk_ids=CHUNKS, num_chunks=torch.tensor([4, 3]))
+    terms = advantage_terms(batch, AlgoConfig(name="ipa", gamma=0.5, baseline="none", mismatch_mask="none"))
+    assert terms.advantages[0].tolist() == [0.0, 0.125, 0.125, 0.0, 0.25, 0.25]
+    with pytest.raises(ValueError, match="num_chunks"):
+        make_batch((1.0, 1.0), chunk_ids=CHUNKS, num_chunks=torch.tensor([1, 3]))

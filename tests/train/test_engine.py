@@ -171,3 +171,37 @@ def test_sampler_draws_from_the_processed_distribution():
     freq = torch.bincount(tok, minlength=4) / len(tok)
     assert freq[0] == 0 and freq[3] == 0 and torch.allclose(freq, kept, atol=0.01), freq
     assert torch.allclose(lp, kept.log()[tok], atol=1e-6)
+
+
+def test_each_row_stops_at_its_own_max_new_tokens(tiny_policy):
+    """C7: a lock-step batch used the smallest limit of its episodes for every row."""
+    model, tok = tiny_policy
+    engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id)
+    prompts = [tok.encode("p", add_special_tokens=False), tok.encode("another p", add_special_tokens=False)]
+    params = SamplingParams(temperature=1.0, max_new_tokens=10, min_new_tokens=10)  # no eos: rows run to their limit
+    outs = engine.generate(prompts, params, seed=1, max_new_tokens=[3, 10])
+    assert [len(o.ids) for o in outs] == [3, 10] and [o.finish_reason for o in outs] == ["length", "length"]
+    alone = engine.generate(prompts[1:], params, seed=1)[0]
+    assert len(alone.ids) == 10
+    # through the chat model: one episode's prompt nearly fills the context window, the other's does not
+    short = [{"role": "user", "content": "hi"}]
+    long = [{"role": "user", "content": "x" * 40}]
+    renderer_len = len(EngineChatModel(engine, tok, params, 4096).renderer.render(long, None))
+    chat = EngineChatModel(engine, tok, SamplingParams(temperature=1.0, max_new_tokens=12, min_new_tokens=12),
+                           context_window=renderer_len + 4, seed=0)
+    clients = [chat.client(i) for i in range(2)]
+    replies = [None, None]
+
+    def episode(i, msgs):
+        replies[i] = clients[i].generate(msgs)
+        clients[i].release()
+
+    threads = [threading.Thread(target=episode, args=(0, short)), threading.Thread(target=episode, args=(1, long))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    chat.close()
+    assert chat.batches == 1  # one lock-step batch held both
+    assert len(replies[1].response_ids) == 4  # the room left in its context window
+    assert renderer_len + 4 - len(replies[0].prompt_ids) > 12 and len(replies[0].response_ids) == 12  # its own limit

@@ -13,7 +13,7 @@ import yaml
 from ale.bench.task import load_tasks
 from ale.train.evaluate import wilson
 from ale.train.policy import PolicyConfig, load_policy
-from ale.train.recipe import TaskSplit, load_recipe, make_split, mean_ci, run_recipe
+from ale.train.recipe import TaskSplit, instance_key, load_recipe, make_split, mean_ci, run_recipe
 
 
 def test_mean_ci_is_a_student_t_interval():
@@ -30,13 +30,20 @@ def test_wilson_interval_hand_computed():
     assert wilson(0.0, 20)[0] == 0.0 and wilson(0.0, 20)[1] == pytest.approx(0.1611, abs=1e-4)
 
 
-def test_heldout_split_shares_no_instruction_with_training(tmp_path):
-    # one word out of 32 per task: collisions between the two seeds' instances are certain at this size
-    train, held = make_split(TaskSplit(family="multi-write", params={"k": 1}, n_train=24, n_heldout=24), tmp_path)
+def test_heldout_split_shares_no_instance_with_training(tmp_path):
+    # two words out of 4 per task (16 instances): collisions between the two seeds' draws are certain
+    train, held = make_split(TaskSplit(family="multi-write", params={"k": 2, "vocab": 4}, n_train=12, n_heldout=12),
+                             tmp_path / "mw")
     seen = {t.instruction for t in load_tasks(train)}
     kept = load_tasks(held)
-    assert len(load_tasks(train)) == 24 and 0 < len(kept) < 24
-    assert not seen & {t.instruction for t in kept}
+    assert 0 < len(kept) < 12 and not seen & {t.instruction for t in kept}
+    # breadcrumb instances all share one instruction: they differ in their files, which the split compares
+    train, held = make_split(TaskSplit(family="breadcrumb", params={"hops": 1, "decoys": 1, "vocab": 2, "digits": False},
+                                       n_train=6, n_heldout=6), tmp_path / "bc")
+    keys = {instance_key(p) for p in train.iterdir()}
+    assert len(list(held.iterdir())) < 6 and not keys & {instance_key(p) for p in held.iterdir()}
+    with pytest.raises(ValueError, match="every held-out instance"):
+        make_split(TaskSplit(family="multi-write", params={"k": 1, "vocab": 2}, n_train=20, n_heldout=4), tmp_path / "x")
 
 
 def test_init_from_loads_a_checkpoint_not_the_random_init(tmp_path):
@@ -81,3 +88,8 @@ def test_tiny_recipe_end_to_end(tmp_path):
     # the RL arm started from the SFT checkpoint, not from the base policy
     cfg = yaml.safe_load((tmp_path / "run" / "seed-0" / "ipa" / "train.yaml").read_text())
     assert cfg["policy"]["init_from"].endswith("seed-0/sft")
+    # run again: finished stages and arms are read back, not trained again
+    done = tmp_path / "run" / "seed-0" / "ipa" / "arm.json"
+    stamp = done.stat().st_mtime_ns
+    again = run_recipe(load_recipe(path), tmp_path / "run", log=lambda _: None)
+    assert done.stat().st_mtime_ns == stamp and again["per_seed"] == summary["per_seed"]

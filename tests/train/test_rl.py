@@ -100,7 +100,8 @@ def test_expert_prefix_is_replayed_in_a_fresh_sandbox(tmp_path):
         trainer._after_episodes(episodes)
         trainer.write_crucial_report()
         report = json.loads((tmp_path / "run" / "crucial_chunks.json").read_text())
-        assert report[episodes[0].spec.task.id]["success_by_anchor"][1] == 1.0
+        expert = episodes[0].spec.expert
+        assert report[episodes[0].spec.task.id][expert.key]["success_by_anchor"][1] == 1.0
     finally:
         trainer.close()
 
@@ -121,3 +122,109 @@ def test_sequential_rollback_moves_the_anchor_back_when_the_suffix_is_mastered()
     assert store.anchor["t"] == 2  # a full window is needed before the next move
     store.record("t", 0, 0.0)
     assert store.success_by_anchor("t") == [0.0, 1.0, 1.0, 0.8]  # anchor 1 unseen: copies anchor 2
+
+
+def test_sequential_anchors_are_per_expert_and_never_replay_a_whole_expert():
+    """C2: one anchor per task, set by whichever expert came first, exceeded a shorter expert's chunk count
+    (it was then replayed entirely and its success polluted the rollback and crucial-chunk statistics)."""
+    import random
+    from types import SimpleNamespace
+
+    from ale.train.config import ResampleConfig
+    from ale.train.rollout import Expert, make_specs
+
+    store = ExpertStore()
+    long, short = Expert([[1], [2], [3], [4], [5]]), Expert([[6], [7]])
+    store.add("t", long)
+    store.add("t", short)
+    rcfg = ResampleConfig(enabled=True, mode="sequential", fraction=1.0)
+    task = SimpleNamespace(id="t")
+    specs = make_specs([task], 40, 1, store, rcfg, random.Random(0))
+    assert {id(s.expert) for s in specs} == {id(long), id(short)}  # both experts were drawn
+    for s in specs:
+        assert 1 <= s.anchor < len(s.expert.chunks)  # the policy always samples at least the last chunk
+        assert s.anchor == len(s.expert.chunks) - 1  # each expert's curriculum starts at its own last chunk
+    # mastering the long expert's suffix moves only its anchor back
+    track = store.track("t", long)
+    for _ in range(4):
+        store.record(track, 4, 1.0)
+        update_rollback(store, track, threshold=0.5, window=4)
+    assert store.anchor[track] == 3 and store.anchor[store.track("t", short)] == 1
+
+
+def test_imitation_weights_use_the_expert_trajectorys_length_and_return():
+    """C4: the trainer weighted the replayed expert chunks by the rollout row's K and R* = 1, not by the
+    expert trajectory's own K* and return R* (as docs/algorithms.md says)."""
+    from types import SimpleNamespace
+
+    from ale.agent.trajectory import ModelTurn, Trajectory
+    from ale.train.algorithms import AlgoConfig
+    from ale.train.rollout import Episode, EpisodeSpec, Expert
+    from ale.train.update import collate
+
+    # episode: expert chunk 0 replayed, then the policy's chunks 1 and 2 (3 chunks); expert: 2 chunks, R* = 0.5
+    turns = [ModelTurn(0, [10, 11], [1], [float("nan")]), ModelTurn(1, [10, 11, 1, 12], [20], [-0.5]),
+             ModelTurn(2, [10, 11, 1, 12, 20, 13], [21], [-0.5])]
+    traj = Trajectory(task="t", turns=turns, reward=0.0)
+    traj.finalize_tokens()
+    expert = Expert([[1], [2]], reward=0.5, source="teacher")
+    spec = EpisodeSpec(task=SimpleNamespace(id="t"), group=0, client_id=0, expert=expert, anchor=1)
+    batch = collate(Episode(spec, traj, 0.0, versions=[0, 0]).rows(), pad_id=0)
+    batch.old_logp = torch.zeros(batch.input_ids.shape)
+    fake = SimpleNamespace(cfg=SimpleNamespace(algo=AlgoConfig(name="ipa", gamma=0.9)))  # what loss_fn reads
+    _, stats = RLTrainer.loss_fn(fake, torch.full(batch.input_ids.shape, -1.0), batch)
+    # weight of expert chunk k=0 (1-based 1) of K* = 2: gamma^(2-1) * R* = 0.45 (the row's K = 3, R* = 1: 0.81)
+    assert stats["il_tokens"] == 1 and abs(stats["il_loss"] - 0.45) < 1e-6
+
+
+def test_parallel_anchors_are_explicit_when_an_expert_has_fewer_than_asked():
+    """C5: anchors_per_task 2 silently became 1 with a 2-chunk expert, and with one anchored sample per
+    step only the last anchor was ever used."""
+    import random
+    import warnings
+    from types import SimpleNamespace
+
+    import pytest
+
+    from ale.train.config import ResampleConfig
+    from ale.train.rollout import Expert, make_specs, parallel_anchors
+
+    assert parallel_anchors(5, 2) == [4, 1] and parallel_anchors(5, 4) == [4, 3, 2, 1] and parallel_anchors(7, 3) == [6, 4, 1]
+    with pytest.warns(UserWarning, match=r"only 1 anchor\(s\) exist \(1..1\)"):
+        assert parallel_anchors(2, 2, "t") == [1]  # 2 chunks: anchor 1 only (0 = plain, 2 = the whole expert)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parallel_anchors(5, 4) == [4, 3, 2, 1]  # enough anchors: no warning
+    store = ExpertStore()
+    store.add("t", Expert([[1], [2], [3], [4], [5]]))
+    rcfg = ResampleConfig(enabled=True, mode="parallel", anchors_per_task=2, fraction=0.5)
+    used = {s.anchor for step in range(1, 5) for s in make_specs([SimpleNamespace(id="t")], 2, step, store, rcfg,
+                                                                  random.Random(step)) if s.expert is not None}
+    assert used == {4, 1}  # one anchored sample per step: the two anchors alternate over steps
+
+
+def test_a_teachers_ids_are_re_encoded_unless_it_used_the_policys_tokenizer(tiny_policy):
+    """C3: expert_from_trajectory kept a teacher's token ids whatever tokenizer made them (ids of another
+    vocabulary reached the tiny policy)."""
+    from ale.agent.trajectory import tokenizer_fingerprint
+    from ale.train.rollout import expert_from_trajectory
+
+    from conftest import teacher_tokenizer, teacher_trajectory
+
+    _, tok = tiny_policy
+    teacher = teacher_tokenizer()
+    assert tokenizer_fingerprint(teacher) != tokenizer_fingerprint(tok)
+    traj = teacher_trajectory(teacher)
+    assert max(max(t.response_ids) for t in traj.turns) >= len(tok)  # the teacher's ids: outside the policy's vocabulary
+    expert = expert_from_trajectory(traj, tok)
+    texts = [m["content"] for m in traj.messages if m["role"] == "assistant"]
+    assert [c[:-1] for c in expert.chunks] == [tok.encode(t, add_special_tokens=False) for t in texts]
+    assert all(c[-1] == tok.eos_token_id for c in expert.chunks) and expert.reward == 1.0
+    # the policy's own tokenizer recorded: its exact ids are kept, even where re-encoding would differ
+    own = teacher_trajectory(tok)
+    own.turns[0].response_ids = own.turns[0].response_ids[:-1] + [7, tok.eos_token_id]
+    own.turns[0].logprobs = own.turns[0].logprobs + [-0.5]
+    own.finalize_tokens()
+    assert expert_from_trajectory(own, tok).chunks[0] == own.turns[0].response_ids
+    own.config.pop("tokenizer")  # no record of the tokenizer: re-encoded, to be safe
+    assert expert_from_trajectory(own, tok).chunks == expert.chunks

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 import torch
 
 from ale.train.algorithms import AlgoConfig, PolicyBatch, policy_loss
@@ -212,3 +214,128 @@ def test_adamw_uses_the_fused_kernel_on_cpu_and_matches_the_loop():
         fused.step()
         loop.step()
     assert torch.allclose(a, b, atol=1e-6)
+
+
+def _ipa_loss(cfg):
+    def loss_fn(logp, b):
+        return policy_loss(logp, PolicyBatch(b.response_mask, b.old_logp, b.rewards, b.group_ids, b.infer_logp,
+                                             b.chunk_ids), cfg)
+    return loss_fn
+
+
+def test_epochs_move_the_ratio_off_one_and_make_the_truncation_act(tiny_policy):
+    """A success and a failure that share their first reply: training on the success raises that reply's
+    probability in the failure too, so on epoch 2 the failure's first chunk has rho_c > 1, cut to 1 (Eq. 9)."""
+    import copy
+
+    model, tok = tiny_policy
+    good, _, _ = _rows(tok)  # reward 1
+    bad = dict(good, reward=0.0)  # same tokens, reward 0: non-positive, A = 0 with baseline none
+    cfg = AlgoConfig(name="ipa", baseline="none", mismatch_mask="none")
+    results = {}
+    for epochs in (1, 3):
+        m = copy.deepcopy(model)
+        opt = torch.optim.SGD(m.parameters(), lr=0.5)
+        batch = collate([good, bad], tok.pad_token_id)
+        results[epochs] = update_step(m, opt, None, batch, _ipa_loss(cfg), max_grad_norm=0.0, epochs=epochs,
+                                      policy_version=3)
+    one, three = results[1], results[3]
+    assert one["optimizer_steps"] == 1 and three["optimizer_steps"] == 3
+    assert one["ratio_min"] == one["ratio_max"] == 1.0 and one["chunks_truncated_frac"] == 0.0
+    assert three["old_logp_recomputed"] == 1.0  # several steps: pi_old is its own forward, fixed before epoch 1
+    assert abs(three["epoch1_ratio_max"] - 1.0) < 1e-5 and three["epoch1_chunks_truncated_frac"] == 0.0
+    for e in (2, 3):
+        assert three[f"epoch{e}_ratio_max"] > 1.01  # pi moved away from pi_old
+        assert three[f"epoch{e}_chunks_truncated_frac"] > 0  # the failure's chunks: rho_c > 1, cut to 1
+    assert three["ratio_max"] == max(three[f"epoch{e}_ratio_max"] for e in (1, 2, 3))
+    assert three["chunks_truncated_frac"] == pytest.approx(sum(three[f"epoch{e}_chunks_truncated_frac"] for e in (1, 2, 3)) / 3)
+
+
+def test_minibatches_split_whole_groups_and_pi_old_is_fixed_once(tiny_policy):
+    import copy
+
+    model, tok = tiny_policy
+    good, _, _ = _rows(tok)
+    other = dict(_rows(tok, reply="qq zz")[0], reward=0.0)
+    rows = [dict(good, group=0), dict(other, group=0), dict(good, group=1), dict(other, group=1), dict(good, group=2)]
+    cfg = AlgoConfig(name="ipa", baseline="group_mean", mismatch_mask="none")
+    m = copy.deepcopy(model)
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    batch = collate(rows, tok.pad_token_id)
+    seen = []
+
+    def loss_fn(logp, b):
+        seen.append((b.group_ids.tolist(), b.old_logp.clone()))
+        return _ipa_loss(cfg)(logp, b)
+
+    stats = update_step(m, opt, None, batch, loss_fn, max_grad_norm=0.0, epochs=2, minibatches=2)
+    assert stats["optimizer_steps"] == 4 and stats["minibatches"] == 2
+    assert [groups for groups, _ in seen] == [[0, 0], [1, 1, 2], [0, 0], [1, 1, 2]]
+    assert torch.equal(seen[0][1], seen[2][1]) and torch.equal(seen[1][1], seen[3][1])  # epoch 2: same pi_old
+    stats = update_step(m, opt, None, collate(rows[:2], tok.pad_token_id), _ipa_loss(cfg), max_grad_norm=0.0,
+                        minibatches=4)
+    assert stats["minibatches"] == 1  # one group: one minibatch at most
+
+
+def test_async_rows_take_pi_old_from_the_sampling_policy(tiny_policy):
+    """Rows sampled by an older version: pi_old = the engine's log mu (stale_old_logp=engine), not the
+    current weights' forward (recompute)."""
+    import copy
+
+    model, tok = tiny_policy
+    good, _, _ = _rows(tok)  # version 3, mu = -1.5 on every sampled token
+    fresh = dict(_rows(tok, reply="qq zz")[0], reward=0.0, version=4)
+    cfg = AlgoConfig(name="ipa", baseline="group_mean", mismatch_mask="chunk")
+    seen = {}
+    for mode in ("engine", "recompute"):
+        batch = collate([good, fresh], tok.pad_token_id)
+
+        def loss_fn(logp, b):
+            seen[mode] = b.old_logp.clone()
+            return _ipa_loss(cfg)(logp, b)
+
+        stats = update_step(copy.deepcopy(model), torch.optim.SGD(model.parameters(), lr=0.0), None, batch, loss_fn,
+                            max_grad_norm=0.0, policy_version=4, stale_old_logp=mode)
+        seen[mode + "_stats"] = stats
+    resp = batch.response_mask
+    assert torch.equal(seen["engine"][0][resp[0]], torch.full((int(resp[0].sum()),), -1.5))
+    assert not torch.allclose(seen["recompute"][0][resp[0]], seen["engine"][0][resp[0]])
+    assert torch.equal(seen["engine"][1], seen["recompute"][1])  # the current version's row: the trainer's own pass
+    with torch.no_grad():
+        current = token_logprobs(model, batch.input_ids, batch.attention_mask, 8)
+    assert torch.allclose(seen["recompute"][0][resp[0]], current[0][resp[0]], atol=1e-5)
+
+
+def _split_episode_rows(reward, episode, group=0):
+    """Rows of one 4-turn episode whose third prompt does not extend the sequence (as after a compaction):
+    two training rows of two chunks each."""
+    from ale.agent.trajectory import ModelTurn, Trajectory, training_data
+
+    turns = [ModelTurn(0, [1, 2], [3], [-0.1]), ModelTurn(1, [1, 2, 3, 4], [5], [-0.2]),
+             ModelTurn(2, [9, 9], [6], [-0.3]), ModelTurn(3, [9, 9, 6, 7], [8], [-0.4])]
+    traj = Trajectory(task="t", turns=turns, reward=reward)
+    traj.finalize_tokens()
+    rows = training_data(traj)
+    for row in rows:  # what Episode.rows adds
+        row.update(group=group, reward=reward, episode=episode, version=0)
+    return rows
+
+
+def test_chunk_discount_and_group_baseline_are_per_episode_not_per_row():
+    """C1: an episode split into two rows keeps its 4 chunks' discount gamma^(K-k) = [.125, .25 | .5, 1] and
+    counts once in its group's mean."""
+    from ale.train.algorithms import advantage_terms
+
+    split = _split_episode_rows(1.0, episode=0)
+    assert len(split) == 2 and [r["sequence_reason"] for r in split] == ["start", "prefix_mismatch"]
+    other = [dict(r, episode_chunks=2) for r in _split_episode_rows(0.0, episode=1)[:1]]  # a 2-chunk episode, R = 0
+    batch = collate(split + other, pad_id=0)
+    batch.old_logp = torch.zeros(batch.input_ids.shape)
+    terms = advantage_terms(batch.policy_batch(), AlgoConfig(name="ipa", gamma=0.5, baseline="group_mean",
+                                                             mismatch_mask="none"))
+    # group mean over the two episodes = 0.5: A = +0.5 for the split episode, -0.5 for the other
+    resp = batch.response_mask
+    assert terms.advantages[0][resp[0]].tolist() == [0.5 * 0.125, 0.5 * 0.25]
+    assert terms.advantages[1][resp[1]].tolist() == [0.5 * 0.5, 0.5 * 1.0]
+    assert terms.advantages[2][resp[2]].tolist() == [-0.5 * 0.5, -0.5 * 1.0]
+    assert batch.chunk_ids[1][resp[1]].tolist() == [2, 3] and batch.num_chunks.tolist() == [4, 4, 2]

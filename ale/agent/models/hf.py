@@ -13,8 +13,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ale.agent.protocols import TOKEN_IDS_KEY, ContextLengthError, ModelReply
 
@@ -67,6 +68,13 @@ class HFModel:
         self.temperature, self.top_p, self.top_k, self.max_new_tokens = temperature, top_p, top_k, max_new_tokens
         self.context_window = context_window or int(getattr(model.config, "max_position_embeddings", 4096))
         self.generator_seed = seed
+        self._interrupted = threading.Event()
+        self.on_token: Callable[[int], None] | None = None  # called with the count of tokens generated so far
+
+    def interrupt(self) -> None:
+        """Stop for good (Ctrl-C of a run that shares this model across threads): a generation in flight
+        ends at its next token and every generate() raises KeyboardInterrupt from now on."""
+        self._interrupted.set()
 
     @classmethod
     def from_pretrained(cls, path: str, gguf_file: str | None = None, **kw: Any) -> "HFModel":
@@ -95,8 +103,19 @@ class HFModel:
         if self.generator_seed is not None:
             torch.manual_seed(self.generator_seed)
             self.generator_seed += 1
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt
+
+        def watch(input_ids: Any, scores: Any, **_: Any) -> Any:  # after every token: progress, and Ctrl-C
+            if self.on_token is not None:
+                self.on_token(input_ids.shape[1] - len(prompt))
+            return torch.full((input_ids.shape[0],), self._interrupted.is_set())
+
+        kw["stopping_criteria"] = [watch]
         with torch.no_grad():
             out = self.model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long), **kw)
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt
         response = out.sequences[0, len(prompt):].tolist()
         steps = out.scores if sample else out.logits
         logprobs = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(steps, response)]

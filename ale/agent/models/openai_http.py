@@ -35,6 +35,16 @@ class OpenAIModel:
         self.retries, self.backoff_s = retries, backoff_s
         self.client = httpx.Client(timeout=timeout_s, transport=transport)
 
+    def check(self, timeout_s: float = 5.0) -> None:
+        """One quick request (GET .../models, no retries) so an unreachable endpoint fails before any work;
+        any HTTP answer counts as reachable (not every server serves /models)."""
+        url = self.url.removesuffix("/chat/completions") + "/models"
+        try:
+            self.client.get(url, timeout=timeout_s,
+                            headers={"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})
+        except httpx.HTTPError as e:
+            raise ModelError(f"cannot reach the model endpoint {url}: {type(e).__name__}: {e}") from None
+
     def _body(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
         clean = [{k: v for k, v in m.items() if not k.startswith("_")} for m in messages]
         body = {"model": self.model, "messages": clean, "logprobs": True, **self.sampling}

@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -54,8 +55,13 @@
 #include <unistd.h>
 
 enum { F_READY = 1, F_SPAWN = 2, F_STARTED = 3, F_OUT = 4, F_EXIT = 5, F_IN = 6, F_CLOSEIN = 7,
-       F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12 };
-enum { SPAWN_PTY = 1, SPAWN_STDIN = 2 };
+       F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12, F_CTL = 13, F_STATUS = 14 };
+enum { SPAWN_PTY = 1, SPAWN_STDIN = 2, SPAWN_CTL = 4 };
+/* SPAWN_CTL: the process also gets a private control socket on this fd (a session's shell reads its
+ * commands there and reports each one's exit status there). What arrives on it is forwarded as
+ * F_STATUS only when the kernel says it was sent by that very process (SO_PASSCRED): children that
+ * inherit a copy, or anything else in the sandbox, cannot forge a status. */
+#define CTL_FD 100
 
 /* ---------- framing ---------- */
 
@@ -111,6 +117,7 @@ struct opts {
     unsigned long long keep_caps;
     long run_uid, run_gid;
     unsigned uid_base;
+    unsigned owner_uid;        /* creates (owns) the user namespace: per-user kernel budgets are charged to it */
     int host_net;
     const char *seccomp;       /* the filter program (struct sock_filter[]), sent with the request */
     size_t seccomp_len;
@@ -139,15 +146,43 @@ static void mount_rootfs(const struct opts *o) {
     if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(root, 0755) < 0) die("mkdir scratch dirs");
     /* The upper root inherits the image root's owner: sandbox root. */
     if (chown(upper, o->uid_base, o->uid_base) < 0) die("chown upper");
-    snprintf(buf, sizeof buf, "lowerdir=%s,upperdir=%s,workdir=%s", o->lower, upper, work);
+    /* The sandbox sees these options in /proc/self/mountinfo: give them short relative names (links
+     * l0, l1, ... to the layers, from the scratch dir) so no host path or layer id shows there. */
+    if (chdir(o->scratch) < 0) die("chdir scratch");
+    size_t off = (size_t)snprintf(buf, sizeof buf, "lowerdir=");
+    const char *l = o->lower;
+    for (int i = 0; *l; i++) {
+        const char *end = strchr(l, ':');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char target[1024], name[16];
+        snprintf(target, sizeof target, "%.*s", (int)len, l);
+        snprintf(name, sizeof name, "l%d", i);
+        if (symlink(target, name) < 0) die("layer link");
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ":" : "", name);
+        if (off >= sizeof buf) fail("ale-init: too many layers");
+        l = end ? end + 1 : l + len;
+    }
+    snprintf(buf + off, sizeof buf - off, ",upperdir=upper,workdir=work");
     if (mount("ale-root", root, "overlay", 0, buf) < 0) die("mount overlay");
+    /* Device nodes of our own, on a tiny tmpfs: binding the host's /dev nodes showed the host's
+     * devtmpfs (and its size: the host's RAM) in the sandbox's mountinfo. */
+    char devs[1024];
+    snprintf(devs, sizeof devs, "%s/devs", o->scratch);
+    if (mkdir(devs, 0755) < 0 || mount("ale-devs", devs, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=4k,mode=0755") < 0)
+        die("mount device nodes");
+    static const struct { const char *name; unsigned maj, min; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
+        snprintf(buf, sizeof buf, "%s/%s", devs, nodes[i].name);
+        if (mknod(buf, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0 || chmod(buf, 0666) < 0) die(buf);
+    }
 }
 
 /* ---------- init side: namespace setup ---------- */
 
-static void bind_dev(const char *root, const char *name) {
-    char dst[1024], src[256];
-    snprintf(src, sizeof src, "/dev/%s", name);
+static void bind_dev(const char *scratch, const char *root, const char *name) {
+    char dst[1024], src[1100];
+    snprintf(src, sizeof src, "%s/devs/%s", scratch, name);
     snprintf(dst, sizeof dst, "%s/dev/%s", root, name);
     int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
     if (fd < 0) die(dst);
@@ -183,7 +218,7 @@ static void setup_inside(const struct opts *o) {
     snprintf(p, sizeof p, "%s/dev", root); mkdir(p, 0755);
     if (mount("ale-dev", p, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") < 0) die("mount dev");
     const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
-    for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) bind_dev(root, devs[i]);
+    for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) bind_dev(o->scratch, root, devs[i]);
     snprintf(p, sizeof p, "%s/dev/pts", root); mkdir(p, 0755);
     if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
         die("mount devpts");
@@ -246,6 +281,8 @@ struct proc {
     pid_t pid;
     int out, err, in;          /* -1 when closed; with a pty, out == in == master, err == -1 */
     int pty, exited, status;
+    int ctl;                   /* SPAWN_CTL: our end of its control socket, else -1 */
+    char *cbuf; size_t clen;   /* F_CTL bytes not yet written to ctl (it is non-blocking) */
 };
 static struct proc procs[MAXPROC];
 static int nprocs;
@@ -270,6 +307,48 @@ static void drain(struct proc *p, int *fdp, uint8_t stream) {
     }
 }
 
+static void close_ctl(struct proc *p) {
+    if (p->ctl >= 0) close(p->ctl);
+    p->ctl = -1;
+    free(p->cbuf); p->cbuf = NULL; p->clen = 0;
+}
+
+static void ctl_flush(struct proc *p) {
+    while (p->ctl >= 0 && p->clen > 0) {
+        ssize_t w = send(p->ctl, p->cbuf, p->clen, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) { if (errno == EINTR) continue; if (errno != EAGAIN) close_ctl(p); return; }
+        memmove(p->cbuf, p->cbuf + w, p->clen - (size_t)w); p->clen -= (size_t)w;
+    }
+}
+
+static void ctl_queue(struct proc *p, const char *data, uint32_t len) {
+    if (p->ctl < 0 || len == 0) return;
+    if (p->clen + len > (64u << 20)) return;  /* the host bounds commands far below this */
+    char *nb = realloc(p->cbuf, p->clen + len);
+    if (!nb) return;
+    p->cbuf = nb; memcpy(p->cbuf + p->clen, data, len); p->clen += len;
+    ctl_flush(p);
+}
+
+/* Statuses from the process itself only: the kernel attaches the sender's pid to each message and
+ * never merges messages of different senders into one read. */
+static void ctl_read(struct proc *p) {
+    char buf[4096];
+    for (;;) {
+        union { char b[CMSG_SPACE(sizeof(struct ucred))]; struct cmsghdr align; } u;
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
+        ssize_t n = recvmsg(p->ctl, &mh, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) { close_ctl(p); return; }
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        struct ucred cr = {0};
+        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) memcpy(&cr, CMSG_DATA(c), sizeof cr);
+        if (cr.pid == p->pid) send_frame(F_STATUS, p->id, buf, (uint32_t)n);
+    }
+}
+
 static void finish_if_done(int i) {
     struct proc *p = &procs[i];
     if (!p->exited) return;
@@ -280,6 +359,8 @@ static void finish_if_done(int i) {
     if (p->out >= 0) { if (p->in == p->out) p->in = -1; close(p->out); }
     if (p->err >= 0) close(p->err);
     if (p->in >= 0) close(p->in);
+    if (p->ctl >= 0) ctl_read(p);  /* the last status, sent just before it exited */
+    close_ctl(p);
     int32_t st = p->status;
     send_frame(F_EXIT, p->id, &st, 4);
     procs[i] = procs[--nprocs];
@@ -302,8 +383,15 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
     #undef NEXT
     if (!ok) { send_text(F_ERROR, id, "truncated spawn request"); free(argv); free(envp); return; }
 
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, master = -1, slave = -1;
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, ctl[2] = {-1, -1}, master = -1, slave = -1;
     int pty = flags & SPAWN_PTY;
+    if (flags & SPAWN_CTL) {
+        int one = 1;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
+            setsockopt(ctl[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+            send_text(F_ERROR, id, "control socket: %s", strerror(errno)); goto out;
+        }
+    }
     if (pty) {
         struct winsize ws = {.ws_row = 40, .ws_col = 200};
         if (openpty(&master, &slave, NULL, NULL, &ws) < 0) { send_text(F_ERROR, id, "openpty: %s", strerror(errno)); goto out; }
@@ -324,6 +412,7 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
             int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
             dup2(flags & SPAWN_STDIN ? in[0] : null, 0); dup2(out[1], 1); dup2(err[1], 2);
         }
+        if (ctl[1] >= 0 && (ctl[1] == CTL_FD ? fcntl(CTL_FD, F_SETFD, 0) : dup2(ctl[1], CTL_FD)) < 0) _exit(127);
         if (chdir(cwd) < 0) { dprintf(2, "ale-init: cannot cd to %s: %s\n", cwd, strerror(errno)); _exit(127); }
         environ = envp;
         execvp(argv[0], argv);
@@ -332,7 +421,12 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
     }
     struct proc *p = &procs[nprocs++];
     memset(p, 0, sizeof *p);
-    p->id = id; p->pid = pid; p->pty = pty; p->err = -1;
+    p->id = id; p->pid = pid; p->pty = pty; p->err = -1; p->ctl = -1;
+    if (ctl[0] >= 0) {
+        close(ctl[1]); ctl[1] = -1;
+        p->ctl = ctl[0]; ctl[0] = -1;
+        fcntl(p->ctl, F_SETFL, O_NONBLOCK);
+    }
     if (pty) {
         close(slave); slave = -1;
         p->out = p->in = master; master = -1;
@@ -349,7 +443,12 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
     free(argv); free(envp);
     return;
 out:
-    for (int k = 0; k < 2; k++) { if (out[k] >= 0) close(out[k]); if (err[k] >= 0) close(err[k]); if (in[k] >= 0) close(in[k]); }
+    for (int k = 0; k < 2; k++) {
+        if (out[k] >= 0) close(out[k]);
+        if (err[k] >= 0) close(err[k]);
+        if (in[k] >= 0) close(in[k]);
+        if (ctl[k] >= 0) close(ctl[k]);
+    }
     if (master >= 0) close(master);
     if (slave >= 0) close(slave);
     free(argv); free(envp);
@@ -368,6 +467,9 @@ static void handle_request(uint8_t type, uint32_t id, const char *pl, uint32_t l
             write_all(p->in, pl, len);
             fcntl(p->in, F_SETFL, fl);
         }
+        break;
+    case F_CTL:
+        if (p) ctl_queue(p, pl, len);
         break;
     case F_CLOSEIN:
         if (p && p->in >= 0 && !p->pty) { close(p->in); p->in = -1; }
@@ -419,6 +521,32 @@ static int event_allowed(int kind) {
     return 0;
 }
 
+/* The non-loopback IPv4/IPv6 address at `ptr` in the process's memory, as "a.b.c.d:port", or "". */
+static void peer_at(int listener, const struct seccomp_notif *req, uint64_t ptr, char *addr, size_t size) {
+    char path[64];
+    unsigned char sa[32] = {0};
+    addr[0] = 0;
+    if (!ptr) return;
+    snprintf(path, sizeof path, "/proc/%d/mem", req->pid);
+    int mem = open(path, O_RDONLY | O_CLOEXEC);
+    if (mem < 0) return;
+    ssize_t n = pread(mem, sa, sizeof sa, (off_t)ptr);
+    close(mem);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0 || n < 8) return;
+    uint16_t fam; memcpy(&fam, sa, 2);
+    if (fam == AF_INET) {
+        struct sockaddr_in in; memcpy(&in, sa, sizeof in);
+        if ((ntohl(in.sin_addr.s_addr) >> 24) != 127)
+            snprintf(addr, size, "%s:%d", inet_ntoa(in.sin_addr), ntohs(in.sin_port));
+    } else if (fam == AF_INET6 && n >= 24) {
+        struct sockaddr_in6 in6; memcpy(&in6, sa, sizeof in6 < sizeof sa ? sizeof in6 : sizeof sa);
+        if (!IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
+            char b[64]; inet_ntop(AF_INET6, &in6.sin6_addr, b, sizeof b);
+            snprintf(addr, size, "[%s]:%d", b, ntohs(in6.sin6_port));
+        }
+    }
+}
+
 static void handle_notification(int listener) {
     struct seccomp_notif req;
     struct seccomp_notif_resp resp;
@@ -427,33 +555,36 @@ static void handle_notification(int listener) {
     memset(&resp, 0, sizeof resp);
     resp.id = req.id;
     int nr = req.data.nr;
-    if (nr == SYS_connect) {
+    if (req.data.arch != AUDIT_ARCH_X86_64 || (nr & 0x40000000)) {
+        /* A foreign ABI (i386 int 0x80, x32): never run, the process is killed (SIGSYS), and recorded. */
+        const char *abi = req.data.arch == AUDIT_ARCH_I386 ? "i386" : req.data.arch == AUDIT_ARCH_X86_64 ? "x32" : "foreign";
+        kill(req.pid, SIGSYS);
+        resp.error = -ENOSYS;
+        ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        if (event_allowed(EV_DENIED))
+            send_text(F_EVENT, 0, "{\"kind\":\"denied_syscall\",\"pid\":%d,\"nr\":%d,\"arch\":%u,\"abi\":\"%s\"}",
+                      req.pid, nr & ~0x40000000, req.data.arch, abi);
+        return;
+    }
+    if (nr == SYS_connect || nr == SYS_sendto || nr == SYS_sendmsg) {
         /* Observed, not decided here: the network namespace itself enforces the policy. */
-        char addr[128] = "", path[64];
-        unsigned char sa[32] = {0};
-        snprintf(path, sizeof path, "/proc/%d/mem", req.pid);
-        int mem = open(path, O_RDONLY | O_CLOEXEC);
-        if (mem >= 0) {
-            ssize_t n = pread(mem, sa, sizeof sa, (off_t)req.data.args[1]);
-            close(mem);
-            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0 && n >= 8) {
-                uint16_t fam; memcpy(&fam, sa, 2);
-                if (fam == AF_INET) {
-                    struct sockaddr_in in; memcpy(&in, sa, sizeof in);
-                    if ((ntohl(in.sin_addr.s_addr) >> 24) != 127)
-                        snprintf(addr, sizeof addr, "%s:%d", inet_ntoa(in.sin_addr), ntohs(in.sin_port));
-                } else if (fam == AF_INET6 && n >= 24) {
-                    struct sockaddr_in6 in6; memcpy(&in6, sa, sizeof in6 < sizeof sa ? sizeof in6 : sizeof sa);
-                    if (!IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
-                        char b[64]; inet_ntop(AF_INET6, &in6.sin6_addr, b, sizeof b);
-                        snprintf(addr, sizeof addr, "[%s]:%d", b, ntohs(in6.sin6_port));
-                    }
-                }
+        char addr[128] = "";
+        uint64_t ptr = nr == SYS_connect ? req.data.args[1] : nr == SYS_sendto ? req.data.args[4] : 0;
+        if (nr == SYS_sendmsg) {  /* struct msghdr starts with msg_name */
+            char path[64]; snprintf(path, sizeof path, "/proc/%d/mem", req.pid);
+            int mem = open(path, O_RDONLY | O_CLOEXEC);
+            if (mem >= 0) {
+                if (pread(mem, &ptr, sizeof ptr, (off_t)req.data.args[1]) != sizeof ptr) ptr = 0;
+                close(mem);
             }
         }
+        peer_at(listener, &req, ptr, addr, sizeof addr);
         resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        if (addr[0] && event_allowed(EV_NETWORK)) send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\"}", req.pid, addr);
+        const char *via = nr == SYS_connect ? "connect" : nr == SYS_sendto ? "sendto" : "sendmsg";
+        if (addr[0] && event_allowed(EV_NETWORK))
+            send_text(F_EVENT, 0, "{\"kind\":\"network_attempt\",\"pid\":%d,\"address\":\"%s\",\"via\":\"%s\"}",
+                      req.pid, addr, via);
         return;
     }
     resp.error = -EPERM;
@@ -471,7 +602,7 @@ static void serve(int listener) {
 
     static char rbuf[1 << 20];
     size_t rlen = 0;
-    struct pollfd pfd[3 + 2 * MAXPROC];
+    struct pollfd pfd[3 + 3 * MAXPROC];
     for (;;) {
         int n = 0;
         pfd[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
@@ -480,6 +611,7 @@ static void serve(int listener) {
         for (int i = 0; i < nprocs; i++) {
             pfd[n++] = (struct pollfd){.fd = procs[i].out, .events = POLLIN};
             pfd[n++] = (struct pollfd){.fd = procs[i].err, .events = POLLIN};
+            pfd[n++] = (struct pollfd){.fd = procs[i].ctl, .events = POLLIN | (procs[i].clen ? POLLOUT : 0)};
         }
         /* wake up at least once a second while a suppressed-events summary is owed */
         if (poll(pfd, (nfds_t)n, events_pending() ? 1000 : -1) < 0) { if (errno == EINTR) continue; die("poll"); }
@@ -501,9 +633,11 @@ static void serve(int listener) {
         }
         if (pfd[2].revents & POLLIN) handle_notification(listener);
         /* output before exits, so a process's last bytes precede its EXIT frame */
-        for (int k = 3, i = 0; i < nprocs; i++, k += 2) {
+        for (int k = 3, i = 0; i < nprocs; i++, k += 3) {
             if (pfd[k].revents && procs[i].out >= 0) drain(&procs[i], &procs[i].out, 1);
             if (pfd[k + 1].revents && procs[i].err >= 0) drain(&procs[i], &procs[i].err, 2);
+            if (pfd[k + 2].revents & POLLOUT) ctl_flush(&procs[i]);
+            if (pfd[k + 2].revents & (POLLIN | POLLHUP | POLLERR) && procs[i].ctl >= 0) ctl_read(&procs[i]);
         }
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
@@ -533,6 +667,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "--workdir")) o->workdir = v;
         else if (!strcmp(a, "--disk")) o->disk = atoll(v);
         else if (!strcmp(a, "--uid-base")) o->uid_base = (unsigned)atol(v);
+        else if (!strcmp(a, "--owner-uid")) o->owner_uid = (unsigned)atol(v);
         else if (!strcmp(a, "--keep-caps")) o->keep_caps = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--user")) { if (sscanf(v, "%ld:%ld", &o->run_uid, &o->run_gid) != 2 || o->run_uid < 0 ||
                                               o->run_uid > 65535 || o->run_gid < 0 || o->run_gid > 65535)
@@ -541,6 +676,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "--cg-op") && o->ncg_ops < 24) o->cg_ops[o->ncg_ops++] = v;
         else fail("ale-init: unknown option %s", a);
     }
+    if (!o->owner_uid) o->owner_uid = o->uid_base;
     if (!o->scratch || !o->lower || o->workdir[0] != '/')
         fail("ale-init: a launch needs --scratch DIR --lower L1[:L2...] [--disk BYTES] [--hostname H] [--workdir /DIR] "
              "[--uid-base N] [--cg-op 'mkdir DIR'|PATH=VALUE]... [--cgroup DIR]... [--host-net]");
@@ -573,16 +709,17 @@ static int launch(struct opts *o) {
     int sync[2], pidpipe[2];
     if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(pidpipe, O_CLOEXEC) < 0) die("pipe");
     int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->host_net ? 0 : CLONE_NEWNET);
-    /* The user namespace is created by an intermediate process running as the unprivileged owner uid,
-     * so the namespace (and the per-user kernel counters its processes are charged to: inotify
-     * instances, queued signals, message queues) belong to that uid, never to host root. We stay
-     * the subreaper, so the init becomes our child once the intermediate exits. */
+    /* The user namespace is created by an intermediate process running as an unprivileged owner uid
+     * of this sandbox's own (--owner-uid), so the namespace (and the per-user kernel counters its
+     * processes are charged to: inotify instances and watches, user namespaces, ...) belong to that
+     * uid: never host root's, never another sandbox's. We stay the subreaper, so the init becomes our
+     * child once the intermediate exits. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_t mid = fork();
     if (mid < 0) die("fork");
     if (mid == 0) {
-        if (setgroups(0, NULL) < 0 || setresgid(o->uid_base, o->uid_base, o->uid_base) < 0 ||
-            setresuid(o->uid_base, o->uid_base, o->uid_base) < 0) die("drop to the owner uid");
+        if (setgroups(0, NULL) < 0 || setresgid(o->owner_uid, o->owner_uid, o->owner_uid) < 0 ||
+            setresuid(o->owner_uid, o->owner_uid, o->owner_uid) < 0) die("drop to the owner uid");
         pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
         if (child < 0) die("clone");
         if (child == 0) {

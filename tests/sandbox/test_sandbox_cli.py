@@ -1,0 +1,105 @@
+"""`ale sandbox` as a user meets it: each bad option is one line on stderr naming the option (no pydantic
+dump, no traceback), before any sandbox is made."""
+import socket
+
+import pytest
+from typer.testing import CliRunner
+
+from ale.sandbox import cli
+
+runner = CliRunner()
+
+
+def one_error_line(r) -> str:
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in r.output and "pydantic" not in r.output, (r.output, r.stderr)
+    return lines[0]
+
+
+@pytest.mark.parametrize("args,line", [
+    (["--memory", "lots"], "error: --memory: not a size: 'lots' (use e.g. 512m, 1g, 65536)"),
+    (["--cpus", "-1"], "error: --cpus: Input should be greater than 0"),
+    (["--workdir", "rel"], "error: --workdir: workdir must be an absolute path, got 'rel'"),
+    (["-e", "NOEQUALS"], "error: --env wants KEY=VALUE, got 'NOEQUALS'"),
+])
+def test_run_bad_options_are_one_line(args, line):
+    r = runner.invoke(cli.app, ["run", *args, "--", "true"])
+    assert r.exit_code == 2 and one_error_line(r) == line
+
+
+def test_run_network_is_a_typed_choice():
+    r = runner.invoke(cli.app, ["run", "--network", "bridge", "--", "true"])
+    assert r.exit_code == 2 and "is not one of 'none', 'host'" in " ".join(r.stderr.replace("│", " ").split())
+    assert "none|host" in runner.invoke(cli.app, ["run", "--help"], env={"COLUMNS": "200"}).output
+
+
+def test_ls_with_a_bad_url_is_one_line():
+    r = runner.invoke(cli.app, ["ls", "--url", "not-a-url"])
+    assert r.exit_code == 2 and one_error_line(r) == "error: --url wants http(s)://HOST:PORT, got 'not-a-url'"
+
+
+def test_serve_on_a_used_port_fails_before_the_banner():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = runner.invoke(cli.app, ["serve", "--port", str(port)])
+    assert r.exit_code == 2 and "ALE sandbox service on" not in r.output
+    assert one_error_line(r) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="real sandboxes need root")
+def test_oom_message_gives_the_limit_in_mib():
+    r = runner.invoke(cli.app, ["run", "--memory", "64m", "--", "python3", "-c", "x = bytearray(300 * 2**20)"])
+    assert r.exit_code == 137 and "oom_kill (memory limit 64 MiB)" in r.stderr
+
+
+needs_root = pytest.mark.skipif(__import__("os").geteuid() != 0, reason="real sandboxes need root")
+
+
+@needs_root
+def test_exec_runs_in_a_service_sandbox_like_docker_exec():
+    from test_service import TOKEN, _free_port, _start_server
+
+    from ale.sandbox import SandboxClient, SandboxSpec
+
+    port = _free_port()
+    server = _start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with SandboxClient(url, token=TOKEN) as c, c.create(SandboxSpec()) as sb:
+            sb.exec("echo kept > /tmp/f", timeout=30)
+            r = runner.invoke(cli.app, ["exec", sb.id, "--url", url, "--token", TOKEN, "--", "sh", "-c",
+                                        "cat /tmp/f; echo oops >&2; exit 7"])
+            assert r.exit_code == 7 and r.stdout == "kept\n" and r.stderr == "oops\n"
+        r = runner.invoke(cli.app, ["exec", "nosuch", "--url", url, "--token", TOKEN, "--", "true"])
+        assert r.exit_code == 2 and one_error_line(r).startswith("error: ") and "nosuch" in r.stderr
+    finally:
+        server.send_signal(__import__("signal").SIGINT)
+        server.wait(20)
+
+
+@needs_root
+def test_shell_keeps_state_between_lines_and_removes_its_sandbox():
+    r = runner.invoke(cli.app, ["shell"], input="cd /tmp && X=5\npwd; echo $X\nexit\necho never\n")
+    assert r.exit_code == 0 and "/tmp\n5\n" in r.stdout and "never" not in r.stdout
+    r = runner.invoke(cli.app, ["shell", "--image", "nosuch"], input="true\n")
+    assert r.exit_code == 2 and one_error_line(r) == "error: no such image: nosuch (see `ale sandbox image ls`)"
+
+
+@needs_root
+def test_image_ls_counts_the_shared_base_layer_apart(tmp_path):
+    import uuid
+
+    name = f"test-ls-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "Dockerfile").write_text("FROM base\nRUN head -c 3145728 /dev/zero > /big\n")
+    assert runner.invoke(cli.app, ["image", "build", str(tmp_path), "-t", name]).exit_code == 0
+    try:
+        rows = {}
+        for line in runner.invoke(cli.app, ["image", "ls"], env={"COLUMNS": "300"}).stdout.splitlines():
+            cells = [c.strip() for c in line.strip("│ ").split("│")]
+            if len(cells) == 5:
+                rows[cells[0]] = cells
+        own, shared = rows[name][3:]
+        assert own == "3.0 MiB"  # its own layer only, not the base rootfs under it
+        assert shared == rows["base"][4] and float(shared.split()[0]) > 50
+    finally:
+        runner.invoke(cli.app, ["image", "rm", name])

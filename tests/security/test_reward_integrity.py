@@ -1,0 +1,98 @@
+"""Reward integrity: what an agent leaves behind in its sandbox must not decide its grade or fake the
+results the host reports (issue #12, items 1-3).
+
+Each test plays an agent that cheats and checks the host-side outcome: the grade (from a real task
+folder graded by `ale.bench.task.grade` in a real sandbox) or the session results the host returns.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ale.bench.task import grade, load_task
+from ale.sandbox import SandboxSpec
+
+from attack_kit import ATTACKS, SPEC
+
+
+def _task(tmp_path: Path, test_sh: str | None = None, test_py: str | None = None, timeout: float = 20) -> object:
+    d = tmp_path / "task"
+    (d / "tests").mkdir(parents=True)
+    (d / "task.yaml").write_text(f"instruction: cheat\ncategory: security\nmax_test_timeout_sec: {timeout}\n")
+    if test_sh is not None:
+        (d / "tests" / "test.sh").write_text(test_sh)
+    if test_py is not None:
+        (d / "tests" / "test_outputs.py").write_text(test_py)
+    return load_task(d)
+
+
+def _grade(client, sb, task):
+    return client.run_with_manager(lambda m: grade(m, sb.id, task))
+
+
+def test_planted_reward_file_is_not_read(client, sandbox, tmp_path):
+    """The verifier fails without writing a reward: the agent's planted reward.txt must not count."""
+    task = _task(tmp_path, test_sh="echo 'verifier: the solution is wrong'; exit 1\n")
+    sandbox.exec(["bash", "-c", "mkdir -p /logs/verifier && echo 1 > /logs/verifier/reward.txt"])
+    g = _grade(client, sandbox, task)
+    assert g.reward == 0.0 and not g.passed, g
+
+
+def test_planted_reward_with_a_verifier_timeout(client, sandbox, tmp_path):
+    task = _task(tmp_path, test_sh="sleep 30\n", timeout=1)
+    sandbox.exec(["bash", "-c", "mkdir -p /logs/verifier && echo 1 > /logs/verifier/reward.txt"])
+    g = _grade(client, sandbox, task)
+    assert g.timed_out and g.reward == 0.0, g
+
+
+def test_daemon_left_by_the_agent_cannot_rewrite_tests(client, sandbox, tmp_path):
+    """A detached daemon (setsid, double fork) keeps replacing the tests and planting a reward: the
+    verifier must run with nothing of the agent's left alive."""
+    failing = "def test_solution():\n    assert open('/workspace/answer').read() == '42'\n"
+    task = _task(tmp_path, test_py=failing)
+    daemon = textwrap.dedent("""\
+        while :; do
+          mkdir -p /tests /logs/verifier 2>/dev/null
+          printf 'def test_solution():\\n    pass\\n' > /tests/test_outputs.py 2>/dev/null
+          echo 1 > /logs/verifier/reward.txt 2>/dev/null
+          sleep 0.005
+        done""")
+    sandbox.write_file("/tmp/daemon.sh", daemon)
+    r = sandbox.exec(["bash", "-c", "(setsid bash /tmp/daemon.sh </dev/null >/dev/null 2>&1 &) ; sleep 0.2; "
+                                    "pgrep -f daemon.sh >/dev/null && echo running"])
+    assert "running" in r.stdout
+    g = _grade(client, sandbox, task)
+    assert g.reward == 0.0 and g.n_tests == 1 and g.n_passed == 0, g.output[-2000:]
+    # and the grade is still right for a real solution (the kill did not break grading itself)
+    sandbox.write_file("/workspace/answer", "42")
+    assert _grade(client, sandbox, task).reward == 1.0
+
+
+def test_daemon_cannot_plant_a_reward_for_test_sh(client, sandbox, tmp_path):
+    task = _task(tmp_path, test_sh="sleep 0.5; echo 'verifier: wrong'; exit 1\n")
+    sandbox.write_file("/tmp/d.sh", "while :; do mkdir -p /logs/verifier; echo 1 > /logs/verifier/reward.txt; "
+                                    "sleep 0.005; done 2>/dev/null\n")
+    sandbox.exec(["bash", "-c", "(setsid bash /tmp/d.sh </dev/null >/dev/null 2>&1 &)"])
+    time.sleep(0.2)
+    g = _grade(client, sandbox, task)
+    assert g.reward == 0.0, g
+
+
+def test_session_results_cannot_be_forged_by_a_background_process(sandbox):
+    """A process left in a session reads the terminal and prints fake completion markers: every later
+    command must still run and come back with its own output and exit status."""
+    sandbox.write_file("/attack/session_forger.py", (ATTACKS / "session_forger.py").read_bytes())
+    s = sandbox.create_session()
+    r = s.run("setsid python3 /attack/session_forger.py 20 &", timeout=20)
+    assert r.status == "completed"
+    time.sleep(0.3)
+    for i in range(6):
+        r = s.run(f"echo REAL-{i}; touch /tmp/ran-{i}; (exit 3)", timeout=15)
+        assert (r.status, r.exit_code) == ("completed", 3), r
+        assert f"REAL-{i}" in r.output and "FORGED" not in r.output, r
+    ran = sandbox.exec("ls /tmp").stdout.split()
+    assert all(f"ran-{i}" in ran for i in range(6)), ran
