@@ -10,7 +10,7 @@ import importlib
 import typer
 from typer.core import TyperGroup
 
-# name -> (module, typer app in it, the line `ale --help` shows; tests/test_cli.py checks it is the app's)
+# name -> (module, typer app in it, the line `ale --help` shows; tests/test_ale_command.py checks it is the app's)
 LAZY = {
     "sandbox": ("ale.sandbox.cli", "app", "Isolated Linux sandboxes: run, serve, list, stop, gc, images."),
     "agent": ("ale.agent.cli", "agent_app", "Run the agent harness."),

@@ -134,9 +134,62 @@ def print_summary(t: Trajectory) -> None:
                   f"chunks {len(t.chunks)}  trainable tokens {trainable}")
 
 
+def _bench_task(spec: str) -> Any:
+    """--task DIR|builtin:ID -> an ale.bench Task, or one line. (The CLI composes the parts here: the
+    harness library itself does not use ale.bench.)"""
+    from ale.bench.task import TaskError, load_task, load_tasks
+
+    try:
+        if spec.startswith("builtin:"):
+            found = [t for t in load_tasks("builtin") if t.id == spec[8:]]
+            if not found:
+                fail(f"--task {spec}: no built-in task {spec[8:]!r} (see ale/bench/tasks/builtin)")
+            return found[0]
+        return load_task(spec)
+    except TaskError as e:
+        fail(f"--task {spec}: {e}")
+
+
+def _task_env(task: Any, network: str, memory: str) -> Any:
+    """A sandbox of the task's image (built if needed), with the capabilities tasks expect (as the evaluator)."""
+    from ale.agent.environment import SandboxEnvironment
+    from ale.bench.task import ensure_image
+    from ale.sandbox import TASK_CAPABILITIES, SandboxClient, SandboxError, SandboxSpec
+
+    client = SandboxClient()
+    try:
+        image = client.run_with_manager(lambda m: ensure_image(m, task, log=lambda line: console.print(line, style="dim")))
+        env = SandboxEnvironment(client.create(SandboxSpec(image=image, network=network, memory=memory,
+                                                           capabilities=TASK_CAPABILITIES)), owns_sandbox=True)
+    except SandboxError as e:
+        client.close()
+        fail(f"task {task.id}: {e.message}")
+    except BaseException:
+        client.close()
+        raise
+    env._own_client = client  # closed with the environment, as SandboxEnvironment.create does
+    return env
+
+
+def _grade(task: Any, env: Any, t: Trajectory) -> None:
+    """The task's tests on the sandbox as the agent left it; the reward goes into the trajectory."""
+    import time
+
+    from ale.bench.task import grade
+
+    sid = env.sandbox.id
+    g = env._own_client.run_with_manager(lambda m: grade(m, sid, task))
+    t.reward = g.reward
+    t.events.append({"type": "grade", "at": time.time(), "reward": g.reward, "n_tests": g.n_tests,
+                     "n_passed": g.n_passed, "exit_code": g.exit_code, "timed_out": g.timed_out})
+    console.print(f"[bold]graded:[/bold] {g.n_passed}/{g.n_tests} tests passed, reward {g.reward}")
+
+
 @agent_app.command("run")
-def run(task: str = typer.Argument(..., help="task text"),
+def run(task: Optional[str] = typer.Argument(None, help="task text (or --task)"),
         model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
+        task_dir: Optional[str] = typer.Option(None, "--task", help="a benchmark task to watch: DIR (a task folder) or "
+                                               "builtin:ID; its image and instruction, graded at the end"),
         image: str = typer.Option("base", help="sandbox image"),
         workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
         network: Network = typer.Option(Network.none, help="sandbox network: none (loopback only) or host"),
@@ -150,17 +203,28 @@ def run(task: str = typer.Argument(..., help="task text"),
         out: Optional[Path] = typer.Option(None, help="trajectory JSON (default runs/agent-TIME/traj.json)"),
         quiet: bool = typer.Option(False, help="do not stream steps")) -> None:
     """Run one episode in a fresh sandbox; exit 0 iff the agent finished (130 on Ctrl-C, the steps so far saved)."""
+    if (task is None) == (task_dir is None):
+        fail("give the task text or --task DIR|builtin:ID (one of them)")
     out = out_file(out) if out else fresh_run_dir("agent", create=False) / "traj.json"
+    bench_task = _bench_task(task_dir) if task_dir else None
+    if bench_task is not None:
+        task, wall_time = bench_task.instruction, min(wall_time, bench_task.agent_timeout)
     cfg = AgentConfig(max_steps=max_steps, max_tokens=max_tokens, wall_time_s=wall_time,
                       command_timeout_s=command_timeout, tool_format=tool_format.value)
     # a scripted model cannot write summaries: its replies are the script
     summarizer = "actions" if model.startswith("scripted:") else None
-    env, t = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir), None
+    if bench_task is not None:
+        env = _task_env(bench_task, network.value, memory)
+    else:
+        env = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir)
+    t = None
     try:
         policy = _load_model_or_exit(model, temperature)
         agent = Agent(policy if quiet else _Shown(policy), env, cfg, summarizer=summarizer,
                       on_step=None if quiet else print_step)
         t = agent.run(task)
+        if bench_task is not None and t.end_reason != "guard_stop":  # a guard stop reset the sandbox
+            _grade(bench_task, env, t)
     except KeyboardInterrupt:
         t = getattr(locals().get("agent"), "traj", None)
     finally:
@@ -289,7 +353,7 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
         env.close()
         raise
     agent = Agent(policy, env, cfg, summarizer="actions" if model.startswith("scripted:") else None, on_step=print_step)
-    t = None
+    t, interrupted = None, False
     console.print(f"[bold]ale chat[/bold] with {policy.name} in a fresh sandbox ({image}); /exit to leave")
     try:
         while True:
@@ -308,6 +372,8 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
                 console.print(f"[yellow]stopped: {t.end_reason}  {t.end_detail[:300]}[/yellow]")
             if t.end_reason in ("guard_stop", "error"):
                 break  # the sandbox was reset or the model failed: this session cannot go on sensibly
+    except KeyboardInterrupt:  # Ctrl-C: the session so far is kept (agent.traj, ended as interrupted)
+        t, interrupted = getattr(agent, "traj", None), True
     finally:
         env.close()
     if t is not None:
@@ -315,3 +381,6 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
         if out:
             t.save(out)
             console.print(f"trajectory: {out}")
+    if interrupted:
+        typer.echo(f"interrupted; {len(t.steps) if t else 0} step(s) saved{f' to {out}' if out and t else ''}", err=True)
+        raise typer.Exit(INTERRUPTED)

@@ -157,26 +157,30 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
     return f"{name}|{len(tokenizer)}|{digest}"
 
 
-def retokenize(traj: Trajectory, tokenizer: Any) -> Trajectory:
+def retokenize(traj: Trajectory, tokenizer: Any, tool_format: str = "auto") -> Trajectory:
     """A copy of ``traj`` whose model turns are rebuilt from its messages with ``tokenizer``'s chat
     template: each assistant message becomes one turn (prompt = the conversation before it, rendered
     with the earlier replies spliced in as their new ids, so the sequences stay append-only; reply =
     the template's text of that message up to the end token, then eos). log mu is unknown (NaN).
-    Used when the trajectory was made by another tokenizer (or records none). Steps keep their turn
-    indices (one model turn per assistant message, as the harness writes them). Kept: messages,
-    steps, reward, end reason. Dropped: a compaction's history rewrite (the message log is rendered as
-    one conversation)."""
+    Used when the trajectory was made by another tokenizer, records none, or has no ids (a scripted
+    oracle). The conversation is shown as the harness shows it to a policy served by our engines
+    (whose calls are parsed from the reply text, so they carry no call id): native tool calls become
+    ``<tool_call>`` JSON in the reply and tool results one user message of ``<tool_response>`` blocks.
+    ``tool_format`` is the harness's (``AgentConfig.tool_format``): native (or ``auto`` with a template
+    that takes ``tools``) passes the tool list to the template, text puts it into the system prompt.
+    Steps keep their turn indices (one model turn per assistant message, as the harness writes them).
+    Kept: messages, steps, reward, end reason. Dropped: a compaction's history rewrite (the message
+    log is rendered as one conversation)."""
     from ale.agent.models.hf import ChatRenderer
     from ale.agent.protocols import TOKEN_IDS_KEY
+    from ale.agent.tools import TOOLS
 
     renderer = ChatRenderer(tokenizer)
-    tools = None
-    if any(m.get("tool_calls") or m.get("role") == "tool" for m in traj.messages):  # native tool calls
-        from ale.agent.tools import TOOLS
-
-        tools = [TOOLS[n].schema() for n in (traj.config.get("tools") or TOOLS) if n in TOOLS]
+    schemas = [TOOLS[n].schema() for n in (traj.config.get("tools") or TOOLS) if n in TOOLS]
+    native = tool_format == "native" or (tool_format == "auto" and renderer.supports_tools)
+    messages = _results_as_text([_calls_as_text(dict(m)) for m in traj.messages], [] if native else schemas)
+    tools = schemas if native else None
     kw = {"tools": tools} if tools and renderer.supports_tools else {}
-    messages = [dict(m) for m in traj.messages]
     old = {t.index: t for t in traj.turns}
     turns: list[ModelTurn] = []
     for i, message in enumerate(messages):
@@ -198,6 +202,43 @@ def retokenize(traj: Trajectory, tokenizer: Any) -> Trajectory:
     return out
 
 
+def _calls_as_text(message: dict[str, Any]) -> dict[str, Any]:
+    """An assistant message's native tool calls written into its content as ``<tool_call>`` JSON."""
+    if message.get("role") != "assistant" or not message.get("tool_calls"):
+        return message
+    parts = [message.get("content") or ""]
+    for call in message["tool_calls"]:
+        fn = call.get("function", call)
+        args = fn.get("arguments") or {}
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except json.JSONDecodeError:
+                pass  # kept as the string the model wrote
+        parts.append("<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}) + "\n</tool_call>")
+    return {k: v for k, v in message.items() if k != "tool_calls"} | {"content": "\n".join(p for p in parts if p)}
+
+
+def _results_as_text(messages: list[dict[str, Any]], schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive tool results become one user message of ``<tool_response>`` blocks; with ``schemas``
+    (text tool format) the system prompt gets the tool list, as the harness writes it."""
+    from ale.agent.parsing import text_tool_instructions
+
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.get("role") == "tool":
+            block = f"<tool_response>\n{m.get('content') or ''}\n</tool_response>"
+            if out and out[-1].get("_tool_results"):
+                out[-1]["content"] += "\n\n" + block
+            else:
+                out.append({"role": "user", "content": block, "_tool_results": True})
+            continue
+        if m.get("role") == "system" and schemas and "<tools>" not in (m.get("content") or ""):
+            m = {**m, "content": (m.get("content") or "") + "\n\n" + text_tool_instructions(schemas)}
+        out.append(m)
+    return out
+
+
 def _reply_ids(tokenizer: Any, history: list[dict[str, Any]], message: dict[str, Any], kw: dict[str, Any]) -> list[int]:
     """The ids of one assistant message as the chat template writes it, cut at the end token, plus eos."""
     def clean(ms: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -212,7 +253,18 @@ def _reply_ids(tokenizer: Any, history: list[dict[str, Any]], message: dict[str,
     return (tokenizer.encode(text, add_special_tokens=False) if text else []) + [tokenizer.eos_token_id]
 
 
-def training_data(traj: Trajectory | dict[str, Any] | str | Path, tokenizer: Any = None) -> list[dict[str, Any]]:
+def needs_retokenize(traj: Trajectory, tokenizer: Any) -> bool:
+    """False only for ids recorded as ``tokenizer``'s, or ids with no tokenizer recorded and no assistant
+    message to rebuild them from (kept: the caller checks them against the vocabulary)."""
+    recorded = traj.config.get("tokenizer")
+    if traj.sequences and recorded == tokenizer_fingerprint(tokenizer):
+        return False  # the policy's own ids
+    has_text = any(m.get("role") == "assistant" for m in traj.messages)
+    return has_text or recorded is not None or not traj.sequences
+
+
+def training_data(traj: Trajectory | dict[str, Any] | str | Path, tokenizer: Any = None,
+                  tool_format: str = "auto") -> list[dict[str, Any]]:
     """Per training sequence, as plain lists: what the trainer consumes.
 
     input_ids, loss_mask (== response_mask: 1 on sampled tokens), logprobs (mu, 0.0 off-mask),
@@ -222,16 +274,18 @@ def training_data(traj: Trajectory | dict[str, Any] | str | Path, tokenizer: Any
     earlier sequences, so this sequence's chunk j is the episode's chunk chunk_offset + j) and
     episode_chunks (K of the whole trajectory; a compaction splits an episode, not its discount).
 
-    ``tokenizer`` (the policy's): unless the trajectory records that same tokenizer's fingerprint, its
-    turns are first rebuilt with it (``retokenize``: another tokenizer's ids would index another
-    vocabulary; a trajectory without ids, e.g. a scripted oracle's, gets them this way).
+    ``tokenizer`` (the policy's): unless the trajectory has ids and records that same tokenizer's
+    fingerprint, its turns are first rebuilt with it (``retokenize(traj, tokenizer, tool_format)``:
+    another tokenizer's ids would index another vocabulary; a trajectory without ids, e.g. a scripted
+    oracle's, gets them this way). Ids with no tokenizer recorded and no assistant message to rebuild
+    them from are kept as they are (the caller checks them against the vocabulary).
     """
     if isinstance(traj, (str, Path)):
         traj = Trajectory.load(traj)
     elif isinstance(traj, dict):
         traj = Trajectory.from_dict(traj)
-    if tokenizer is not None and traj.config.get("tokenizer") != tokenizer_fingerprint(tokenizer):
-        traj = retokenize(traj, tokenizer)
+    if tokenizer is not None and needs_retokenize(traj, tokenizer):
+        traj = retokenize(traj, tokenizer, tool_format)
     failed = {st["turn"] for st in traj.steps if st.get("error") or st.get("format_error")}
     offsets = [sum(len(s.chunks) for s in traj.sequences[:i]) for i in range(len(traj.sequences))]
     total = sum(len(s.chunks) for s in traj.sequences)

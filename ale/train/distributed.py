@@ -105,7 +105,7 @@ class RayRollouts:
         parts = self.ray.get(futures)
         episodes = [ep for res, _, _ in parts for ep in res.episodes]
         merged = RolloutResult(episodes, sum(p[0].dropped_broken for p in parts), sum(p[0].resampled for p in parts),
-                               max(p[0].wall_s for p in parts))
+                               max(p[0].wall_s for p in parts), [r for p in parts for r in p[0].broken])
         # workers generate in parallel: the step's generation time is the slowest worker's
         return merged, max(p[1] for p in parts), sum(p[2] for p in parts)
 

@@ -80,6 +80,9 @@ def evaluate(model: torch.nn.Module, tok: Any, cfg: TrainConfig, tasks: list[Any
         chat.close()
         if own_pool:
             pool.close()
+    if res.broken and not res.episodes:
+        raise RuntimeError(f"held-out evaluation: all {len(res.broken)} episodes broke on infrastructure; "
+                           f"the last: {res.broken[-1]}")
     rewards: dict[str, list[float]] = {t.id: [] for t in tasks}
     reasons: dict[str, int] = {}
     for ep in res.episodes:

@@ -65,6 +65,7 @@ class Evaluation(_Section):
 
 
 class RecipeConfig(_Section):
+    run_note: str = ""  # what was actually run with this file
     train: dict[str, Any]  # a training config (kind rl): policy, agent, sampling, rollout, algo, optim, ...
     tasks: TaskSplit
     seeds: list[int] = [0]

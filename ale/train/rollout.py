@@ -29,7 +29,7 @@ from typing import Any
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.protocols import ModelReply
-from ale.agent.trajectory import Trajectory, retokenize, tokenizer_fingerprint, training_data
+from ale.agent.trajectory import Trajectory, needs_retokenize, retokenize, training_data
 from ale.train.engine import EngineChatModel, EngineClient
 
 
@@ -175,14 +175,13 @@ def expert_from_solution(task: Any, tokenizer: Any) -> Expert | None:
     return Expert([tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts], 1.0, "solution")
 
 
-def expert_from_trajectory(traj: Trajectory, tokenizer: Any) -> Expert:
+def expert_from_trajectory(traj: Trajectory, tokenizer: Any, tool_format: str = "auto") -> Expert:
     """Chunks of a saved trajectory (e.g. a teacher run) in the policy's tokenizer: its sampled ids when
     it records that same tokenizer (``config["tokenizer"]``, a ``tokenizer_fingerprint``) and has ids for
     every turn; otherwise its assistant messages re-encoded with the policy's chat template
-    (``retokenize``): a teacher's ids index another vocabulary."""
-    if not (traj.turns and all(t.response_ids for t in traj.turns)
-            and traj.config.get("tokenizer") == tokenizer_fingerprint(tokenizer)):
-        traj = retokenize(traj, tokenizer)
+    (``retokenize``, in the harness's ``tool_format``): a teacher's ids index another vocabulary."""
+    if needs_retokenize(traj, tokenizer) or not all(t.response_ids for t in traj.turns):
+        traj = retokenize(traj, tokenizer, tool_format)
     return Expert([list(t.response_ids or []) for t in traj.turns], float(traj.reward or 0.0), "teacher")
 
 
@@ -263,8 +262,8 @@ def _broken(traj: Trajectory) -> str | None:
 
 
 def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
-                max_resamples: int, reward_mode: str, safety: Any = None) -> Episode | None:
-    """One episode with dynamic filtering; None when every attempt was broken."""
+                max_resamples: int, reward_mode: str, safety: Any = None) -> Episode | list[str]:
+    """One episode with dynamic filtering; when every attempt was broken, why each one was."""
     from ale.agent.environment import SandboxEnvironment
 
     reasons: list[str] = []
@@ -310,7 +309,7 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
                     except Exception:
                         pass
             reasons.append(reason)
-        return None
+        return reasons
     finally:
         client.release()
 
@@ -321,6 +320,7 @@ class RolloutResult:
     dropped_broken: int  # episodes given up after max_resamples
     resampled: int  # broken attempts that were retried
     wall_s: float
+    broken: list[str] = field(default_factory=list)  # why each dropped episode's last attempt broke
 
 
 def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatModel, agent_cfg: AgentConfig,
@@ -329,7 +329,8 @@ def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatM
     the lock-step batches do not depend on thread timing)."""
     t0 = time.time()
     episodes: list[Episode] = []
-    dropped = resampled = 0
+    broken: list[str] = []
+    resampled = 0
     with ThreadPoolExecutor(max_workers=concurrency) as ex:
         for start in range(0, len(specs), concurrency):
             wave = specs[start:start + concurrency]
@@ -338,13 +339,13 @@ def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatM
             futures = [ex.submit(run_episode, s, pool, model, agent_cfg, max_resamples, reward_mode, safety) for s in wave]
             for s, f in zip(wave, futures):
                 ep = f.result()
-                if ep is None:
-                    dropped += 1
-                    resampled += max_resamples
-                else:
+                if isinstance(ep, Episode):
                     episodes.append(ep)
                     resampled += ep.attempts - 1
-    return RolloutResult(episodes, dropped, resampled, time.time() - t0)
+                else:
+                    broken.append(ep[-1])
+                    resampled += max_resamples
+    return RolloutResult(episodes, len(broken), resampled, time.time() - t0, broken)
 
 
 def make_specs(tasks: list[Any], n_samples: int, step: int, store: ExpertStore | None, rcfg: Any,

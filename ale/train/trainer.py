@@ -261,7 +261,7 @@ class RLTrainer(_Base):
                 traj = Trajectory.load(f)
                 task_id = (traj.config or {}).get("task_id") or f.stem.split(".")[0]
                 if task_id in ids and (traj.reward or 0) > 0:
-                    self.store.add(task_id, expert_from_trajectory(traj, self.tok))
+                    self.store.add(task_id, expert_from_trajectory(traj, self.tok, self.cfg.agent.tool_format))
 
     def state(self) -> dict[str, Any]:
         # async: the data position before the prefetched step's tasks were taken, so a resumed run samples
@@ -292,7 +292,7 @@ class RLTrainer(_Base):
             gen0, tok0 = self.chat.generate_s, self.chat.tokens_generated
             res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward)
             gen_s, tokens = self.chat.generate_s - gen0, self.chat.tokens_generated - tok0
-        return res.episodes, {"dropped_broken": res.dropped_broken, "resampled": res.resampled,
+        return res.episodes, {"dropped_broken": res.dropped_broken, "resampled": res.resampled, "broken": res.broken,
                               "time_rollout_s": res.wall_s, "time_generation_s": gen_s,
                               "time_env_s": max(res.wall_s - gen_s, 0.0), "generated_tokens": tokens}
 
@@ -389,6 +389,10 @@ class RLTrainer(_Base):
                     else:
                         episodes, roll = self.collect(step)
                         roll["dropped_stale"] = 0
+                    broken = roll.pop("broken")
+                    if broken and not episodes:  # the infrastructure is down: steps on nothing would only pretend to train
+                        raise RuntimeError(f"step {step}: all {len(broken)} episodes broke on infrastructure "
+                                           f"({self.cfg.rollout.max_resamples} retries each); the last: {broken[-1]}")
                     self._after_episodes(episodes)
                     if producer is not None:
                         self._sampler_snapshot = self.sampler.state()  # what this step's checkpoint records
@@ -518,10 +522,14 @@ class _Lookahead:
 
 
 class SFTTrainer(_Base):
-    """The report's SFT (Eq. 1-2): NLL over model chunks, dropping chunks whose tool call errored."""
+    """The report's SFT (Eq. 1-2): NLL over model chunks, dropping chunks whose tool call errored.
+
+    Takes expert trajectories as they come: the policy's own runs (ids kept), and oracle / scripted /
+    teacher trajectories (no ids, or another tokenizer's: re-tokenised for the policy, in the harness's
+    ``agent.tool_format``, see ``ale.agent.trajectory.retokenize``)."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = True):
-        from ale.agent.trajectory import training_data
+        from ale.agent.trajectory import Trajectory
 
         files: list[Path] = []
         for spec in cfg.sft.data:
@@ -532,11 +540,30 @@ class SFTTrainer(_Base):
                 files.append(p)
             else:
                 raise FileNotFoundError(f"sft.data: {p} does not exist")
-        self.rows = [row for f in files for row in training_data(f) if any(row["loss_mask"])]
-        if not self.rows:
-            raise ValueError(f"sft.data: no trajectory with model tokens in {cfg.sft.data}")
-        super().__init__(cfg, resume)  # after the data checks: a bad path fails before the model loads
+        if not files:
+            raise ValueError(f"sft.data: no trajectory files (*.json) in {cfg.sft.data}")
+        trajs = []
+        for f in files:  # before the model loads: a bad file fails at once
+            try:
+                trajs.append(Trajectory.load(f))
+            except (ValueError, KeyError, TypeError) as e:
+                raise ValueError(f"sft.data: {f} is not a trajectory file ({type(e).__name__}: {e})") from None
+        super().__init__(cfg, resume)
+        self.rows = self._rows(trajs, cfg)
         self.position = int(self.extra_state.get("position", 0))
+
+    def _rows(self, trajs: list[Any], cfg: TrainConfig) -> list[dict[str, Any]]:
+        """Training rows in the policy's tokens; stops with one clear line when nothing is trainable."""
+        from ale.agent.trajectory import training_data
+
+        rows = [row for t in trajs for row in training_data(t, self.tok, cfg.agent.tool_format) if any(row["loss_mask"])]
+        chunks = [(e - s, err) for row in rows for (s, e), err in zip(row["chunks"], row["chunk_errors"])]
+        trainable = sum(n for n, err in chunks if not (err and cfg.sft.drop_errored_chunks))
+        if trainable == 0:
+            why = (f"all {len(chunks)} model chunks errored and sft.drop_errored_chunks drops them" if chunks
+                   else "they hold no model turns")
+            raise ValueError(f"sft.data: 0 trainable tokens in {len(trajs)} trajectories ({why})")
+        return rows
 
     def state(self) -> dict[str, Any]:
         return {"position": self.position}
@@ -565,7 +592,8 @@ class SFTTrainer(_Base):
                 idx = self._order(epoch)[start * bs:(start + 1) * bs]
                 batch = collate([self.rows[i] for i in idx], self.tok.pad_token_id)
                 stats = update_step(self.net, self.optimizer, self.scheduler, batch, self.loss_fn,
-                                    self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, dp=self.dp)
+                                    self.cfg.optim.max_grad_norm, self.cfg.optim.micro_batch, dp=self.dp,
+                                    needs_old_logp=False)
                 self.position += 1
                 self.step += 1
                 self.version += 1

@@ -168,7 +168,7 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
                 loss_fn: LossFn, max_grad_norm: float, micro_batch: int = 8, temperature: float = 1.0,
                 recompute_old_logp: str = "auto", policy_version: int | None = None,
                 dp: DataParallel | None = None, epochs: int = 1, minibatches: int = 1,
-                stale_old_logp: str = "engine") -> dict[str, float]:
+                stale_old_logp: str = "engine", needs_old_logp: bool = True) -> dict[str, float]:
     """``epochs`` x ``minibatches`` optimiser steps on ``batch`` (PPO-style; default one step); returns
     loss, grad_norm (before clipping) and the loss's stats, averaged over the optimiser steps (``*_min``
     / ``*_max`` stats: the min / max), plus ``epoch{e}_*`` figures per epoch when ``epochs`` > 1.
@@ -190,6 +190,9 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     sampling policy's own log-probs (so the train/inference mask keeps those tokens: pi_old/mu = 1);
     ``recompute`` takes the trainer's forward at the current weights.
 
+    ``needs_old_logp=False`` (SFT, whose loss never reads pi_old): no pi_old at all (``old_logp`` stays
+    None), so no extra forward.
+
     ``dp`` (``ale.train.parallel.DataParallel``, ``model`` wrapped by it): this rank runs forward and
     backward over its slice of each minibatch's rows; the loss sees every rank's log-probs (see that module).
     """
@@ -207,7 +210,9 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
     single = epochs == 1 and len(parts) == 1
     on_policy = (recompute_old_logp == "auto" and policy_version is not None and not dropout and single
                  and bool((batch.versions == policy_version).all()))
-    if not on_policy:
+    if not needs_old_logp:
+        on_policy = False
+    elif not on_policy:
         model.eval()
         with torch.no_grad():
             batch.old_logp = _logprobs(model, batch, micro_batch, temperature, dp)[1]
@@ -230,7 +235,7 @@ def update_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedu
             merged = _merge([s for e, s in steps if e == epoch])
             out.update({f"epoch{epoch + 1}_{k}": merged[k] for k in _EPOCH_KEYS if k in merged})
     out["lr"] = float(optimizer.param_groups[0]["lr"])
-    out["old_logp_recomputed"] = float(not on_policy)
+    out["old_logp_recomputed"] = float(needs_old_logp and not on_policy)
     out["optimizer_steps"], out["minibatches"] = float(len(steps)), float(len(parts))
     return out
 
@@ -287,8 +292,9 @@ def _optimiser_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, ba
     device = logp.device
     if device.type != "cpu":
         for name in ("response_mask", "infer_logp", "chunk_ids", "rewards", "group_ids", "expert_prefix", "old_logp",
-                     "num_chunks", "episode_ids", "expert_reward", "expert_num_chunks"):
-            setattr(batch, name, getattr(batch, name).to(device))
+                     "num_chunks", "episode_ids", "expert_reward", "expert_num_chunks", "chunk_error"):
+            if getattr(batch, name) is not None:
+                setattr(batch, name, getattr(batch, name).to(device))
     loss, stats = loss_fn(logp, batch)
     if dp is None:
         loss.backward()

@@ -125,3 +125,47 @@ def test_traj_view_html_writes_static_pages_for_a_folder(tmp_path):
     assert "task b" in page and "href='../index.html'" in page and "hello.txt" in page
     r = runner.invoke(cli.traj_app, ["view", str(tmp_path / "site" / "t"), "--html", str(out)])
     assert r.exit_code == 2 and one_error_line(r).startswith("error: no trajectory files in ")
+
+
+@needs_root
+def test_run_on_a_task_folder_uses_its_image_and_grades_it(tmp_path):
+    from tests.bench.bench_testkit import bash_call, scripted, write_task
+
+    task = write_task(tmp_path, "hi")  # its Dockerfile sets WORKDIR /workspace; its test wants answer.txt = hi
+    agent = scripted(tmp_path / "s.jsonl", bash_call("pwd; echo hi > answer.txt"),
+                     {"tool_calls": [{"function": {"name": "finish", "arguments": "{}"}}]})
+    out = tmp_path / "t.json"
+    r = runner.invoke(cli.agent_app, ["run", "--task", str(task), "--model", agent, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "graded: 1/1 tests passed, reward 1.0" in r.stdout
+    d = json.loads(out.read_text())
+    assert d["task"].startswith("Write hi to /workspace/answer.txt") and d["reward"] == 1.0
+    assert d["steps"][0]["observation"].startswith("/workspace")
+    r = runner.invoke(cli.agent_app, ["run", "--task", "builtin:nosuch", "--model", agent])
+    assert r.exit_code == 2 and one_error_line(r) == "error: --task builtin:nosuch: no built-in task 'nosuch' (see ale/bench/tasks/builtin)"
+    r = runner.invoke(cli.agent_app, ["run", "text", "--task", str(task), "--model", agent])
+    assert r.exit_code == 2 and one_error_line(r) == "error: give the task text or --task DIR|builtin:ID (one of them)"
+
+
+@needs_root
+def test_chat_ctrl_c_saves_the_session_and_exits_130(tmp_path):
+    script = tmp_path / "chat.jsonl"
+    script.write_text("\n".join(json.dumps(x) for x in [
+        {"tool_calls": [{"function": {"name": "bash", "arguments": json.dumps({"command": "echo made"})}}]},
+        {"content": "done: made"}]))
+    out = tmp_path / "chat.json"
+    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "agent", "chat", "--model", f"scripted:{script}", "--out", str(out)],
+                         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    p.stdin.write("make it\n")
+    p.stdin.flush()
+    seen = ""
+    while "done: made" not in seen:  # the agent answered; the next prompt waits for input
+        line = p.stdout.readline()
+        assert line, p.stderr.read()
+        seen += line
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and err.strip().splitlines()[-1] == f"interrupted; 1 step(s) saved to {out}", err
+    assert json.loads(out.read_text())["steps"][0]["observation"].startswith("made")

@@ -41,3 +41,30 @@ def test_agent_run_shows_generation_progress_without_loading_bars(tiny_dir, tmp_
     assert r.returncode == 1, r.stderr  # a random model does not finish
     assert f"hf:{tiny_dir}: generating, " in r.stdout and " tokens (" in r.stdout
     assert "Loading weights" not in r.stderr + r.stdout and "it/s]" not in r.stderr
+
+
+def test_hf_model_reuses_the_previous_turns_kv_cache():
+    """A turn feeds the model only its new tokens; greedy outputs match a model that recomputes all."""
+    from ale.agent.protocols import TOKEN_IDS_KEY
+
+    model, tok = make_tiny_llama()
+
+    def episode(m):
+        msgs = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "say hi " * 20}]
+        turns = []
+        for t in range(3):
+            r = m.generate(msgs)
+            turns.append((r.response_ids, r.logprobs, m.last_cached_tokens, len(r.prompt_ids)))
+            msgs += [{**r.message, TOKEN_IDS_KEY: r.response_ids}, {"role": "user", "content": f"observation {t} " * 10}]
+        return turns
+
+    cached = episode(HFModel(model, tok, temperature=0, max_new_tokens=12))
+    plain_model = HFModel(model, tok, temperature=0, max_new_tokens=12)
+    plain_model.reuse_cache = False
+    plain = episode(plain_model)
+    assert [c[0] for c in cached] == [p[0] for p in plain]
+    for c, p in zip(cached, plain):
+        assert c[1] == pytest.approx(p[1], abs=1e-4)
+    assert cached[0][2] == 0 and all(p[2] == 0 for p in plain)
+    for prev, cur in zip(cached, cached[1:]):  # all of the previous prompt and response but its last token
+        assert cur[2] == prev[3] + len(prev[0]) - 1 and cur[2] > cur[3] // 2

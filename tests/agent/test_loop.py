@@ -151,3 +151,21 @@ def test_sandbox_truncated_output_path_is_passed_on(tmp_path):
     t = run(env, [tc("bash", command="seq 1 1000"), tc("finish")])
     path = t.steps[0]["output_path"]
     assert f"full output in {path}" in t.steps[0]["observation"] and "1000" in env.read_file(path)
+
+
+def test_ctrl_c_ends_as_interrupted_with_the_steps_so_far(env):
+    class CtrlC(ScriptedModel):  # the second turn is interrupted, as Ctrl-C in the main thread would
+        def generate(self, messages, tools=None):
+            if len([m for m in messages if m["role"] == "assistant"]) == 1:
+                raise KeyboardInterrupt
+            return super().generate(messages, tools)
+
+    agent = Agent(CtrlC([tc("bash", command="echo one"), tc("finish")]), env, AgentConfig())
+    try:
+        agent.run("the task")
+        raise AssertionError("KeyboardInterrupt must reach the caller")
+    except KeyboardInterrupt:
+        pass
+    t = agent.traj
+    assert t.end_reason == "interrupted" and len(t.steps) == 1 and t.steps[0]["observation"].startswith("one")
+    assert t.ended_at > 0 and len(t.turns) == 1

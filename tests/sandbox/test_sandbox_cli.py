@@ -18,7 +18,7 @@ def one_error_line(r) -> str:
 
 @pytest.mark.parametrize("args,line", [
     (["--memory", "lots"], "error: --memory: not a size: 'lots' (use e.g. 512m, 1g, 65536)"),
-    (["--cpus", "-1"], "error: --cpus: Input should be greater than 0"),
+    (["--cpus", "-1"], "error: --cpus: Input should be greater than or equal to 0.01"),
     (["--workdir", "rel"], "error: --workdir: workdir must be an absolute path, got 'rel'"),
     (["-e", "NOEQUALS"], "error: --env wants KEY=VALUE, got 'NOEQUALS'"),
 ])
@@ -103,3 +103,22 @@ def test_image_ls_counts_the_shared_base_layer_apart(tmp_path):
         assert shared == rows["base"][4] and float(shared.split()[0]) > 50
     finally:
         runner.invoke(cli.app, ["image", "rm", name])
+
+
+@needs_root
+def test_ctrl_c_removes_the_sandbox_and_exits_130():
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "run", "--", "sh", "-c", "echo up; sleep 120"],
+                         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert p.stdout.readline() == "up\n"
+    t0 = time.time()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and time.time() - t0 < 5 and "Traceback" not in err, err

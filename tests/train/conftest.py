@@ -75,3 +75,26 @@ def teacher_trajectory(tok, reward=1.0):
                       steps=[{"index": 0, "turn": 0, "error": False}, {"index": 1, "turn": 1, "error": False}])
     traj.finalize_tokens()
     return traj
+
+
+def assert_engine_samples_from_trainer_weights(trainer, episodes, start_model) -> None:
+    """Episodes sampled by the trainer's current policy version carry log mu equal to the trainer model's
+    log-probs of the same tokens (the engine, wherever it runs, samples from the trained weights), and
+    not to the start weights' (so the weights moved and the new ones reached the engine)."""
+    import torch
+
+    from ale.train.update import collate, token_logprobs
+
+    rows = [row for ep in episodes if ep.versions and set(ep.versions) == {trainer.version} for row in ep.rows()]
+    assert rows, "no episode sampled entirely by the current weights"
+    batch = collate(rows, trainer.tok.pad_token_id)
+    known = batch.response_mask & torch.isfinite(batch.infer_logp)
+    assert known.any()
+    temperature = trainer.cfg.sampling.temperature
+    with torch.no_grad():
+        now = token_logprobs(trainer.model.eval(), batch.input_ids, batch.attention_mask, 8, temperature)
+        start = token_logprobs(start_model.eval(), batch.input_ids, batch.attention_mask, 8, temperature)
+    gap_now = float((now - batch.infer_logp)[known].abs().max())
+    gap_start = float((start - batch.infer_logp)[known].abs().max())
+    assert gap_now < 1e-4, f"engine log mu differs from the trainer's weights by {gap_now}"
+    assert gap_start > 1e-3, f"engine log mu equals the start weights' (gap {gap_start}): no update reached it"

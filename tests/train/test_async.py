@@ -3,6 +3,7 @@
 ``rollout.max_policy_lag`` versions old are dropped and counted."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -11,7 +12,7 @@ from ale.train.distributed import ProcessRollouts
 from ale.train.rollout import Episode
 from ale.train.trainer import RLTrainer, split_stale
 
-from conftest import tiny_rl_config
+from conftest import assert_engine_samples_from_trainer_weights, tiny_rl_config
 
 
 def _ep(*versions: int) -> Episode:
@@ -41,9 +42,11 @@ def _wait_for_lookahead_before_training(trainer: RLTrainer) -> None:
 
 def test_async_process_worker_runs_steps_and_drops_stale_samples(tmp_path):
     out = tmp_path / "run"
-    cfg = tiny_rl_config(out, "resample.enabled=false", "rollout.async_mode=true", "rollout.max_policy_lag=1")
-    assert cfg.rollout.async_worker == "process"
+    # resampling on (the example's default): per group one anchored episode (R = 1) and one plain: a gradient
+    cfg = tiny_rl_config(out, "rollout.async_mode=true", "rollout.max_policy_lag=1")
+    assert cfg.rollout.async_worker == "process" and cfg.resample.enabled
     trainer = RLTrainer(cfg)
+    start = copy.deepcopy(trainer.model)
     try:
         assert isinstance(trainer.remote, ProcessRollouts) and trainer.remote.pid != os.getpid()
         records = trainer.train(2)  # real sandboxes, driven by the worker process
@@ -51,10 +54,13 @@ def test_async_process_worker_runs_steps_and_drops_stale_samples(tmp_path):
         assert [r["policy_version"] for r in records] == [1, 2]
         for r in records:
             assert r["episodes"] == 2 and r["dropped_stale"] == 0 and r["dropped_broken"] == 0
-            assert r["generated_tokens"] > 0 and math.isfinite(r["loss"]) and math.isfinite(r["grad_norm"])
+            assert r["generated_tokens"] > 0 and math.isfinite(r["loss"]) and r["grad_norm"] > 0
             assert 0 <= r["policy_lag_mean"] <= 1
         assert records[0]["policy_lag_mean"] == 0  # step 1 is sampled before any update
         assert trainer.remote.wait_loaded(2, timeout=60)  # the worker got the newest weights
+        # ... and samples from them: its log mu is the trainer's version-2 model's, not the start model's
+        episodes, _ = trainer.collect(3)
+        assert_engine_samples_from_trainer_weights(trainer, episodes, start)
         # the checkpoint records the data position of its own step, not of the prefetched next one
         ckpt = json.loads((out / "checkpoints" / "step-1" / "trainer.json").read_text())
         assert ckpt["sampler"]["epoch"] * len(trainer.tasks) + ckpt["sampler"]["cursor"] == 1
@@ -74,13 +80,17 @@ def test_async_process_worker_runs_steps_and_drops_stale_samples(tmp_path):
 
 
 def test_async_thread_worker_drops_stale_samples(tmp_path):
-    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.async_mode=true",
+    cfg = tiny_rl_config(tmp_path / "run", "rollout.async_mode=true",
                          "rollout.async_worker=thread", "rollout.max_policy_lag=0")
     trainer = RLTrainer(cfg)
     assert trainer.remote is None
+    start = copy.deepcopy(trainer.model)
     _wait_for_lookahead_before_training(trainer)
     try:
         records = trainer.train(3)
+        assert all(r["grad_norm"] > 0 for r in records if r["episodes"] > 0)
+        episodes, _ = trainer.collect(4)
+        assert_engine_samples_from_trainer_weights(trainer, episodes, start)  # the shared engine has the new weights
     finally:
         trainer.close()
     assert [r["step"] for r in records] == [1, 2, 3]

@@ -25,6 +25,9 @@ def test_example_config_loads_and_overrides_apply():
     ("policy.dtype=float8", "policy.dtype"),
     ("algo.mask_low=3", "mask_low"),
     ("distributed.strategy=zero", "distributed.strategy"),
+    ("optim.epochs=0", "optim.epochs"),
+    ("optim.minibatches=0", "optim.minibatches"),
+    ("optim.stale_old_logp=current", "optim.stale_old_logp"),
 ])
 def test_bad_keys_and_values_are_named(override, named):
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
@@ -54,10 +57,12 @@ def test_cli_fails_fast_with_the_key_in_the_message(tmp_path):
 def test_every_example_config_validates_and_says_what_was_run():
     from conftest import REPO
 
+    from ale.train.recipe import load_recipe
+
     files = sorted((REPO / "examples").glob("*/*.yaml"))
     assert len(files) >= 4
     for f in files:
-        cfg = load_config(f)
+        cfg = load_recipe(f) if f.parent.name == "recipes" else load_config(f)
         assert cfg.run_note, f"{f}: run_note must say what was actually run"
 
 

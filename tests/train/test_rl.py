@@ -2,9 +2,11 @@
 expert-prefix resampling, plots."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -12,7 +14,7 @@ from ale.train.cli import app
 from ale.train.rollout import ExpertStore, update_rollback
 from ale.train.trainer import RLTrainer
 
-from conftest import TEST_OVERRIDES, TINY_RL, tiny_rl_config
+from conftest import TEST_OVERRIDES, TINY_RL, assert_engine_samples_from_trainer_weights, tiny_rl_config
 
 
 def test_cli_two_ipa_steps_write_metrics(tmp_path):
@@ -37,22 +39,30 @@ def test_cli_two_ipa_steps_write_metrics(tmp_path):
 
 
 def test_engine_gets_the_trained_weights_and_episodes_record_versions(tmp_path):
-    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.n_samples=2")
+    # one anchored episode per group (the replayed expert call solves the task: R = 1) and one plain (R = 0):
+    # the RL and imitation terms both have a gradient; two epochs, so the ratio leaves 1 on the second
+    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=true", "resample.fraction=0.5", "rollout.n_samples=2",
+                         "optim.epochs=2")
     trainer = RLTrainer(cfg)
     try:
-        start = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+        start = copy.deepcopy(trainer.model)
         episodes, roll = trainer.collect(1)
         assert len(episodes) == 2 and roll["dropped_broken"] == 0
+        assert sorted(ep.reward for ep in episodes) == [0.0, 1.0]
         for ep in episodes:
             assert ep.versions and set(ep.versions) == {0}  # every sampled turn says which weights sampled it
             rows = ep.rows()
             assert rows and all(r["version"] == 0 and r["group"] == episodes[0].spec.group for r in rows)
-        trainer.train_on(episodes)
-        engine_sd = trainer.engine.model.state_dict()
-        moved = any(not torch.equal(start[k], v) for k, v in trainer.model.state_dict().items())
+        stats = trainer.train_on(episodes)
+        assert stats["grad_norm"] > 0 and stats["optimizer_steps"] == 2
+        assert stats["epoch1_ratio_max"] == pytest.approx(1.0, abs=1e-5) and stats["epoch2_ratio_max"] != pytest.approx(1.0, abs=1e-5)
+        assert any(not torch.equal(p, q) for p, q in zip(start.parameters(), trainer.model.parameters()))  # moved
         assert trainer.engine.version == 1
+        engine_sd = trainer.engine.model.state_dict()
         assert all(torch.equal(engine_sd[k], v) for k, v in trainer.model.state_dict().items())
-        assert moved or all(ep.reward == episodes[0].reward for ep in episodes)  # equal rewards: A = 0, nothing to learn
+        episodes, _ = trainer.collect(2)
+        assert all(set(ep.versions) == {1} for ep in episodes if ep.versions)
+        assert_engine_samples_from_trainer_weights(trainer, episodes, start)
     finally:
         trainer.close()
 
@@ -228,3 +238,50 @@ def test_a_teachers_ids_are_re_encoded_unless_it_used_the_policys_tokenizer(tiny
     assert expert_from_trajectory(own, tok).chunks[0] == own.turns[0].response_ids
     own.config.pop("tokenizer")  # no record of the tokenizer: re-encoded, to be safe
     assert expert_from_trajectory(own, tok).chunks == expert.chunks
+
+
+def test_training_batch_holds_exactly_the_engines_tokens_and_log_mu(tmp_path):
+    """Token exactness over a multi-turn RL step in real sandboxes: every completion the engine sampled
+    (its prompt ids, sampled ids and log mu) is in the training batch at the same positions, unchanged,
+    and nothing else is trained on; the trainer's pi_old of those tokens equals mu (same weights)."""
+    cfg = tiny_rl_config(tmp_path / "run", "resample.enabled=false", "rollout.n_samples=2", "agent.max_steps=3",
+                         "optim.recompute_old_logp=always")
+    trainer = RLTrainer(cfg)
+    sampled = []
+    real_generate = trainer.engine.generate
+
+    def recording_generate(prompts, params, seed=None, max_new_tokens=None):
+        outs = real_generate(prompts, params, seed=seed, max_new_tokens=max_new_tokens)
+        sampled.extend(outs)
+        return outs
+
+    trainer.engine.generate = recording_generate
+    seen = {}
+    real_loss = trainer.loss_fn
+
+    def loss_fn(logp, b):
+        seen["batch"] = b
+        return real_loss(logp, b)
+
+    trainer.loss_fn = loss_fn
+    try:
+        episodes, _ = trainer.collect(1)
+        assert max(len(ep.versions) for ep in episodes) >= 2  # multi-turn: several engine calls per episode
+        stats = trainer.train_on(episodes)
+    finally:
+        trainer.close()
+    b = seen["batch"]
+    from_engine = sorted((tuple(c.prompt_ids), tuple(c.ids), tuple(c.logprobs)) for c in sampled)
+    in_batch = []
+    for row in range(b.size):
+        ids, mu, chunks = b.input_ids[row].tolist(), b.infer_logp[row].tolist(), b.chunk_ids[row]
+        for k in sorted(set(chunks[chunks >= 0].tolist())):
+            where = (chunks == k).nonzero().squeeze(1)
+            s, e = int(where[0]), int(where[-1]) + 1
+            assert e - s == len(where)  # a chunk is one contiguous run
+            in_batch.append((tuple(ids[:s]), tuple(ids[s:e]), tuple(mu[s:e])))
+    assert len(from_engine) == len(in_batch) >= 3
+    assert sorted(in_batch) == from_engine  # the same ids at the same positions, the same log mu, bit for bit
+    assert stats["mask_kept_frac"] == 1.0 and abs(stats["mismatch_ratio_mean"] - 1.0) < 1e-3
+    known = b.response_mask
+    assert float((b.old_logp - b.infer_logp)[known].abs().max()) < 1e-4  # trainer pi_old == engine mu

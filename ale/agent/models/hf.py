@@ -7,6 +7,11 @@ prefix-stable templates (ChatML and the like), and training never sees re-tokeni
 
 Log-probs: with sampling, log-softmax of the processed scores (after temperature/top-k/top-p), i.e. the
 distribution actually sampled from (mu); greedy decoding reports the raw model log-probs.
+
+KV cache: the keys/values of the last generate() are kept with the token ids they cover; the next call
+reuses them for the longest common prefix of its prompt (in an agent episode: the whole previous prompt
+and response), so a turn costs its new tokens, not the whole history again. One cache per model: episodes
+that share a model across threads (the evaluator) take turns at it, a mismatch just recomputes.
 """
 from __future__ import annotations
 
@@ -70,6 +75,33 @@ class HFModel:
         self.generator_seed = seed
         self._interrupted = threading.Event()
         self.on_token: Callable[[int], None] | None = None  # called with the count of tokens generated so far
+        self.reuse_cache = True
+        from transformers.generation.utils import GenerateDecoderOnlyOutput
+
+        # transformers 5 renamed generate's past_key_values (argument and output) to cache
+        self._cache_key = "cache" if "cache" in getattr(GenerateDecoderOnlyOutput, "__dataclass_fields__", {}) \
+            else "past_key_values"
+        self.last_cached_tokens = 0  # prompt tokens the last generate() took from the cache
+        self._cache: tuple[list[int], Any] | None = None  # (token ids covered, the KV cache of the last generate)
+        self._cache_lock = threading.Lock()
+
+    def _take_cache(self, prompt: list[int]) -> tuple[Any, int]:
+        """(the kept cache cropped to its common prefix with `prompt`, that length), or (None, 0)."""
+        with self._cache_lock:
+            kept, self._cache = self._cache, None  # taken: a concurrent call cannot share it
+        if kept is None or not self.reuse_cache:
+            return None, 0
+        ids, cache = kept
+        n = 0
+        for a, b in zip(ids, prompt):
+            if a != b:
+                break
+            n += 1
+        n = min(n, len(prompt) - 1)  # generate needs at least one new token to run the model on
+        if n <= 0:
+            return None, 0
+        cache.crop(n - cache.get_seq_length())  # drop what the new prompt does not share (a negative count)
+        return cache, n
 
     def interrupt(self) -> None:
         """Stop for good (Ctrl-C of a run that shares this model across threads): a generation in flight
@@ -112,11 +144,18 @@ class HFModel:
             return torch.full((input_ids.shape[0],), self._interrupted.is_set())
 
         kw["stopping_criteria"] = [watch]
+        cache, self.last_cached_tokens = self._take_cache(prompt)
+        if cache is not None:
+            kw[self._cache_key] = cache
         with torch.no_grad():
             out = self.model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long), **kw)
         if self._interrupted.is_set():
             raise KeyboardInterrupt
-        response = out.sequences[0, len(prompt):].tolist()
+        sequence, new_cache = out.sequences[0].tolist(), getattr(out, self._cache_key, None)
+        if self.reuse_cache and new_cache is not None:
+            with self._cache_lock:  # the cache covers every token fed to the model: all but the last sampled
+                self._cache = (sequence[:new_cache.get_seq_length()], new_cache)
+        response = sequence[len(prompt):]
         steps = out.scores if sample else out.logits
         logprobs = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(steps, response)]
         # generate pads after eos only in batches; cut defensively at the first eos
