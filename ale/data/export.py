@@ -9,8 +9,9 @@ the system prompt. Turn by turn, the prompt extends the previous prompt + reply 
 starts where a template is not prefix-stable), so chunks are exact token spans.
 
 Outputs under OUT:
-- `trajectories/*.json`: the trajectories with these token ids (format of docs/trajectory.md):
-  `ale train sft` reads this folder (`sft.data: [OUT/trajectories]`).
+- `trajectories/*.json`: the trajectories with these token ids, their `messages` the re-rendered chat and
+  `config.tokenizer` the student tokenizer's fingerprint (docs/trajectory.md): `ale train sft` reads
+  this folder (`sft.data: [OUT/trajectories]`) and uses the ids as they are.
 - `data/train.parquet` (or `.jsonl`): one row per training sequence: `input_ids`, `attention_mask`,
   `labels` (-100 off the model's chunks and on chunks whose tool call errored: the report's per-turn
   mask m_k), `completion_mask` (the same as 0/1: TRL's SFTTrainer takes the dataset as it is),
@@ -117,8 +118,13 @@ def retokenize(traj: Trajectory, tok: Any) -> tuple[Trajectory, list[dict[str, A
                                started_at=src.started_at if src else 0.0, duration_s=src.duration_s if src else 0.0,
                                finish_reason="stop"))
         prev_text, prev_ids = prefix + reply + (eos or ""), prompt_ids + response_ids
+    from ale.agent.trajectory import tokenizer_fingerprint
+
     new = Trajectory.from_dict(traj.to_dict())
-    new.turns = turns
+    # the messages become the chat these ids render, and the tokenizer is recorded, so a trainer with the same
+    # tokenizer uses these ids as they are (ale.agent.trajectory.training_data re-renders only on a mismatch)
+    new.messages, new.turns = chat, turns
+    new.config = {**new.config, "tokenizer": tokenizer_fingerprint(tok), "retokenized_from": traj.config.get("tokenizer")}
     new.finalize_tokens()
     return new, chat
 

@@ -84,7 +84,7 @@ def synth(plan: list[tuple[str, int, dict[str, Any]]], seed: int, out: Path, rep
         except Exception as e:  # a family that cannot make instances here (e.g. a package missing): say why
             gen_errors.append(Review(f"{family}-s{seed}", family, "generator_failed", [f"{type(e).__name__}: {e}"]))
     reviews: dict[str, Review] = {}
-    tasks, load_errors = [], []
+    tasks = []
     for family, p in made:
         try:
             task = load_task(p)
@@ -97,7 +97,7 @@ def synth(plan: list[tuple[str, int, dict[str, Any]]], seed: int, out: Path, rep
             continue
         tasks.append(task)
     families = dict((p.name, f) for f, p in made)
-    for v in validate(tasks, load_errors, repeat=repeat, concurrency=concurrency):
+    for v in validate(tasks, repeat=repeat, concurrency=concurrency):
         status = "accepted" if v.status == "ok" else v.status
         reviews[v.task_id] = Review(v.task_id, families[v.task_id], status, v.reasons, v.oracle_passes, v.null_passes)
     for dest in ("tasks", "rejected"):

@@ -61,6 +61,16 @@ def test_dataset_columns_masks_and_card(exported):
     assert "path: data/train.parquet" in card and "trajectories: 2, sequences: 2" in card
 
 
+def test_the_trainer_uses_the_exported_ids_as_they_are(exported):
+    tok = load_tokenizer("tiny")
+    f = exported / "trajectories" / "egress-nmap-subnet.json"
+    stored = Trajectory.load(f)
+    (row,) = training_data(f, tokenizer=tok)  # what ale train sft computes for the tiny policy
+    assert row["input_ids"] == stored.sequences[0].input_ids  # not re-rendered: the fingerprint matches
+    first = tok.decode(row["input_ids"][row["chunks"][0][0]:row["chunks"][0][1]])
+    assert '<tool_call>{"name": "bash"' in first  # the tool call is in the trained tokens
+
+
 def test_ale_train_sft_reads_the_export(exported, tmp_path):
     r = CliRunner().invoke(app, ["train", "sft", "examples/cpu-tiny/sft.yaml", f"sft.data=[{exported}/trajectories]",
                                  "sft.batch_size=2", "progress=false", "tensorboard=false", "--steps", "1",
