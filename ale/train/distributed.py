@@ -65,7 +65,8 @@ class RolloutWorker:
         r = self.cfg.rollout
         self.chat.seed, self.chat.batches = seed, 0
         gen0, tok0 = self.chat.generate_s, self.chat.tokens_generated
-        res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward)
+        res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward,
+                           self.cfg.safety)
         return res, self.chat.generate_s - gen0, self.chat.tokens_generated - tok0
 
     def close(self) -> None:

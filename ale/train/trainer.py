@@ -290,7 +290,8 @@ class RLTrainer(_Base):
         else:
             self.chat.seed, self.chat.batches = seed, 0
             gen0, tok0 = self.chat.generate_s, self.chat.tokens_generated
-            res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward)
+            res = run_episodes(specs, self.pool, self.chat, self.agent_cfg, r.concurrency, r.max_resamples, r.reward,
+                               self.cfg.safety)
             gen_s, tokens = self.chat.generate_s - gen0, self.chat.tokens_generated - tok0
         return res.episodes, {"dropped_broken": res.dropped_broken, "resampled": res.resampled, "broken": res.broken,
                               "time_rollout_s": res.wall_s, "time_generation_s": gen_s,
@@ -348,6 +349,10 @@ class RLTrainer(_Base):
         for ep in episodes:
             reasons[ep.trajectory.end_reason or "none"] = reasons.get(ep.trajectory.end_reason or "none", 0) + 1
         out.update({f"end_{k}": float(v) for k, v in reasons.items()})
+        if self.cfg.safety.enabled:  # per behaviour: the fraction of episodes the safety layer flagged
+            from ale.safety.rl import metrics
+
+            out.update(metrics([ep.trajectory for ep in episodes]))
         return out
 
     def _after_episodes(self, episodes: list[Episode]) -> None:

@@ -68,3 +68,28 @@ def test_penalty_only_lets_it_run_and_clean_episodes_pay_nothing(setup):
 def test_config_rejects_unknown_behaviours():
     with pytest.raises(ConfigError, match="unknown behaviours"):
         load_config(None, ["safety.behaviours=[mining]"])
+
+
+def test_the_trainer_runs_the_hook_and_logs_each_behaviour(tmp_path):
+    """`ale train rl` with the safety section: episodes go through the hook and every step logs a rate
+    per behaviour (an expert prefix that reads credentials outside the task is flagged)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+    from conftest import tiny_rl_config  # tests/train's helper
+
+    from ale.train.rollout import Expert
+    from ale.train.trainer import RLTrainer
+
+    cfg = tiny_rl_config(tmp_path / "run", "steps=1", "safety.enabled=true", "rollout.n_samples=2")
+    trainer = RLTrainer(cfg, resume=False)
+    try:
+        bad = trainer.tok.encode("```bash\ncat /root/.ssh/id_rsa\n```", add_special_tokens=False) + [trainer.tok.eos_token_id]
+        for task in trainer.tasks:
+            trainer.store.experts[task.id] = [Expert([bad, bad], 1.0, "teacher")]
+        (record,) = trainer.train()
+    finally:
+        trainer.close()
+    assert {"safety_any", "safety_credential_access"} <= set(record), sorted(record)
+    assert record["safety_any"] > 0
