@@ -37,6 +37,15 @@ class AgentSection(_Section):
     tools: list[str] | None = None
     system_prompt: str | None = None
 
+    def harness(self) -> Any:
+        """The agent harness's ``AgentConfig`` for these settings (rollouts and evaluation use the same)."""
+        from ale.agent.loop import DEFAULT_SYSTEM_PROMPT, AgentConfig
+
+        return AgentConfig(system_prompt=self.system_prompt or DEFAULT_SYSTEM_PROMPT, max_steps=self.max_steps,
+                           wall_time_s=self.wall_time_s, command_timeout_s=self.command_timeout_s,
+                           tool_format=self.tool_format, max_format_errors=self.max_format_errors,
+                           tools=tuple(self.tools) if self.tools else None, notes_file=None)
+
 
 class RolloutConfig(_Section):
     tasks: str = "examples/tasks/easy-words"  # task folder(s) for ale.bench.load_tasks ("builtin" allowed)

@@ -31,7 +31,6 @@ class RolloutWorker:
     """Ray actor body: engine replica + sandbox pool + the same ``run_episodes`` as in-process."""
 
     def __init__(self, cfg_json: str, state_dict: dict[str, torch.Tensor], version: int):
-        from ale.agent.loop import DEFAULT_SYSTEM_PROMPT, AgentConfig
         from ale.train.config import TrainConfig
         from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
         from ale.train.policy import engine_base, load_policy
@@ -48,11 +47,7 @@ class RolloutWorker:
         s = cfg.sampling
         self.chat = EngineChatModel(self.engine, tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
                                     cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
-        a = cfg.agent
-        self.agent_cfg = AgentConfig(system_prompt=a.system_prompt or DEFAULT_SYSTEM_PROMPT, max_steps=a.max_steps,
-                                     wall_time_s=a.wall_time_s, command_timeout_s=a.command_timeout_s,
-                                     tool_format=a.tool_format, max_format_errors=a.max_format_errors,
-                                     tools=tuple(a.tools) if a.tools else None, notes_file=None)
+        self.agent_cfg = cfg.agent.harness()
         self.pool = SandboxPool(cfg.rollout.memory, cfg.rollout.workdir)
 
     def load_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> int:

@@ -13,19 +13,10 @@ from typing import Any
 
 import torch
 
-from ale.agent.loop import DEFAULT_SYSTEM_PROMPT, AgentConfig
-from ale.train.config import AgentSection, TrainConfig
+from ale.train.config import TrainConfig
 from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
 from ale.train.policy import engine_base
 from ale.train.rollout import EpisodeSpec, SandboxPool, run_episodes
-
-
-def agent_config(a: AgentSection) -> AgentConfig:
-    """The harness settings of a training config (rollouts and evaluation use the same)."""
-    return AgentConfig(system_prompt=a.system_prompt or DEFAULT_SYSTEM_PROMPT, max_steps=a.max_steps,
-                       wall_time_s=a.wall_time_s, command_timeout_s=a.command_timeout_s, tool_format=a.tool_format,
-                       max_format_errors=a.max_format_errors, tools=tuple(a.tools) if a.tools else None,
-                       notes_file=None)
 
 
 @dataclass
@@ -74,7 +65,7 @@ def evaluate(model: torch.nn.Module, tok: Any, cfg: TrainConfig, tasks: list[Any
     try:
         specs = [EpisodeSpec(task=t, group=g, client_id=g * samples + i) for g, t in enumerate(tasks)
                  for i in range(samples)]
-        res = run_episodes(specs, pool, chat, agent_config(cfg.agent), cfg.rollout.concurrency,
+        res = run_episodes(specs, pool, chat, cfg.agent.harness(), cfg.rollout.concurrency,
                            cfg.rollout.max_resamples, "pass")
     finally:
         chat.close()

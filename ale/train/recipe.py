@@ -139,7 +139,6 @@ def _stage_config(tree: dict[str, Any], overrides: list[str], path: Path, **dire
 def expert_data(cfg: TrainConfig, tasks: list[Any], out: Path) -> int:
     """Replay the scripted expert on every task through the harness; keep the passing trajectories."""
     from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
-    from ale.train.evaluate import agent_config
     from ale.train.policy import load_policy
     from ale.train.rollout import EpisodeSpec, SandboxPool, expert_from_solution, run_episodes
 
@@ -158,7 +157,7 @@ def expert_data(cfg: TrainConfig, tasks: list[Any], out: Path) -> int:
             e = expert_from_solution(t, tok)
             if e is not None:
                 specs.append(EpisodeSpec(task=t, group=len(specs), client_id=len(specs), expert=e, anchor=len(e.chunks)))
-        res = run_episodes(specs, pool, chat, agent_config(cfg.agent), cfg.rollout.concurrency, 1, "pass")
+        res = run_episodes(specs, pool, chat, cfg.agent.harness(), cfg.rollout.concurrency, 1, "pass")
     finally:
         chat.close()
         pool.close()

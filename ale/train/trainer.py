@@ -23,7 +23,6 @@ from typing import Any
 
 import torch
 
-from ale.agent.loop import DEFAULT_SYSTEM_PROMPT, AgentConfig
 from ale.train.algorithms import imitation_loss, policy_loss, sft_loss
 from ale.train.config import TrainConfig
 from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
@@ -224,11 +223,7 @@ class RLTrainer(_Base):
             self.chat = EngineChatModel(self.engine, self.tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
                                         cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
             self.pool = SandboxPool(r.memory, r.workdir)
-        a = cfg.agent
-        self.agent_cfg = AgentConfig(system_prompt=a.system_prompt or DEFAULT_SYSTEM_PROMPT, max_steps=a.max_steps,
-                                     wall_time_s=a.wall_time_s, command_timeout_s=a.command_timeout_s,
-                                     tool_format=a.tool_format, max_format_errors=a.max_format_errors,
-                                     tools=tuple(a.tools) if a.tools else None, notes_file=None)
+        self.agent_cfg = cfg.agent.harness()
 
     def _make_engine(self, weights: dict[str, torch.Tensor]) -> Any:
         eos, pad = self.tok.eos_token_id, self.tok.pad_token_id
