@@ -19,6 +19,12 @@ HELLO = ROOT / "examples/agent/hello.jsonl"
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="real sandboxes need root")
 
 
+
+def _sigint_default() -> None:
+    """The child takes Ctrl-C as a user's shell gives it (a background job of a script starts with it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def one_error_line(r) -> str:
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in r.output, (r.output, r.stderr)
@@ -91,7 +97,7 @@ def test_ctrl_c_saves_the_steps_so_far_and_exits_130(tmp_path):
     calls = [{"function": {"name": "bash", "arguments": json.dumps({"command": c})}} for c in ("echo started", "sleep 120")]
     script.write_text("\n".join(json.dumps({"tool_calls": [c]}) for c in calls))
     out = tmp_path / "t.json"
-    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "agent", "run", "x", "--model", f"scripted:{script}",
+    p = subprocess.Popen(preexec_fn=_sigint_default, args=[sys.executable, "-m", "ale.cli", "agent", "run", "x", "--model", f"scripted:{script}",
                           "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
     for line in p.stdout:  # step 0 is printed when it is done; step 1 (sleep 120) starts right after
@@ -154,7 +160,7 @@ def test_chat_ctrl_c_saves_the_session_and_exits_130(tmp_path):
         {"tool_calls": [{"function": {"name": "bash", "arguments": json.dumps({"command": "echo made"})}}]},
         {"content": "done: made"}]))
     out = tmp_path / "chat.json"
-    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "agent", "chat", "--model", f"scripted:{script}", "--out", str(out)],
+    p = subprocess.Popen(preexec_fn=_sigint_default, args=[sys.executable, "-m", "ale.cli", "agent", "chat", "--model", f"scripted:{script}", "--out", str(out)],
                          cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
     p.stdin.write("make it\n")

@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 FINISH = {"tool_calls": [{"function": {"name": "finish", "arguments": "{}"}}]}
 
 
+
+def _sigint_default() -> None:
+    """The child takes Ctrl-C as a user's shell gives it (a background job of a script starts with it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def error_lines(r) -> list[str]:
     assert "Traceback" not in r.output, r.output
     return [ln for ln in r.stderr.splitlines() if ln.strip()]
@@ -111,7 +117,7 @@ def test_ctrl_c_saves_finished_tasks_and_exits_130(tmp_path):
     cmd = [sys.executable, "-m", "ale.cli", "bench", "run", "--tasks", str(tmp_path / "tasks"), "--agent", agent,
            "--concurrency", "1", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    p = subprocess.Popen(preexec_fn=_sigint_default, args=cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while not (tmp_path / "res" / "results.tasks" / "a.json").exists():
         assert p.poll() is None and time.time() < deadline, p.stderr.read()

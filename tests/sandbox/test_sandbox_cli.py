@@ -1,5 +1,6 @@
 """`ale sandbox` as a user meets it: each bad option is one line on stderr naming the option (no pydantic
 dump, no traceback), before any sandbox is made."""
+import signal
 import socket
 
 import pytest
@@ -8,6 +9,12 @@ from typer.testing import CliRunner
 from ale.sandbox import cli
 
 runner = CliRunner()
+
+
+
+def _sigint_default() -> None:
+    """The child takes Ctrl-C as a user's shell gives it (a background job of a script starts with it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def one_error_line(r) -> str:
@@ -114,7 +121,7 @@ def test_ctrl_c_removes_the_sandbox_and_exits_130():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "run", "--", "sh", "-c", "echo up; sleep 120"],
+    p = subprocess.Popen(preexec_fn=_sigint_default, args=[sys.executable, "-m", "ale.cli", "sandbox", "run", "--", "sh", "-c", "echo up; sleep 120"],
                          cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
     assert p.stdout.readline() == "up\n"
