@@ -95,7 +95,12 @@ def test_other_sandbox_data_invisible(client, sandbox):
         r = victim.exec(["bash", "-c", f"echo {secret} > /dev/shm/s; echo {secret} > /tmp/s; "
                         f"(setsid bash -c 'exec -a {secret} sleep 30' </dev/null >/dev/null 2>&1 &)"])
         assert r.exit_code == 0
-        assert secret in victim.exec(["bash", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).stdout
+        for _ in range(50):  # the detached sleep starts asynchronously: wait until the victim's setup is in place
+            if secret in victim.exec(["bash", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).stdout:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the victim's own process with the secret never appeared")
         sandbox.write_file("/attack/needle", secret)
         r = run_attack(sandbox, "other_sandbox.sh", "/attack/needle")
         assert_blocked(r)
