@@ -341,7 +341,7 @@ def image_import(name: str, tarball: Path) -> None:
 @image_app.command("ls")
 def image_ls() -> None:
     """List images."""
-    from .images import ImageStore
+    from .images import ImageStore, du
     from .manager import DEFAULT_HOME
 
     from rich.console import Console
@@ -352,7 +352,7 @@ def image_ls() -> None:
     store = ImageStore(DEFAULT_HOME)
     images = store.list()
     users = Counter(lid for i in images for lid in set(i.layers))
-    size = {lid: _du(store.layers_dir / lid) for lid in users}
+    size = {lid: du(store.layers_dir / lid) for lid in users}
     # a layer several images use (the base rootfs under every built image) is on disk once: "own" is
     # what removing the image could free, "shared" what it uses in common with others
     t = Table("name", "layers", "workdir", "own", "shared")
@@ -363,15 +363,6 @@ def image_ls() -> None:
     Console().print(t)
 
 
-def _du(path: Path) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-            except OSError:
-                pass
-    return total
 
 
 @image_app.command("rm")

@@ -222,15 +222,7 @@ class ImageStore:
         return [self.layers_dir / lid for lid in image.layers]
 
     def disk_usage(self, image: Image) -> int:
-        total = 0
-        for p in self.layer_paths(image):
-            for dirpath, _, files in os.walk(p):
-                for f in files:
-                    try:
-                        total += os.lstat(os.path.join(dirpath, f)).st_size
-                    except OSError:
-                        pass
-        return total
+        return sum(du(p) for p in self.layer_paths(image))
 
     # ---- layers
     def new_layer_dir(self) -> Path:
@@ -563,3 +555,15 @@ def hash_paths(paths: list[Path]) -> str:
                 h.update(oct(f.stat().st_mode & 0o777).encode())
                 h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def du(path: Path) -> int:
+    """Bytes of the files under path (sizes as stored; unreadable entries skipped)."""
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
