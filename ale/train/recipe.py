@@ -289,6 +289,7 @@ def _run_arm(rc: RecipeConfig, tree: dict[str, Any], arm: Arm, seed: int, sdir: 
             "train_plain_reward_last10": _mean([m.get("reward_plain_mean") for m in metrics[-10:]]),
             "grad_norm": [m.get("grad_norm") for m in metrics],
             "chunks_truncated_frac": _mean([m.get("chunks_truncated_frac") for m in metrics]),
+            "mask_kept_frac": _mean([m.get("mask_kept_frac") for m in metrics]),
             "wall_s": round(time.time() - t0, 1)}
 
 
