@@ -128,6 +128,16 @@ class SafetyConfig(_Section):
         return self
 
 
+class EvaluationConfig(_Section):
+    """Held-out success during `ale train rl` (ale.train.evaluate: plain episodes, no expert prefix), logged
+    as ``heldout_success`` / ``heldout_n`` every ``every`` steps; none of it runs when the section is absent."""
+
+    tasks: str  # task folder(s) for ale.bench.load_tasks, none of them trained on
+    every: int = Field(..., gt=0)  # RL steps between evaluations (and after the last step)
+    samples: int = Field(1, gt=0)  # episodes per task
+    temperature: float = Field(0.0, ge=0.0)  # 0: greedy
+
+
 class DistributedConfig(_Section):
     ray_address: str | None = None  # None: rollouts in-process; "auto" or ray://HOST:PORT: Ray rollout workers
     num_rollout_workers: int = Field(1, gt=0)
@@ -155,6 +165,7 @@ class TrainConfig(_Section):
     resample: ResampleConfig = ResampleConfig()
     sft: SFTConfig = SFTConfig()
     safety: SafetyConfig = SafetyConfig()
+    evaluation: EvaluationConfig | None = None
     distributed: DistributedConfig = DistributedConfig()
 
     @model_validator(mode="after")
@@ -162,6 +173,8 @@ class TrainConfig(_Section):
         if self.distributed.strategy == "fsdp" and self.policy.lora is not None:
             # the engine needs the merged weights of a peft model, which a sharded one cannot give
             raise ValueError("distributed.strategy=fsdp does not combine with policy.lora (use ddp)")
+        if self.distributed.strategy == "fsdp" and self.evaluation is not None:
+            raise ValueError("distributed.strategy=fsdp does not combine with evaluation (it needs the whole model; use ddp)")
         return self
 
 

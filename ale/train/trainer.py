@@ -194,6 +194,14 @@ class RLTrainer(_Base):
                 raise ValueError(f"rollout.task_filter: unknown task ids {sorted(unknown)}")
             tasks = [t for t in tasks if t.id in r.task_filter]
         self.tasks = tasks
+        self.heldout: list[Any] = []
+        if cfg.evaluation is not None:
+            try:
+                self.heldout = load_tasks(cfg.evaluation.tasks)
+            except TaskError as e:
+                raise ValueError(f"evaluation.tasks: {e}") from None
+            if not self.heldout:
+                raise ValueError(f"evaluation.tasks: no tasks in {cfg.evaluation.tasks}")
         super().__init__(cfg, resume)
         self.sampler = TaskSampler(len(tasks), cfg.seed)
         self.store = ExpertStore()
@@ -379,6 +387,7 @@ class RLTrainer(_Base):
         try:
             with self._progress(target) as bar:
                 task = bar.add_task("rl", total=target, completed=self.step, info="")
+                heldout = ""  # the latest held-out figure, kept on the bar between evaluations
                 while self.step < target:
                     t0 = time.time()
                     step = self.step + 1
@@ -411,14 +420,19 @@ class RLTrainer(_Base):
                               "time_train_s": t2 - t1, "time_step_s": t2 - t0,
                               "tokens_per_s": roll["generated_tokens"] / max(t2 - t0, 1e-9),
                               **{f"total_{k}": v for k, v in self.totals.items()}}
+                    ev = self.cfg.evaluation
+                    if ev is not None and (step % ev.every == 0 or step == self.cfg.steps):
+                        record.update(self.evaluate_heldout(step))
                     self.logger.log(record)
                     records.append(record)
                     if self.cfg.checkpoint_every and step % self.cfg.checkpoint_every == 0 or step == target:
                         self.save_checkpoint()
                     # the policy's own reward (episodes without a replayed expert prefix, which succeed by construction)
                     plain = record["reward_plain_mean"]
+                    if "heldout_success" in record:
+                        heldout = f"held-out {record['heldout_success']:.2f} (n {record['heldout_n']}) "
                     bar.update(task, completed=step, info=f"plain reward {'-' if math.isnan(plain) else f'{plain:.2f}'} "
-                                                          f"loss {record['loss']:.4f}")
+                                                          f"loss {record['loss']:.4f} " + heldout)
         finally:
             if producer is not None:
                 producer.stop()
@@ -427,6 +441,18 @@ class RLTrainer(_Base):
                 self.dp.lead("stop")
         self.write_crucial_report()
         return records
+
+    def evaluate_heldout(self, step: int) -> dict[str, Any]:
+        """The policy's success on ``evaluation.tasks`` now (its own engine copy of the weights; the
+        trainer's sandboxes when it has them), as metrics: rate, episodes, 95% interval, time."""
+        from ale.train.evaluate import evaluate
+
+        ev = self.cfg.evaluation
+        res = evaluate(self.model, self.tok, self.cfg, self.heldout, getattr(self, "pool", None), ev.samples,
+                       ev.temperature, seed=self.cfg.seed * 1_000_003 + step)
+        s = res.summary()
+        return {"heldout_success": s["success"], "heldout_n": s["n"], "heldout_ci95_low": s["ci95"][0],
+                "heldout_ci95_high": s["ci95"][1], "heldout_dropped": s["dropped"], "time_eval_s": res.wall_s}
 
     def save_trajectories(self, step: int, episodes: list[Episode]) -> None:
         folder = self.out / "trajectories"

@@ -165,3 +165,43 @@ def test_export_closes_the_train_evaluate_loop(tmp_path):
     assert (run / "export" / "step-1" / "model.safetensors").exists()
     r = runner.invoke(bench_app, ["run", "--tasks", str(tmp_path / "tasks"), "--agent", f"ckpt:{tmp_path}"])
     assert r.exit_code == 2 and error_lines(r) == [f"error: --agent ckpt:{tmp_path}: {tmp_path}: not a training run folder (no config.json)"]
+
+
+def test_bad_heldout_tasks_are_one_line_before_training(tmp_path):
+    r = runner.invoke(app, ["rl", str(TINY_RL), "evaluation.tasks=/nonexistent", "evaluation.every=1", "--out",
+                            str(tmp_path / "o")])
+    assert r.exit_code == 2 and error_lines(r) == [
+        "error: evaluation.tasks: /nonexistent: no such folder (use a task folder, a folder of tasks, 'builtin', "
+        "or SWE instance .json)"]
+    assert not (tmp_path / "o" / "metrics.jsonl").exists()
+    r = runner.invoke(app, ["rl", str(TINY_RL), "evaluation.tasks=builtin", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and error_lines(r) == ["error: bad config: evaluation.every: Field required (got {'tasks': 'builtin'})"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="real sandboxes need root")
+def test_rl_logs_heldout_success_every_n_steps(tmp_path, monkeypatch):
+    import json
+
+    from matplotlib.figure import Figure
+
+    from conftest import EASY_TASKS, TEST_OVERRIDES
+
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["rl", str(TINY_RL), *TEST_OVERRIDES, "agent.max_steps=1", "rollout.n_samples=1",
+                            f"evaluation.tasks={EASY_TASKS / 'write-apple'}", "evaluation.every=1",
+                            "evaluation.samples=2", "evaluation.temperature=1.0", "--steps", "2", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [rec["step"] for rec in records] == [1, 2]
+    for rec in records:  # one task x 2 samples, a rate with its interval, every step
+        assert rec["heldout_n"] == 2 and rec["heldout_success"] in (0.0, 0.5, 1.0) and rec["time_eval_s"] > 0
+        assert 0.0 <= rec["heldout_ci95_low"] <= rec["heldout_success"] <= rec["heldout_ci95_high"] <= 1.0
+    titles = []
+    save = Figure.savefig
+
+    def spy(fig, *a, **kw):  # the real savefig, after noting the curves drawn
+        titles.extend(ax.get_title() for ax in fig.axes)
+        return save(fig, *a, **kw)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    assert runner.invoke(app, ["plot", str(out)]).exit_code == 0 and "heldout_success" in titles
