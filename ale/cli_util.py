@@ -1,5 +1,5 @@
 """What the agent, bench and train CLIs share: one-line errors on stderr, output paths checked before any
-expensive work, fresh run folders under runs/, and the interrupt line. (The sandbox CLI keeps its own:
+expensive work, fresh run folders under runs/, the interrupt line, and ckpt: model specs. (The sandbox CLI keeps its own:
 the sandbox uses nothing else of ours.)"""
 from __future__ import annotations
 
@@ -63,3 +63,25 @@ def validation_message(e: Any) -> str:
     """A pydantic ValidationError as one line: `field: message; ...` (no URLs, no input dumps)."""
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg'].removeprefix('Value error, ')}"
                      for err in e.errors())
+
+
+def checkpoint_model(spec: str, option: str) -> str:
+    """ckpt:RUN[@STEP] or ckpt:RUN/checkpoints/step-N -> hf:FOLDER, the checkpoint exported once (with its
+    tokenizer) to RUN/export/step-N; a wrong run or step is one line. The CLIs compose the parts here:
+    ale.agent and ale.bench themselves do not use ale.train (train uses them)."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' loading/saving bars
+    from ale.train.export import cached_export, checkpoint_of
+
+    run, _, step = spec[5:].partition("@")
+    path = Path(run)
+    if not step and path.parent.name == "checkpoints" and path.name.startswith("step-"):
+        run, step = str(path.parent.parent), path.name[5:]
+    if step and not step.isdigit():
+        fail(f"{option} {spec}: the step must be a number (ckpt:RUN@N or ckpt:RUN/checkpoints/step-N)")
+    try:
+        checkpoint_of(Path(run), int(step) if step else None)
+    except FileNotFoundError as e:
+        fail(f"{option} {spec}: {e}")
+    folder = cached_export(run, int(step) if step else None)
+    typer.echo(f"loading {spec} as hf:{folder}", err=True)
+    return f"hf:{folder}"

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.trajectory import Trajectory
-from ale.cli_util import INTERRUPTED, fail, fresh_run_dir, out_file, validation_message
+from ale.cli_util import INTERRUPTED, checkpoint_model, fail, fresh_run_dir, out_file, validation_message
 
 agent_app = typer.Typer(help="Run the agent harness.", no_args_is_help=True)
 traj_app = typer.Typer(help="Inspect trajectory files.", no_args_is_help=True)
@@ -51,6 +51,15 @@ class ToolFormat(str, Enum):
     auto = "auto"
     native = "native"
     text = "text"
+
+
+MODEL_HELP = ("openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE | ckpt:RUN_DIR[@STEP] (a training run's "
+              "newest checkpoint, or that step's; RUN_DIR/checkpoints/step-N also works)")
+
+
+def _model_spec(model: str) -> str:
+    """A ckpt: spec becomes the hf: folder of its export (before any sandbox or model: a wrong run is one line)."""
+    return checkpoint_model(model, "--model") if model.startswith("ckpt:") else model
 
 
 def _load_model_or_exit(model: str, temperature: float | None) -> Any:
@@ -187,7 +196,7 @@ def _grade(task: Any, env: Any, t: Trajectory) -> None:
 
 @agent_app.command("run")
 def run(task: Optional[str] = typer.Argument(None, help="task text (or --task)"),
-        model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
+        model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
         task_dir: Optional[str] = typer.Option(None, "--task", help="a benchmark task to watch: DIR (a task folder) or "
                                                "builtin:ID; its image and instruction, graded at the end"),
         image: str = typer.Option("base", help="sandbox image"),
@@ -205,6 +214,7 @@ def run(task: Optional[str] = typer.Argument(None, help="task text (or --task)")
     """Run one episode in a fresh sandbox; exit 0 iff the agent finished (130 on Ctrl-C, the steps so far saved)."""
     if (task is None) == (task_dir is None):
         fail("give the task text or --task DIR|builtin:ID (one of them)")
+    model = _model_spec(model)
     out = out_file(out) if out else fresh_run_dir("agent", create=False) / "traj.json"
     bench_task = _bench_task(task_dir) if task_dir else None
     if bench_task is not None:
@@ -264,7 +274,7 @@ def show(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="tra
 
 
 @agent_app.command("proxy")
-def proxy(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
+def proxy(model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
           port: int = typer.Option(8400, help="port on 127.0.0.1"),
           out: Optional[Path] = typer.Option(None, help="folder for one trajectory JSON per episode"),
           temperature: Optional[float] = typer.Option(None, help="sampling temperature (hf/openai models)")) -> None:
@@ -278,7 +288,7 @@ def proxy(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL
 
     from ale.agent.proxy import ModelProxy
 
-    policy = _load_model_or_exit(model, temperature)
+    policy = _load_model_or_exit(_model_spec(model), temperature)
     mp = ModelProxy(policy, out_dir=out)
     try:
         server = mp.serve(port)
@@ -328,7 +338,7 @@ def view(files: list[Path] = typer.Argument(..., exists=True, help="trajectory J
 
 
 @agent_app.command("chat")
-def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL | hf:PATH | smollm2-135m | scripted:FILE"),
+def chat(model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
          image: str = typer.Option("base", help="sandbox image"),
          workdir: Optional[str] = typer.Option(None, help="working directory inside the sandbox (created)"),
          network: Network = typer.Option(Network.none, help="sandbox network: none (loopback only) or host"),
@@ -344,6 +354,7 @@ def chat(model: str = typer.Option(..., "--model", "-m", help="openai:MODEL@URL 
     """
     if out:
         out_file(out)
+    model = _model_spec(model)
     cfg = AgentConfig(max_steps=max_steps, command_timeout_s=command_timeout, tool_format=tool_format.value,
                       wall_time_s=24 * 3600.0, plain_reply_finishes=True)
     env = _sandbox_or_exit(image=image, network=network.value, memory=memory, workdir=workdir)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ale.cli_util import fail, fresh_run_dir, interrupted, out_dir, out_file
+from ale.cli_util import checkpoint_model, fail, fresh_run_dir, interrupted, out_dir, out_file
 
 app = typer.Typer(help="Tasks and evaluation: validate, run, generate.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)  # no wrapping inside paths and messages
@@ -59,28 +59,11 @@ def validate(paths: List[str] = typer.Argument(..., help="task folders, folders 
     raise typer.Exit(1 if bad else 0)
 
 
-def _exported(agent: str) -> str:
-    """ckpt:RUN[@STEP] -> hf:FOLDER of its export. The CLI composes the parts here: ale.bench itself does
-    not use ale.train (train uses bench)."""
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    from ale.train.export import cached_export, checkpoint_of
-
-    run_dir, _, step = agent[5:].partition("@")
-    if step and not step.isdigit():
-        fail(f"--agent {agent}: the step after @ must be a number")
-    try:
-        checkpoint_of(Path(run_dir), int(step) if step else None)
-    except FileNotFoundError as e:
-        fail(f"--agent {agent}: {e}")
-    folder = cached_export(run_dir, int(step) if step else None)
-    typer.echo(f"evaluating {agent} as hf:{folder}", err=True)
-    return f"hf:{folder}"
-
-
 @app.command()
 def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one task, SWE instances, or 'builtin'"),
         agent: str = typer.Option("oracle", help="oracle | null | a model spec (openai:M@URL, hf:PATH, smollm2-135m, "
-                                                 "scripted:FILE) | ckpt:RUN_DIR[@STEP] (a training run's checkpoint)"),
+                                                 "scripted:FILE) | ckpt:RUN_DIR[@STEP] (a training run's newest "
+                                                 "checkpoint or that step's; RUN_DIR/checkpoints/step-N too)"),
         attempts: int = typer.Option(1, min=1, help="K of Avg@K pass@1"),
         concurrency: int = typer.Option(4, min=1, help="episodes at once"),
         out: Optional[Path] = typer.Option(None, help="results JSON (per-task records go to <stem>.tasks/); "
@@ -99,7 +82,7 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
     from ale.bench.evaluate import EvalConfig, Interrupted, agent_tag, run_eval
 
     if agent.startswith("ckpt:"):  # a training run's checkpoint, exported once to RUN/export/step-N
-        agent = _exported(agent)
+        agent = checkpoint_model(agent, "--agent")
     task_list, invalid = _load(tasks, collect=True)
     for e in invalid:
         typer.echo(f"skipped invalid task {e.path}: {' '.join(str(e).split())}", err=True)

@@ -205,3 +205,27 @@ def test_rl_logs_heldout_success_every_n_steps(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Figure, "savefig", spy)
     assert runner.invoke(app, ["plot", str(out)]).exit_code == 0 and "heldout_success" in titles
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="real sandboxes need root")
+def test_agent_run_loads_a_runs_checkpoint_with_its_tokenizer(tmp_path):
+    from ale.agent.cli import agent_app
+    from ale.train.policy import PolicyConfig, load_policy
+
+    data = write_traj(tmp_path / "d" / "a.json", 14)
+    run = tmp_path / "run"
+    args = ["sft", str(SFT), f"sft.data=[{data}]", *FAST, "sft.epochs=2", "checkpoint_every=1", "--out", str(run)]
+    assert runner.invoke(app, [*args, "--steps", "2"]).exit_code == 0
+    _, tok = load_policy(PolicyConfig(model="tiny", context_window=2048))
+    for spec, step in ((f"ckpt:{run}", 2), (f"ckpt:{run}/checkpoints/step-1", 1)):
+        out = tmp_path / f"traj{step}.json"
+        r = runner.invoke(agent_app, ["run", "write the word apple", "--model", spec, "--max-steps", "1",
+                                      "--temperature", "0", "--quiet", "--out", str(out)])
+        assert r.exit_code in (0, 1) and "Traceback" not in r.output, r.output
+        assert f"loading {spec} as hf:{run / 'export' / f'step-{step}'}" in r.stderr
+        t = Trajectory.load(out)
+        assert str(run / "export" / f"step-{step}") in t.model
+        # the prompt was tokenised by the run's own (byte-level) tokenizer
+        assert "write the word apple" in tok.decode(t.turns[0].prompt_ids)
+    r = runner.invoke(agent_app, ["run", "x", "--model", f"ckpt:{run}@7"])
+    assert r.exit_code == 2 and error_lines(r) == [f"error: --model ckpt:{run}@7: {run}: no checkpoint for step 7"]
