@@ -212,41 +212,108 @@ def shell(sandbox_id: Optional[str] = typer.Argument(None, help="a sandbox of th
           image: str = typer.Option("base", "--image", help="image of a fresh sandbox"),
           network: Network = typer.Option(Network.none, "--network", help="network of a fresh sandbox"),
           memory: str = typer.Option("1g", "--memory", help="memory of a fresh sandbox"),
-          timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="seconds per command")) -> None:
-    """A shell in a sandbox: one persistent bash session (cwd, variables kept), a line at a time; `exit` or
-    Ctrl-D leaves. Commands run to completion (no job control or full-screen programs)."""
-    from .client import SandboxClient
+          timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="seconds per command (line mode)")) -> None:
+    """A shell in a sandbox, like `docker exec -it ID bash`: from a terminal, bash on a pty of the sandbox
+    (job control, window size, Ctrl-C to the foreground job, full-screen programs); `exit` leaves with its
+    code. With stdin not a terminal (a pipe), line at a time: one persistent bash session, each line run
+    to completion."""
+    from .client import AsyncSandboxClient
 
     fresh = sandbox_id is None
     spec = _spec(image=image, network=network.value, memory=memory, idle_ttl=None) if fresh else None
-    c = SandboxClient() if fresh else _remote(url, token)
-    sb = None
+    if not fresh:
+        _remote(url, token)  # checks --url
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+
+    async def go() -> int:
+        c = AsyncSandboxClient() if fresh else AsyncSandboxClient(url, token=token)
+        sb = None
+        try:
+            sb = await c.create(spec) if fresh else await c.get(sandbox_id)
+            if interactive:
+                return await _attach(sb)
+            return await _lines(sb, f"{image if fresh else sandbox_id}$ ", timeout)
+        finally:
+            if fresh and sb is not None:
+                await sb.delete()
+            await c.close()
+
     try:
-        sb = c.create(spec) if fresh else c.get(sandbox_id)
-        session = sb.create_session()
-        while True:
-            try:
-                line = input(f"{image if fresh else sandbox_id}$ ")
-            except EOFError:
-                print()
-                break
-            if not line.strip():
-                continue
-            r = session.run(line, timeout=timeout)
-            sys.stdout.write(r.output if r.output.endswith("\n") or not r.output else r.output + "\n")
-            if r.status == "closed":  # the shell exited (`exit`)
-                break
-            if r.status != "completed":
-                err.print(f"[yellow]{r.status}[/yellow]")
-                session.interrupt()
+        code = asyncio.run(go())
     except SandboxError as e:
         _fail(e.message)
+    except OSError as e:  # connection refused and the like
+        _fail(f"cannot reach {url}: {e}")
     except KeyboardInterrupt:
         print()
+        code = 130
+    raise typer.Exit(code)
+
+
+async def _attach(sb) -> int:
+    """This terminal joined to bash on a pty in the sandbox until it exits: raw mode here (every key, Ctrl-C
+    included, goes to the sandbox's terminal), window size changes passed on; its exit code."""
+    import signal
+    import termios
+    import tty
+
+    loop = asyncio.get_running_loop()
+    fd_in, fd_out = sys.stdin.fileno(), sys.stdout.fileno()
+    cols, rows = os.get_terminal_size(fd_out)
+    term = await sb.terminal(["bash"], env={"TERM": os.environ.get("TERM", "xterm")}, rows=rows, cols=cols)
+    inbox: asyncio.Queue = asyncio.Queue()  # keys and window sizes, sent in order by one task
+
+    def on_key() -> None:
+        data = os.read(fd_in, 1 << 16)
+        if not data:
+            loop.remove_reader(fd_in)
+        inbox.put_nowait(data)
+
+    async def sender() -> None:
+        while True:
+            item = await inbox.get()
+            await (term.resize(*item) if isinstance(item, tuple) else term.write(item))
+
+    saved = termios.tcgetattr(fd_in)
+    tty.setraw(fd_in, termios.TCSANOW)  # keys typed ahead are kept (TCSAFLUSH would drop them)
+    loop.add_reader(fd_in, on_key)
+    loop.add_signal_handler(signal.SIGWINCH, lambda: inbox.put_nowait(tuple(os.get_terminal_size(fd_out))[::-1]))
+    task = asyncio.ensure_future(sender())
+    try:
+        while data := await term.read():
+            os.write(fd_out, data)
+        code = await term.wait()
     finally:
-        if fresh and sb is not None:
-            sb.delete()
-        c.close()
+        task.cancel()
+        loop.remove_reader(fd_in)
+        loop.remove_signal_handler(signal.SIGWINCH)
+        termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
+        await term.close()
+    if code < 0:
+        err.print("[yellow]the sandbox stopped[/yellow]")
+        return 137
+    return code
+
+
+async def _lines(sb, prompt: str, timeout: float) -> int:
+    """stdin not a terminal: one persistent bash session, a line at a time."""
+    session = await sb.create_session()
+    while True:
+        try:
+            line = await asyncio.to_thread(input, prompt)
+        except EOFError:
+            print()
+            return 0
+        if not line.strip():
+            continue
+        r = await session.run(line, timeout=timeout)
+        sys.stdout.write(r.output if r.output.endswith("\n") or not r.output else r.output + "\n")
+        sys.stdout.flush()
+        if r.status == "closed":  # the shell exited (`exit`)
+            return 0
+        if r.status != "completed":
+            err.print(f"[yellow]{r.status}[/yellow]")
+            await session.interrupt()
 
 
 @app.command()

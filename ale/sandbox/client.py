@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import tarfile
 import threading
 from pathlib import Path
@@ -30,6 +31,17 @@ class Backend(Protocol):
     async def upload(self, sandbox_id: str, dest: str, data: bytes) -> int: ...
     async def download(self, sandbox_id: str, path: str) -> tuple[bytes, bool]: ...
     async def aclose(self) -> None: ...
+
+
+class Terminal(Protocol):
+    """An interactive process on a pty in a sandbox (AsyncSandbox.terminal): the manager's own
+    (session.Terminal) when embedded, _WebSocketTerminal when remote."""
+
+    async def read(self) -> bytes: ...  # b"" once it exited
+    async def write(self, data: bytes) -> None: ...
+    async def resize(self, rows: int, cols: int) -> None: ...
+    async def wait(self) -> int: ...
+    async def close(self) -> None: ...
 
 
 class EmbeddedBackend:
@@ -49,6 +61,11 @@ class EmbeddedBackend:
 
     async def upload(self, sandbox_id: str, dest: str, data: bytes) -> int:
         return await self.call("upload", sandbox_id=sandbox_id, dest=dest, data=data)
+
+    async def terminal(self, sandbox_id: str, command: list[str], **kw: Any) -> Terminal:
+        if not self.manager.started:
+            await self.manager.start()
+        return await self.manager.open_terminal(sandbox_id, command, **kw)
 
     async def download(self, sandbox_id: str, path: str) -> tuple[bytes, bool]:
         return await self.call("download", sandbox_id=sandbox_id, path=path)
@@ -119,6 +136,7 @@ class RemoteBackend:
         import httpx
 
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url, self.headers = url.rstrip("/"), headers
         self.http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=timeout,
                                       limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
 
@@ -151,8 +169,65 @@ class RemoteBackend:
         self._raise(r)
         return r.content, r.headers.get("x-ale-kind") == "tar"
 
+    async def terminal(self, sandbox_id: str, command: list[str], **kw: Any) -> Terminal:
+        return await _WebSocketTerminal.open(self, {"sandbox_id": sandbox_id, "command": command, **kw})
+
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+class _WebSocketTerminal:
+    """A terminal of a remote service over its websocket route (server.py, /v1/sandbox/terminal)."""
+
+    def __init__(self, ws: Any):
+        self.ws, self.code = ws, None
+
+    @classmethod
+    async def open(cls, backend: RemoteBackend, request: dict[str, Any]) -> _WebSocketTerminal:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidStatus
+
+        url = "ws" + backend.url.removeprefix("http") + "/v1/sandbox/terminal"
+        try:
+            ws = await connect(url, additional_headers=backend.headers, max_size=None, open_timeout=30)
+        except InvalidStatus as e:
+            status = e.response.status_code
+            raise SandboxError(f"HTTP {status}: the service refused the terminal"
+                               + (" (missing or wrong bearer token)" if status in (401, 403) else "")) from None
+        await ws.send(json.dumps(request))
+        reply = json.loads(await ws.recv())
+        if "error" in reply:
+            await ws.close()
+            raise {"NotFound": NotFound, "Conflict": Conflict}.get(reply["error"], SandboxError)(reply["message"])
+        return cls(ws)
+
+    async def read(self) -> bytes:
+        from websockets.exceptions import ConnectionClosed
+
+        while self.code is None:
+            try:
+                msg = await self.ws.recv()
+            except ConnectionClosed:  # the service went away: no exit code
+                self.code = -1
+                break
+            if isinstance(msg, bytes):
+                return msg
+            self.code = json.loads(msg).get("exit_code", -1)
+        return b""
+
+    async def write(self, data: bytes) -> None:
+        await self.ws.send(data)
+
+    async def resize(self, rows: int, cols: int) -> None:
+        await self.ws.send(json.dumps({"resize": [rows, cols]}))
+
+    async def wait(self) -> int:
+        while await self.read():
+            pass
+        return self.code
+
+    async def close(self) -> None:
+        await self.ws.close()
 
 
 def _typed(verb: str, out: Any) -> Any:
@@ -228,6 +303,14 @@ class AsyncSandbox:
 
     async def create_session(self, cwd: str | None = None, env: dict[str, str] | None = None) -> AsyncSession:
         return AsyncSession(self, await self._call("create_session", cwd=cwd, env=env))
+
+    async def terminal(self, command: list[str] | None = None, cwd: str | None = None, env: dict[str, str] | None = None,
+                       rows: int = 24, cols: int = 80) -> Terminal:
+        """`command` (default bash) on a fresh pty: raw bytes both ways, as `docker exec -it` (embedded or
+        HTTP backends). Close it when done: what still runs is killed."""
+        if not hasattr(self.backend, "terminal"):
+            raise SandboxError("terminals need the embedded or the HTTP backend")
+        return await self.backend.terminal(self.id, command or ["bash"], cwd=cwd, env=env, rows=rows, cols=cols)
 
     async def read_bytes(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
         return await self._call("read_file", path=path, offset=offset, length=length)

@@ -24,7 +24,7 @@ from typing import Any
 from . import cgroups, images, seccomp
 from .fs import SandboxFS
 from .runtime import OWNER_BASE, OWNER_SLOTS, UID_BASE, InitProcess, Zygote, init_binary
-from .session import BashSession, OutputCapture
+from .session import BashSession, OutputCapture, Terminal
 from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
                    SandboxSpec, SessionResult, Unavailable)
 
@@ -481,6 +481,20 @@ class SandboxManager:
             raise SandboxError(str(e)) from None
         sb.sessions[ssid] = sess
         return ssid
+
+    async def open_terminal(self, sid: str, argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
+                            rows: int = 24, cols: int = 80) -> Terminal:
+        """Start `argv` on a fresh pty in the sandbox (`ale sandbox shell`, `docker exec -it`); the caller
+        relays its bytes and closes it. Its traffic counts as use of the sandbox (idle TTL)."""
+        sb = self._running(sid)
+        if not argv or any("\0" in a for a in argv):
+            raise SandboxError("empty command or NUL byte in the command")
+        term = Terminal(sb.init, on_activity=lambda: setattr(sb, "last_used_at", time.time()))
+        try:
+            await term.start(argv, cwd or sb.spec.workdir or sb.image.config.workdir, self._env(sb, env), rows, cols)
+        except RuntimeError as e:  # the init could not start it
+            raise SandboxError(str(e)) from None
+        return term
 
     def _session(self, sid: str, ssid: str) -> tuple[Sandbox, BashSession]:
         sb = self._running(sid)

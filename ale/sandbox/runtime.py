@@ -261,6 +261,10 @@ class InitProcess:
     def send_ctl(self, proc: Proc, data: bytes) -> None:
         self._send(F_CTL, proc.id, data)
 
+    def resize(self, proc: Proc, rows: int, cols: int) -> None:
+        """The window size of a pty process (its foreground job gets SIGWINCH)."""
+        self._send(F_RESIZE, proc.id, struct.pack("<HH", max(1, min(rows, 0xFFFF)), max(1, min(cols, 0xFFFF))))
+
     def close_stdin(self, proc: Proc) -> None:
         self._send(F_CLOSEIN, proc.id)
 

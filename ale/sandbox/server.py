@@ -20,10 +20,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .client import dispatch
 from .manager import SandboxManager
@@ -68,11 +68,19 @@ def _gate(app, token: str, max_body: int):
         await send({"type": "http.response.body", "body": body})
 
     async def gate(scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             return await app(scope, receive, send)
         headers = dict(scope["headers"])
-        if token and not hmac.compare_digest(headers.get(b"authorization", b""), expected):
+        # A web page may open a websocket to any origin without a preflight, so one from a browser (which
+        # always says its Origin; the SDK never does) is refused: with --no-auth it would be a shell.
+        refused = scope["type"] == "websocket" and b"origin" in headers
+        if refused or token and not hmac.compare_digest(headers.get(b"authorization", b""), expected):
+            if scope["type"] == "websocket":  # closing before accepting: the handshake is answered 403
+                await receive()
+                return await send({"type": "websocket.close", "code": 1008})
             return await reply(send, 401, "HTTPError", "missing or wrong bearer token")
+        if scope["type"] == "websocket":
+            return await app(scope, receive, send)
         length = headers.get(b"content-length")
         if length is None and b"transfer-encoding" in headers:
             return await reply(send, 411, "HTTPError", "a request body needs a Content-Length")
@@ -114,6 +122,14 @@ class SessionRunReq(SessionRef):
     timeout: float = Field(1200.0, gt=0, le=86400)
     idle_timeout: float | None = Field(None, gt=0)
     background: bool = False
+
+
+class TerminalReq(Ref):
+    command: list[str] = ["bash"]
+    cwd: str | None = None
+    env: dict[str, str] | None = None
+    rows: int = Field(24, ge=1, le=65535)
+    cols: int = Field(80, ge=1, le=65535)
 
 
 class ReadReq(Ref):
@@ -280,6 +296,55 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
     async def close_session(req: SessionRef) -> dict:
         await call("close_session", req)
         return {"ok": True}
+
+    @app.websocket("/v1/sandbox/terminal")
+    async def terminal(ws: WebSocket) -> None:
+        """An interactive process on a pty (`ale sandbox shell ID`, like `docker exec -it`). The first text
+        message is a TerminalReq; then binary messages carry the pty's bytes both ways, text messages
+        JSON: {"resize": [rows, cols]} from the client; {"started": true}, then {"exit_code": N} or
+        {"error", "message"} from the service. A client that goes away kills what still runs."""
+        await ws.accept()
+        try:
+            req = TerminalReq.model_validate_json(await ws.receive_text())
+            term = await manager.open_terminal(req.sandbox_id, req.command, cwd=req.cwd, env=req.env, rows=req.rows,
+                                               cols=req.cols)
+        except WebSocketDisconnect:
+            return
+        except (SandboxError, ValueError) as e:  # pydantic's ValidationError is a ValueError
+            message = e.message if isinstance(e, SandboxError) else "; ".join(
+                f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()) if isinstance(e, ValidationError) else str(e)
+            await ws.send_text(json.dumps({"error": type(e).__name__, "message": message}))
+            await ws.close()
+            return
+        await ws.send_text(json.dumps({"started": True}))
+
+        async def output() -> None:
+            while data := await term.read():
+                await ws.send_bytes(data)
+
+        async def input_() -> None:
+            while True:
+                msg = await ws.receive()
+                if msg["type"] == "websocket.disconnect":
+                    return
+                if msg.get("bytes"):
+                    await term.write(msg["bytes"])
+                elif msg.get("text"):
+                    rows, cols = json.loads(msg["text"])["resize"]
+                    await term.resize(int(rows), int(cols))
+
+        out_task, in_task = asyncio.ensure_future(output()), asyncio.ensure_future(input_())
+        try:
+            await asyncio.wait({out_task, in_task}, return_when=asyncio.FIRST_COMPLETED)
+            if out_task.done() and out_task.exception() is None:  # the process exited: its code, then close
+                await ws.send_text(json.dumps({"exit_code": await term.wait()}))
+                await ws.close()
+        except (WebSocketDisconnect, RuntimeError):  # the client went away meanwhile
+            pass
+        finally:
+            for task in (out_task, in_task):
+                task.cancel()
+            await term.close()
 
     @app.post("/v1/sandbox/read_file", dependencies=deps)
     async def read_file(req: ReadReq) -> dict:

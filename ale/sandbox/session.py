@@ -1,4 +1,4 @@
-"""Persistent bash sessions on a pty, and the output capture shared with one-shot exec.
+"""Persistent bash sessions on a pty, interactive terminals, and the output capture shared with one-shot exec.
 
 A session is `bash -i` on a pseudo-terminal inside the sandbox, so programs behave as in a terminal
 (and cd, exports, functions persist). Each command travels with a fresh nonce on the shell's private
@@ -376,5 +376,69 @@ class BashSession:
             self.init.signal(self.proc, signal.SIGKILL)
             try:
                 await asyncio.wait_for(asyncio.shield(self.proc.exited), 5)
+            except asyncio.TimeoutError:
+                pass
+
+
+class Terminal:
+    """An interactive process on a pty of the sandbox's own devpts (what `docker exec -it` gives): raw
+    bytes both ways, a window size, the exit code. The terminal's line discipline does the rest, as on
+    any tty: Ctrl-C (byte 3) interrupts the foreground job, job control works, `tty` names /dev/pts/N.
+
+    Output waits for the reader in a buffer; past ``MAX_PENDING`` bytes (a client that stopped reading)
+    further output is dropped, and the reader is told how much, instead of growing without bound."""
+
+    MAX_PENDING = 4 << 20
+
+    def __init__(self, init: InitProcess, on_activity: Callable[[], None] = lambda: None):
+        self.init, self._activity = init, on_activity
+        self.proc: Proc | None = None
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self._pending = self._dropped = 0
+
+    async def start(self, argv: list[str], cwd: str, env: dict[str, str], rows: int, cols: int) -> None:
+        self.proc = await self.init.spawn(argv, cwd=cwd, env=env, on_output=self._on_output, pty=True)
+        self.init.resize(self.proc, rows, cols)
+        self.proc.exited.add_done_callback(lambda _: self._chunks.put_nowait(b""))  # after its last output
+
+    def _on_output(self, _stream: int, data: bytes) -> None:
+        if self._pending > self.MAX_PENDING:
+            self._dropped += len(data)
+            return
+        if self._dropped:
+            data = f"\r\n[ale: {self._dropped} bytes of output dropped: the client was not reading]\r\n".encode() + data
+            self._dropped = 0
+        self._pending += len(data)
+        self._chunks.put_nowait(data)
+
+    async def read(self) -> bytes:
+        """The next output bytes; b"" once the process exited (and stays so)."""
+        data = await self._chunks.get()
+        if not data:
+            self._chunks.put_nowait(b"")
+        self._pending -= len(data)
+        self._activity()
+        return data
+
+    async def write(self, data: bytes) -> None:
+        if data and not self.proc.exited.done():
+            self._activity()
+            self.init.write(self.proc, data)
+
+    async def resize(self, rows: int, cols: int) -> None:
+        if not self.proc.exited.done():
+            self.init.resize(self.proc, rows, cols)
+
+    async def wait(self) -> int:
+        """The exit code (shell-style: 128+N after signal N; -1 when the sandbox stopped under it)."""
+        return await asyncio.shield(self.proc.exited)
+
+    async def close(self) -> None:
+        """Kill what still runs (its whole process group), as a closed `docker exec -it` does."""
+        if self.proc is not None and not self.proc.exited.done():
+            if self.init.alive:
+                self.init.signal(self.proc, signal.SIGKILL)
+            try:
+                await asyncio.wait_for(asyncio.shield(self.proc.exited), 10)
             except asyncio.TimeoutError:
                 pass

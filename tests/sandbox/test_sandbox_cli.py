@@ -129,3 +129,130 @@ def test_ctrl_c_removes_the_sandbox_and_exits_130():
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)
     assert p.returncode == 130 and time.time() - t0 < 5 and "Traceback" not in err, err
+
+
+class _PtyUser:
+    """A user at a terminal: `ale sandbox ARGS` runs on the slave side of a pty made here (its controlling
+    terminal, so a window resize reaches it as SIGWINCH), the test types on the master side and reads what
+    the screen shows."""
+
+    def __init__(self, *args: str, rows: int = 30, cols: int = 100):
+        import fcntl
+        import os
+        import subprocess
+        import sys
+        import termios
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[2]
+        self.master, slave = os.openpty()
+        self.resize(rows, cols)
+        self.p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", *args], cwd=root, stdin=slave,
+                                  stdout=slave, stderr=slave, start_new_session=True,
+                                  preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+                                  env={**os.environ, "PYTHONPATH": str(root), "TERM": "xterm"})
+        os.close(slave)
+        self.screen = b""
+
+    def resize(self, rows: int, cols: int) -> None:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def type(self, keys: str) -> None:
+        __import__("os").write(self.master, keys.encode())
+
+    def expect(self, pattern: str, timeout: float = 30) -> str:
+        """Read the screen until `pattern` (a regex) shows up after what earlier expects consumed."""
+        import os
+        import re
+        import select
+        import time
+
+        deadline = time.time() + timeout
+        while not (m := re.search(pattern.encode(), self.screen)):
+            left = deadline - time.time()
+            if left <= 0 or not select.select([self.master], [], [], left)[0]:
+                pytest.fail(f"{pattern!r} not on the screen within {timeout}s: {self.screen[-2000:]!r}")
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # EIO: the program exited and closed the terminal
+                chunk = b""
+            if not chunk:
+                pytest.fail(f"{pattern!r} never shown; the program ended: {self.screen[-2000:]!r}")
+            self.screen += chunk
+        self.screen = self.screen[m.end():]
+        return m.group(0).decode()
+
+    def exit_code(self, timeout: float = 30) -> int:
+        import os
+
+        try:
+            while os.read(self.master, 65536):  # drain: the program may block writing to a full terminal
+                pass
+        except OSError:
+            pass
+        code = self.p.wait(timeout)
+        os.close(self.master)
+        return code
+
+
+def _terminal_session(user: _PtyUser) -> None:
+    """What `docker exec -it` gives: a tty, its window size (kept in step), Ctrl-C to the foreground job,
+    job control, and `exit N` ending the command with N."""
+    user.expect(r"root@sandbox:/workspace# ")  # bash's prompt, as the user waits for it
+    user.type("echo hi-$((40+2))\r")
+    user.expect("hi-42")
+    user.type("tty\r")
+    assert user.expect(r"/dev/pts/\d+").startswith("/dev/pts/")
+    user.type("stty size\r")
+    user.expect("30 100")
+    user.resize(50, 132)  # the kernel tells `ale` (SIGWINCH), which tells the sandbox's terminal
+    __import__("time").sleep(1)
+    user.type("stty size\r")
+    user.expect("50 132")
+    user.type("sleep 60\r")
+    __import__("time").sleep(1)
+    user.type("\x03")  # Ctrl-C: to sleep, the foreground job, not to `ale` (raw mode)
+    user.type("echo rc-$?\r")
+    user.expect("rc-130", timeout=10)
+    user.type("sleep 30 &\r")
+    user.expect(r"\[1\] \d+")
+    user.type("jobs\r")
+    user.expect(r"\[1\]\+ +Running +sleep 30 &")
+    user.type("exit 3\r")
+    assert user.exit_code() == 3
+
+
+@needs_root
+def test_shell_from_a_terminal_is_bash_on_a_pty_in_a_fresh_sandbox():
+    _terminal_session(_PtyUser("shell"))
+
+
+@needs_root
+def test_shell_from_a_terminal_into_a_service_sandbox():
+    from test_service import TOKEN, _free_port, _start_server
+
+    from ale.sandbox import SandboxClient, SandboxSpec
+
+    port = _free_port()
+    server = _start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with SandboxClient(url, token=TOKEN) as c, c.create(SandboxSpec()) as sb:
+            sb.exec("echo kept > /tmp/f", timeout=30)
+            user = _PtyUser("shell", sb.id, "--url", url, "--token", TOKEN)
+            user.type("cat /tmp/f\r")
+            user.expect("kept\r\n")
+            _terminal_session(user)
+        # a wrong token or a sandbox gone: one line, no terminal
+        wrong = _PtyUser("shell", sb.id, "--url", url, "--token", "wrong")
+        assert wrong.expect(r"HTTP 401: [^\r\n]*\r\n") == "HTTP 401: missing or wrong bearer token\r\n"
+        assert wrong.exit_code() == 2
+        gone = _PtyUser("shell", sb.id, "--url", url, "--token", TOKEN)
+        assert sb.id in gone.expect(r"error:[^\r\n]*\r\n") and gone.exit_code() == 2
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(20)

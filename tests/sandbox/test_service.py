@@ -55,6 +55,42 @@ def test_auth_required(server):
     assert r.status_code == 401
 
 
+def test_terminal_websocket_needs_the_token_and_relays_a_pty(server):
+    import asyncio
+
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    from ale.sandbox import AsyncSandboxClient
+
+    ws_url = "ws" + server.removeprefix("http") + "/v1/sandbox/terminal"
+    # refused at the handshake, before any message: no token, a wrong one, or from a web page (its Origin)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {TOKEN}", "Origin": "http://a.test"}):
+        with pytest.raises(InvalidStatus) as e:
+            connect(ws_url, additional_headers=headers, open_timeout=10)
+        assert e.value.response.status_code == 403
+
+    async def go() -> tuple[bytes, int]:
+        c = AsyncSandboxClient(server, token=TOKEN)
+        try:
+            with pytest.raises(NotFound):
+                await (await c.get("nosuch")).terminal()
+            async with await c.create(SandboxSpec()) as sb:
+                with pytest.raises(NotFound):  # the websocket's own answer for a sandbox gone
+                    await c.backend.terminal("nosuch", ["bash"])
+                term = await sb.terminal(["sh", "-c", "tty; stty size; read x; echo got-$x; exit 5"], rows=7, cols=33)
+                await term.write(b"abc\r")
+                out = b""
+                while data := await term.read():
+                    out += data
+                return out, await term.wait()
+        finally:
+            await c.close()
+
+    out, code = asyncio.run(go())
+    assert code == 5 and b"/dev/pts/" in out and b"7 33" in out and b"got-abc" in out, out
+
+
 def test_openapi_document(server):
     doc = httpx.get(f"{server}/openapi.json").json()
     for verb in ["start", "status", "execute", "create_session", "run_in_session", "close_session", "read_file",
