@@ -4,7 +4,10 @@
 Side by side in one run, interleaved so that load from other work hits all alike: `ale --help`,
 `ale sandbox run -- true` end to end (Python start-up, imports, sandbox create, exec, delete), a bare
 `python -c pass` (the interpreter's floor) and raw `bwrap ... true` on the base image's rootfs (the
-isolation floor). Wall-clock medians and p90 in ms. The machine is shared and noisy: say so with the figures.
+isolation floor). Wall-clock medians and p90 in ms, and the median CPU time (user + sys of the command and
+the processes it waited for) in ms: on a loaded machine the wall clock mostly measures the queue for the
+cores, the CPU time is closer to what a quiet machine's wall clock would be. The machine is shared and
+noisy: say so with the figures.
 `--baseline DIR` (another checkout, e.g. `git archive main | tar -x -C DIR`) times its `ale` commands in
 the same interleaved loop, for a paired before/after.
 """
@@ -14,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,17 +53,24 @@ def main() -> None:
         commands["baseline_ale_help"] = ([*ale, "--help"], args.baseline.resolve())
         commands["baseline_ale_sandbox_run_true"] = ([*ale, "sandbox", "run", "--", "true"], args.baseline.resolve())
     times: dict[str, list[float]] = {k: [] for k in commands}
+    cpu: dict[str, list[float]] = {k: [] for k in commands}
+    load = [os.getloadavg()[0]]
     for _ in range(args.n):
         for name, (argv, checkout) in commands.items():
             env = {**os.environ, "PYTHONPATH": str(checkout)}
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env, cwd=checkout)
             times[name].append((time.perf_counter() - t) * 1000)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+    load.append(os.getloadavg()[0])
     out = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
-                       "loadavg_1m": os.getloadavg()[0]}, "n": args.n}
+                       "loadavg_1m_start_end": load, "nice": os.nice(0)}, "n": args.n}
     for name, xs in times.items():
         xs.sort()
-        out[name] = {"median_ms": round(statistics.median(xs), 1), "p90_ms": round(xs[int(0.9 * (len(xs) - 1))], 1)}
+        out[name] = {"median_ms": round(statistics.median(xs), 1), "p90_ms": round(xs[int(0.9 * (len(xs) - 1))], 1),
+                     "cpu_median_ms": round(statistics.median(cpu[name]), 1)}
     print(json.dumps(out, indent=1))
 
 

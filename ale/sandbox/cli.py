@@ -20,16 +20,7 @@ image_app = typer.Typer(help="Images: build (Dockerfile subset), import (rootfs 
 app.add_typer(image_app, name="image")
 
 
-class _Err:
-    """stderr through rich, loaded on the first message (`sandbox run` would pay ~90 ms of imports otherwise)."""
-
-    def print(self, *args, **kw) -> None:
-        from rich.console import Console
-
-        Console(stderr=True).print(*args, **kw)
-
-
-err = _Err()
+from .oneshot import err, fail_line
 
 URL = typer.Option(os.environ.get("ALE_SANDBOX_URL", "http://127.0.0.1:8765"), "--url",
                    help="sandbox service (env ALE_SANDBOX_URL)")
@@ -37,7 +28,7 @@ TOKEN = typer.Option(os.environ.get("ALE_SANDBOX_TOKEN"), "--token", help="beare
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {msg}", markup=True, highlight=False, soft_wrap=True)
+    fail_line(msg)
     raise typer.Exit(code)
 
 
@@ -71,39 +62,14 @@ def run(
     env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)"),
 ) -> None:
     """Create an ephemeral sandbox, run CMD in it (output streamed), remove it; exit with CMD's code."""
-    from .manager import SandboxManager
+    from .oneshot import run_command
 
     bad = [e for e in env if "=" not in e]
     if bad:
         _fail(f"--env wants KEY=VALUE, got {bad[0]!r}")
     spec = _spec(image=image, network=network.value, memory=memory, pids=pids, cpus=cpus, disk=disk,
                  workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
-
-    def stream(no: int, data: bytes) -> None:
-        out = sys.stdout.buffer if no == 1 else sys.stderr.buffer
-        out.write(data)
-        out.flush()
-
-    async def go() -> int:
-        m = SandboxManager()
-        try:
-            info = await m.create(spec)
-            r = await m.execute(info.id, command, timeout=timeout, stream=stream)
-            await asyncio.sleep(0)  # let a guard action scheduled by the final check land
-            if r.guard and r.guard.action != "record":
-                err.print(f"[red]stopped by the guard ({r.guard.action}):[/red] {r.guard.reason}")
-                return r.exit_code if r.exit_code > 0 else 137
-            if r.timed_out:
-                err.print(f"[yellow]timed out after {timeout:g}s[/yellow]")
-            return r.exit_code
-        finally:
-            await m.close()
-
-    try:
-        code = asyncio.run(go())
-    except SandboxError as e:
-        _fail(e.message, 125)
-    raise typer.Exit(code)
+    raise typer.Exit(run_command(spec, command, timeout))
 
 
 @app.command()
