@@ -120,12 +120,16 @@ def serve(
         _fail(getattr(e, "message", str(e)))
 
 
+def _check_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        _fail(f"--url wants http(s)://HOST:PORT, got {url!r}")
+    return url
+
+
 def _remote(url: str, token: Optional[str]):
     from .client import SandboxClient
 
-    if not url.startswith(("http://", "https://")):
-        _fail(f"--url wants http(s)://HOST:PORT, got {url!r}")
-    return SandboxClient(url, token=token)
+    return SandboxClient(_check_url(url), token=token)
 
 
 @app.command("ls")
@@ -188,7 +192,7 @@ def shell(sandbox_id: Optional[str] = typer.Argument(None, help="a sandbox of th
     fresh = sandbox_id is None
     spec = _spec(image=image, network=network.value, memory=memory, idle_ttl=None) if fresh else None
     if not fresh:
-        _remote(url, token)  # checks --url
+        _check_url(url)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
 
     async def go() -> int:

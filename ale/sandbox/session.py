@@ -399,17 +399,24 @@ class Terminal:
     async def start(self, argv: list[str], cwd: str, env: dict[str, str], rows: int, cols: int) -> None:
         self.proc = await self.init.spawn(argv, cwd=cwd, env=env, on_output=self._on_output, pty=True)
         self.init.resize(self.proc, rows, cols)
-        self.proc.exited.add_done_callback(lambda _: self._chunks.put_nowait(b""))  # after its last output
+        self.proc.exited.add_done_callback(self._on_exit)  # after its last output
 
     def _on_output(self, _stream: int, data: bytes) -> None:
         if self._pending > self.MAX_PENDING:
             self._dropped += len(data)
             return
-        if self._dropped:
-            data = f"\r\n[ale: {self._dropped} bytes of output dropped: the client was not reading]\r\n".encode() + data
-            self._dropped = 0
         self._pending += len(data)
-        self._chunks.put_nowait(data)
+        self._chunks.put_nowait(self._dropped_note() + data)
+
+    def _on_exit(self, _: object) -> None:
+        if self._dropped:
+            self._chunks.put_nowait(self._dropped_note())
+        self._chunks.put_nowait(b"")
+
+    def _dropped_note(self) -> bytes:
+        note = f"\r\n[ale: {self._dropped} bytes of output dropped: not read in time]\r\n" if self._dropped else ""
+        self._dropped = 0
+        return note.encode()
 
     async def read(self) -> bytes:
         """The next output bytes; b"" once the process exited (and stays so)."""

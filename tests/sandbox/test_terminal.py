@@ -1,0 +1,58 @@
+"""Terminals (Manager.open_terminal, what `ale sandbox shell` and the service's websocket relay): a process on
+a pty of the sandbox's own devpts; output a reader does not take is bounded; closing kills what still runs.
+(The CLI and websocket sides: tests/sandbox/test_sandbox_cli.py, test_service.py.)"""
+import asyncio
+import re
+
+from ale.sandbox import SandboxSpec
+from ale.sandbox.manager import SandboxManager
+from ale.sandbox.session import Terminal
+
+
+def with_sandbox(body):
+    async def go():
+        m = SandboxManager()
+        await m.start()
+        try:
+            info = await m.create(SandboxSpec(memory="256m"))
+            return await body(m, info.id)
+        finally:
+            await m.close()
+    return asyncio.run(go())
+
+
+async def read_all(term) -> bytes:
+    out = b""
+    while data := await term.read():
+        out += data
+    return out
+
+
+def test_output_not_read_is_bounded_and_the_reader_told(monkeypatch):
+    monkeypatch.setattr(Terminal, "MAX_PENDING", 64 << 10)
+    total = 1 << 20
+
+    async def body(m, sid):
+        term = await m.open_terminal(sid, ["sh", "-c", f"head -c {total} /dev/zero | tr '\\0' a"])
+        code = await term.wait()  # nobody reads meanwhile
+        return code, await read_all(term)
+
+    code, out = with_sandbox(body)
+    notes = re.findall(rb"\[ale: (\d+) bytes of output dropped: not read in time\]", out)
+    assert code == 0 and len(notes) == 1
+    kept = re.sub(rb"\r\n\[ale: [^]]*\]\r\n", b"", out).count(b"a")
+    assert kept < 128 << 10 and kept + int(notes[0]) == total  # every byte either delivered or counted
+
+
+def test_close_kills_what_still_runs_and_reads_end():
+    async def body(m, sid):
+        term = await m.open_terminal(sid, ["sh", "-c", "sleep 300 & echo started; wait"])
+        assert b"started" in await term.read()
+        count = ["sh", "-c", "ps -eo comm | grep -c '^sleep$' || true"]
+        assert (await m.execute(sid, count, timeout=30)).stdout.strip() == "1"
+        await term.close()
+        left = await m.execute(sid, count, timeout=30)
+        return await term.wait(), await term.read(), left.stdout.strip()
+
+    code, rest, sleeping = with_sandbox(body)
+    assert code == 128 + 9 and rest == b"" and sleeping == "0"  # SIGKILL to its whole process group
