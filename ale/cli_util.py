@@ -1,6 +1,6 @@
 """What the agent, bench and train CLIs share: one-line errors on stderr, output paths checked before any
-expensive work, fresh run folders under runs/, the interrupt line, and ckpt: model specs. (The sandbox CLI keeps its own:
-the sandbox uses nothing else of ours.)"""
+expensive work, fresh run folders under runs/, the interrupt line, and ckpt: model specs. (The sandbox CLI
+keeps its own: the sandbox uses nothing else of ours.)"""
 from __future__ import annotations
 
 import os

@@ -482,8 +482,8 @@ class SandboxManager:
         sb.sessions[ssid] = sess
         return ssid
 
-    async def open_terminal(self, sid: str, argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
-                            rows: int = 24, cols: int = 80) -> Terminal:
+    async def open_terminal(self, sid: str, argv: list[str], *, cwd: str | None = None,
+                            env: dict[str, str] | None = None, rows: int = 24, cols: int = 80) -> Terminal:
         """Start `argv` on a fresh pty in the sandbox (`ale sandbox shell`, `docker exec -it`); the caller
         relays its bytes and closes it. Its traffic counts as use of the sandbox (idle TTL)."""
         sb = self._running(sid)

@@ -310,10 +310,18 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
                                                cols=req.cols)
         except WebSocketDisconnect:
             return
-        except (SandboxError, ValueError) as e:  # pydantic's ValidationError is a ValueError
-            message = e.message if isinstance(e, SandboxError) else "; ".join(
-                f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()) if isinstance(e, ValidationError) else str(e)
-            await ws.send_text(json.dumps({"error": type(e).__name__, "message": message}))
+        except ValidationError as e:
+            await ws.send_text(json.dumps({"error": "InvalidRequest", "message": "; ".join(
+                f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())}))
+            await ws.close()
+            return
+        except SandboxError as e:
+            await ws.send_text(json.dumps({"error": type(e).__name__, "message": e.message}))
+            await ws.close()
+            return
+        except (KeyError, ValueError):  # binary, or not JSON
+            await ws.send_text(json.dumps({"error": "InvalidRequest", "message": "the first message must be a "
+                                                                                  "JSON TerminalReq (text)"}))
             await ws.close()
             return
         await ws.send_text(json.dumps({"started": True}))

@@ -174,7 +174,8 @@ class TrainConfig(_Section):
             # the engine needs the merged weights of a peft model, which a sharded one cannot give
             raise ValueError("distributed.strategy=fsdp does not combine with policy.lora (use ddp)")
         if self.distributed.strategy == "fsdp" and self.evaluation is not None:
-            raise ValueError("distributed.strategy=fsdp does not combine with evaluation (it needs the whole model; use ddp)")
+            raise ValueError("distributed.strategy=fsdp does not combine with evaluation (it needs the whole model; "
+                             "use ddp)")
         return self
 
 

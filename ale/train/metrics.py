@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 # the curves drawn by plot_run, in this order (missing ones are skipped)
-PLOT_KEYS = ["reward_mean", "reward_plain_mean", "success_rate", "heldout_success", "loss", "grad_norm", "tokens_per_s", "response_len_mean",
+PLOT_KEYS = ["reward_mean", "reward_plain_mean", "success_rate", "heldout_success", "loss", "grad_norm", "tokens_per_s",
+             "response_len_mean",
              "chunks_per_traj", "mask_kept_frac", "chunks_masked_frac", "ratio_mean", "ratio_max", "chunks_truncated_frac",
              "dropped_broken", "dropped_stale",
              "time_generation_s", "time_env_s", "time_train_s"]

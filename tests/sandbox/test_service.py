@@ -57,6 +57,7 @@ def test_auth_required(server):
 
 def test_terminal_websocket_needs_the_token_and_relays_a_pty(server):
     import asyncio
+    import json
 
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
@@ -69,6 +70,10 @@ def test_terminal_websocket_needs_the_token_and_relays_a_pty(server):
         with pytest.raises(InvalidStatus) as e:
             connect(ws_url, additional_headers=headers, open_timeout=10)
         assert e.value.response.status_code == 403
+    for first in (b"\x00", "not json", '{"sandbox_id": "x", "rows": 0}'):  # a bad request: one JSON answer, closed
+        with connect(ws_url, additional_headers={"Authorization": f"Bearer {TOKEN}"}, open_timeout=10) as ws:
+            ws.send(first)
+            assert json.loads(ws.recv(timeout=10))["error"] == "InvalidRequest"
 
     async def go() -> tuple[bytes, int]:
         c = AsyncSandboxClient(server, token=TOKEN)
