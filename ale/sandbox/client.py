@@ -307,7 +307,7 @@ class AsyncSandbox:
     async def terminal(self, command: list[str] | None = None, cwd: str | None = None, env: dict[str, str] | None = None,
                        rows: int = 24, cols: int = 80) -> Terminal:
         """`command` (default bash) on a fresh pty: raw bytes both ways, as `docker exec -it` (embedded or
-        HTTP backends). Close it when done: what still runs is killed."""
+        HTTP backends). Close it when done: that hangs it up (SIGHUP, then SIGKILL)."""
         if not hasattr(self.backend, "terminal"):
             raise SandboxError("terminals need the embedded or the HTTP backend")
         return await self.backend.terminal(self.id, command or ["bash"], cwd=cwd, env=env, rows=rows, cols=cols)

@@ -302,7 +302,7 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
         """An interactive process on a pty (`ale sandbox shell ID`, like `docker exec -it`). The first text
         message is a TerminalReq; then binary messages carry the pty's bytes both ways, text messages
         JSON: {"resize": [rows, cols]} from the client; {"started": true}, then {"exit_code": N} or
-        {"error", "message"} from the service. A client that goes away kills what still runs."""
+        {"error", "message"} from the service. A client that goes away hangs the terminal up (Terminal.close)."""
         await ws.accept()
         try:
             req = TerminalReq.model_validate_json(await ws.receive_text())

@@ -441,11 +441,13 @@ class Terminal:
         return await asyncio.shield(self.proc.exited)
 
     async def close(self) -> None:
-        """Kill what still runs (its whole process group), as a closed `docker exec -it` does."""
-        if self.proc is not None and not self.proc.exited.done():
-            if self.init.alive:
-                self.init.signal(self.proc, signal.SIGKILL)
+        """Hang up, as closing a terminal window does: SIGHUP to its process group (an interactive bash
+        passes it on to its jobs, which run in groups of their own), SIGKILL for what ignores it."""
+        for sig, grace in ((signal.SIGHUP, 2), (signal.SIGKILL, 10)):
+            if self.proc is None or self.proc.exited.done() or not self.init.alive:
+                return
+            self.init.signal(self.proc, sig)
             try:
-                await asyncio.wait_for(asyncio.shield(self.proc.exited), 10)
+                await asyncio.wait_for(asyncio.shield(self.proc.exited), grace)
             except asyncio.TimeoutError:
                 pass

@@ -1,5 +1,5 @@
 """Terminals (Manager.open_terminal, what `ale sandbox shell` and the service's websocket relay): a process on
-a pty of the sandbox's own devpts; output a reader does not take is bounded; closing kills what still runs.
+a pty of the sandbox's own devpts; output a reader does not take is bounded; closing hangs up (SIGHUP, then SIGKILL).
 (The CLI and websocket sides: tests/sandbox/test_sandbox_cli.py, test_service.py.)"""
 import asyncio
 import re
@@ -44,15 +44,25 @@ def test_output_not_read_is_bounded_and_the_reader_told(monkeypatch):
     assert kept < 128 << 10 and kept + int(notes[0]) == total  # every byte either delivered or counted
 
 
-def test_close_kills_what_still_runs_and_reads_end():
+def test_close_hangs_up_the_shell_and_its_jobs():
+    count = ["sh", "-c", "ps -eo comm | grep -c '^sleep$' || true"]
+
     async def body(m, sid):
-        term = await m.open_terminal(sid, ["sh", "-c", "sleep 300 & echo started; wait"])
-        assert b"started" in await term.read()
-        count = ["sh", "-c", "ps -eo comm | grep -c '^sleep$' || true"]
+        # an interactive bash: its job `sleep` runs in a process group of its own
+        term = await m.open_terminal(sid, ["bash", "--norc", "-i"])
+        await term.write(b"sleep 300 & echo started-$((1+1))\r")
+        out = b""
+        while b"started-2" not in out:
+            out += await term.read()
         assert (await m.execute(sid, count, timeout=30)).stdout.strip() == "1"
         await term.close()
         left = await m.execute(sid, count, timeout=30)
-        return await term.wait(), await term.read(), left.stdout.strip()
+        # a program that ignores the hang-up is killed
+        stubborn = await m.open_terminal(sid, ["sh", "-c", "trap '' HUP; echo ready; sleep 300"])
+        assert b"ready" in await stubborn.read()
+        await stubborn.close()
+        return await term.wait(), await term.read(), left.stdout.strip(), await stubborn.wait()
 
-    code, rest, sleeping = with_sandbox(body)
-    assert code == 128 + 9 and rest == b"" and sleeping == "0"  # SIGKILL to its whole process group
+    code, rest, sleeping, stubborn = with_sandbox(body)
+    assert code == 128 + 1 and rest == b"" and sleeping == "0"  # SIGHUP, passed on to the job
+    assert stubborn == 128 + 9
