@@ -222,7 +222,8 @@ def shell(sandbox_id: Optional[str] = typer.Argument(None, help="a sandbox of th
 
 async def _attach(sb) -> int:
     """This terminal joined to bash on a pty in the sandbox until it exits: raw mode here (every key, Ctrl-C
-    included, goes to the sandbox's terminal), window size changes passed on; its exit code."""
+    included, goes to the sandbox's terminal), window size changes passed on; its exit code. A hang-up here
+    (the window closed: SIGHUP, or end of input) or SIGTERM hangs the sandbox's terminal up too, 128+N."""
     import signal
     import termios
     import tty
@@ -232,32 +233,49 @@ async def _attach(sb) -> int:
     cols, rows = os.get_terminal_size(fd_out)
     term = await sb.terminal(["bash"], env={"TERM": os.environ.get("TERM", "xterm")}, rows=rows, cols=cols)
     inbox: asyncio.Queue = asyncio.Queue()  # keys and window sizes, sent in order by one task
+    ended: asyncio.Future = loop.create_future()  # the signal number that ended this side
 
     def on_key() -> None:
-        data = os.read(fd_in, 1 << 16)
-        if not data:
+        try:
+            data = os.read(fd_in, 1 << 16)
+        except OSError:  # EIO: the terminal is gone
+            data = b""
+        if data:
+            inbox.put_nowait(data)
+        else:  # in raw mode only a hang-up ends the input
             loop.remove_reader(fd_in)
-        inbox.put_nowait(data)
+            if not ended.done():
+                ended.set_result(signal.SIGHUP)
 
     async def sender() -> None:
         while True:
             item = await inbox.get()
             await (term.resize(*item) if isinstance(item, tuple) else term.write(item))
 
+    async def output() -> None:
+        while data := await term.read():
+            os.write(fd_out, data)
+
     saved = termios.tcgetattr(fd_in)
     tty.setraw(fd_in, termios.TCSANOW)  # keys typed ahead are kept (TCSAFLUSH would drop them)
     loop.add_reader(fd_in, on_key)
     loop.add_signal_handler(signal.SIGWINCH, lambda: inbox.put_nowait(tuple(os.get_terminal_size(fd_out))[::-1]))
-    task = asyncio.ensure_future(sender())
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda sig=sig: ended.done() or ended.set_result(sig))
+    tasks = [asyncio.ensure_future(sender()), asyncio.ensure_future(output())]
     try:
-        while data := await term.read():
-            os.write(fd_out, data)
-        code = await term.wait()
+        await asyncio.wait([tasks[1], ended], return_when=asyncio.FIRST_COMPLETED)
+        code = 128 + ended.result() if ended.done() else await term.wait()
     finally:
-        task.cancel()
+        for t in tasks:
+            t.cancel()
         loop.remove_reader(fd_in)
-        loop.remove_signal_handler(signal.SIGWINCH)
-        termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
+        for sig in (signal.SIGWINCH, signal.SIGHUP, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        try:
+            termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
+        except termios.error:  # the terminal is gone
+            pass
         await term.close()
     if code < 0:
         err.print("[yellow]the sandbox stopped[/yellow]")

@@ -256,3 +256,53 @@ def test_shell_from_a_terminal_into_a_service_sandbox():
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(20)
+
+
+@needs_root
+@pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM", "window closed"])
+def test_shell_hung_up_here_ends_there(how):
+    """Closing the window (or SIGTERM) ends `ale sandbox shell` at once with 128+N, no traceback, and
+    removes its sandbox."""
+    import os
+    import time
+
+    user = _PtyUser("shell")
+    user.expect(r"root@sandbox:/workspace# ")
+    # a process the hang-up does not reach (own session, no terminal): only removing the sandbox ends it
+    tag = str(900000 + os.getpid() % 1000 * 100 + ["SIGHUP", "SIGTERM", "window closed"].index(how))
+    user.type(f"setsid sleep {tag} < /dev/null > /dev/null 2>&1 & echo detached\r")
+    user.expect("detached")
+
+    def alive() -> bool:  # seen from the host, which sees every pid
+        return _host_runs(f"sleep\0{tag}\0".encode())
+
+    deadline = time.time() + 10
+    while not alive():
+        assert time.time() < deadline, "the detached sleep never started"
+        time.sleep(0.1)
+    t0 = time.time()
+    if how == "window closed":  # the master side closes: the program's terminal hangs up
+        os.close(user.master)
+        code = user.p.wait(20)
+    else:
+        user.p.send_signal(getattr(signal, how))
+        code = user.exit_code(20)
+    assert code == 128 + (signal.SIGTERM if how == "SIGTERM" else signal.SIGHUP) and time.time() - t0 < 10
+    if how != "window closed":
+        assert b"Traceback" not in user.screen
+    deadline = time.time() + 10
+    while alive():  # the sandbox was removed, with everything in it
+        assert time.time() < deadline, "the sandbox outlived `ale sandbox shell`"
+        time.sleep(0.1)
+
+
+def _host_runs(cmdline: bytes) -> bool:
+    from pathlib import Path
+
+    for p in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if p.read_bytes() == cmdline:
+                return True
+        except OSError:  # the process ended meanwhile
+            pass
+    return False
