@@ -22,7 +22,7 @@ from pathlib import Path
 
 (F_READY, F_SPAWN, F_STARTED, F_OUT, F_EXIT, F_IN, F_CLOSEIN, F_KILL, F_EVENT, F_ERROR, F_PID, F_RESIZE, F_CTL,
  F_STATUS) = range(1, 15)
-SPAWN_PTY, SPAWN_STDIN, SPAWN_CTL = 1, 2, 4
+SPAWN_PTY, SPAWN_STDIN, SPAWN_CTL, SPAWN_WINSIZE = 1, 2, 4, 8
 CTL_FD = 100  # where a process spawned with ctl=True finds its private control socket
 UID_BASE = 100000  # uid/gid 0..65535 inside every sandbox are 100000.. on the host
 # Each sandbox's user namespace is created (owned) by a uid of its own from this range, so per-uid
@@ -238,8 +238,9 @@ class InitProcess:
             view = view[n:]
 
     async def spawn(self, argv: list[str], *, cwd: str, env: dict[str, str], on_output: Callable[[int, bytes], None],
-                    pty: bool = False, stdin: bool = False, on_status: Callable[[bytes], None] | None = None) -> Proc:
-        """Start a process. With `on_status`, it also gets a private control socket on CTL_FD: bytes
+                    pty: bool = False, stdin: bool = False, on_status: Callable[[bytes], None] | None = None,
+                    winsize: tuple[int, int] | None = None) -> Proc:
+        """Start a process (`winsize`: a pty's first (rows, cols)). With `on_status`, it also gets a private control socket on CTL_FD: bytes
         written to send_ctl() arrive there, and what it writes back reaches on_status only when the
         kernel says that very process sent it (nothing else in the sandbox can forge it)."""
         loop = asyncio.get_running_loop()
@@ -247,9 +248,11 @@ class InitProcess:
         self._next_id += 1
         proc = Proc(pid, on_output, loop.create_future(), loop.create_future(), on_status=on_status)
         self._procs[pid] = proc
-        flags = (SPAWN_PTY if pty else 0) | (SPAWN_STDIN if stdin else 0) | (SPAWN_CTL if on_status else 0)
+        flags = ((SPAWN_PTY if pty else 0) | (SPAWN_STDIN if stdin else 0) | (SPAWN_CTL if on_status else 0)
+                 | (SPAWN_WINSIZE if winsize else 0))
         env_items = [f"{k}={v}" for k, v in env.items()]
-        payload = struct.pack("<III", flags, len(argv), len(env_items)) + b"".join(
+        size = struct.pack("<HH", *(max(1, min(n, 0xFFFF)) for n in winsize)) if winsize else b""
+        payload = struct.pack("<III", flags, len(argv), len(env_items)) + size + b"".join(
             s.encode() + b"\0" for s in [cwd, *argv, *env_items])
         self._send(F_SPAWN, pid, payload)
         await proc.started

@@ -397,8 +397,8 @@ class Terminal:
         self._pending = self._dropped = 0
 
     async def start(self, argv: list[str], cwd: str, env: dict[str, str], rows: int, cols: int) -> None:
-        self.proc = await self.init.spawn(argv, cwd=cwd, env=env, on_output=self._on_output, pty=True)
-        self.init.resize(self.proc, rows, cols)
+        self.proc = await self.init.spawn(argv, cwd=cwd, env=env, on_output=self._on_output, pty=True,
+                                          winsize=(rows, cols))
         self.proc.exited.add_done_callback(self._on_exit)  # after its last output
 
     def _on_output(self, _stream: int, data: bytes) -> None:

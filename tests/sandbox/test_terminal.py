@@ -61,8 +61,21 @@ def test_close_hangs_up_the_shell_and_its_jobs():
         stubborn = await m.open_terminal(sid, ["sh", "-c", "trap '' HUP; echo ready; sleep 300"])
         assert b"ready" in await stubborn.read()
         await stubborn.close()
+        await read_all(term)  # what it printed before the hang-up, then the end, for good
         return await term.wait(), await term.read(), left.stdout.strip(), await stubborn.wait()
 
     code, rest, sleeping, stubborn = with_sandbox(body)
     assert code == 128 + 1 and rest == b"" and sleeping == "0"  # SIGHUP, passed on to the job
     assert stubborn == 128 + 9
+
+
+def test_the_first_window_size_is_the_one_asked_for():
+    # the size travels with the spawn: a program that asks at once (here 20 of them) never sees another one
+    async def body(m, sid):
+        sizes = []
+        for i in range(20):
+            term = await m.open_terminal(sid, ["stty", "size"], rows=7 + i, cols=33)
+            sizes.append((await read_all(term)).strip())
+        return sizes
+
+    assert with_sandbox(body) == [f"{7 + i} 33".encode() for i in range(20)]

@@ -56,7 +56,9 @@
 
 enum { F_READY = 1, F_SPAWN = 2, F_STARTED = 3, F_OUT = 4, F_EXIT = 5, F_IN = 6, F_CLOSEIN = 7,
        F_KILL = 8, F_EVENT = 9, F_ERROR = 10, F_PID = 11, F_RESIZE = 12, F_CTL = 13, F_STATUS = 14 };
-enum { SPAWN_PTY = 1, SPAWN_STDIN = 2, SPAWN_CTL = 4 };
+enum { SPAWN_PTY = 1, SPAWN_STDIN = 2, SPAWN_CTL = 4, SPAWN_WINSIZE = 8 };
+/* SPAWN_WINSIZE: the pty's first window size (u16 rows, u16 cols) follows the spawn header, so the process
+ * never sees another one (a resize sent after the spawn could arrive after its first `stty size`). */
 /* SPAWN_CTL: the process also gets a private control socket on this fd (a session's shell reads its
  * commands there and reports each one's exit status there). What arrives on it is forwarded as
  * F_STATUS only when the kernel says it was sent by that very process (SO_PASSCRED): children that
@@ -367,12 +369,21 @@ static void finish_if_done(int i) {
 }
 
 static void spawn(uint32_t id, const char *pl, uint32_t len) {
-    /* payload: u32 flags, u32 argc, u32 envc, cwd\0, argv\0 x argc, env\0 x envc */
+    /* payload: u32 flags, u32 argc, u32 envc, [u16 rows, u16 cols: SPAWN_WINSIZE], cwd\0, argv\0 x argc, env\0 x envc */
     if (len < 12 || nprocs >= MAXPROC || find_proc(id)) { send_text(F_ERROR, id, "bad spawn request"); return; }
     uint32_t flags, argc, envc;
     memcpy(&flags, pl, 4); memcpy(&argc, pl + 4, 4); memcpy(&envc, pl + 8, 4);
     if (argc == 0 || argc > 4096 || envc > 4096) { send_text(F_ERROR, id, "bad argc/envc"); return; }
-    const char *s = pl + 12, *end = pl + len;
+    struct winsize ws = {.ws_row = 40, .ws_col = 200};
+    uint32_t head = 12;
+    if (flags & SPAWN_WINSIZE) {
+        uint16_t rc[2];
+        if (len < 16) { send_text(F_ERROR, id, "bad spawn request"); return; }
+        memcpy(rc, pl + 12, 4);
+        if (rc[0] && rc[1]) { ws.ws_row = rc[0]; ws.ws_col = rc[1]; }
+        head = 16;
+    }
+    const char *s = pl + head, *end = pl + len;
     char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 1, sizeof *envp);
     const char *cwd = s;
     int ok = 1;
@@ -393,7 +404,6 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
         }
     }
     if (pty) {
-        struct winsize ws = {.ws_row = 40, .ws_col = 200};
         if (openpty(&master, &slave, NULL, NULL, &ws) < 0) { send_text(F_ERROR, id, "openpty: %s", strerror(errno)); goto out; }
         fcntl(master, F_SETFD, FD_CLOEXEC);
     } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0) {
