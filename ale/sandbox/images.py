@@ -94,7 +94,7 @@ def _shift(path: str, delta: int) -> None:
         os.chmod(path, stat.S_IMODE(st.st_mode))
 
 
-def _remove_layer_dir(path: Path) -> None:
+def remove_dir(path: Path) -> None:
     """rm -rf that any depth survives (shutil.rmtree recurses and gave up on 1000-deep trees)."""
     from .fs import _rmtree_at
 
@@ -244,7 +244,7 @@ class ImageStore:
         try:
             copy_upper(upper, tmp)
         except SandboxError as e:
-            _remove_layer_dir(tmp)
+            remove_dir(tmp)
             raise SandboxError(f"commit failed: {e.message}") from None
         return self.finish_layer(tmp, layer_id)
 

@@ -226,7 +226,7 @@ class SandboxManager:
                         os.close(fd)
                 if d.name.startswith(f"{self.home_tag}-"):
                     self._remove_cgroup_dirs(d.name)
-                shutil.rmtree(d, ignore_errors=True)
+                images.remove_dir(d)  # any depth (a snapshot copies a sandbox's tree)
                 swept.append(d.name)
         for base in self._cg_bases.values():  # cgroups whose run dir is already gone: only if empty
             if base.exists():
@@ -438,7 +438,7 @@ class SandboxManager:
             try:
                 await asyncio.to_thread(images.copy_upper, sb.init.upper, path, keep_setid=True)
             except SandboxError as e:
-                await asyncio.to_thread(images._remove_layer_dir, path)
+                await asyncio.to_thread(images.remove_dir, path)
                 raise SandboxError(f"snapshot failed: {e.message}") from None
             snap = Snapshot(id=snap_id, owner=sid, path=path, layers=[path, *self._layers(sb)], sessions=sessions,
                             base=sb.base, created_at=time.time())
@@ -525,7 +525,7 @@ class SandboxManager:
             if snap.refs > 0:
                 return
             self._snapshots.pop(snap.id, None)
-            await asyncio.to_thread(images._remove_layer_dir, snap.path)
+            await asyncio.to_thread(images.remove_dir, snap.path)
             snap = snap.base  # our layers stacked on it: one reference less
 
     async def kill_processes(self, sid: str) -> int:
