@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import math
@@ -271,10 +272,11 @@ class _ForkedEnv(_RecordingEnv):
             return getattr(self.env, name)(*args)
         key, out = self.record.pop(0)
         if key != _call_key(name, args):
-            raise RuntimeError(f"the expert prefix did not repeat its recorded run: {key[:2]} then, {_call_key(name, args)[:2]} now")
+            raise RuntimeError(f"the expert prefix did not repeat its recorded run: {key[:2]} then, "
+                               f"{_call_key(name, args)[:2]} now")
         if isinstance(out, Exception):
             raise type(out)(*out.args)
-        return out
+        return copy.copy(out)  # one record serves every rollout of the track
 
 
 class _PrefixDone(Exception):

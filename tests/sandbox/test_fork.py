@@ -5,7 +5,6 @@ snapshots are reference-counted and swept."""
 import glob
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
