@@ -19,6 +19,7 @@ import codecs
 import os
 import secrets
 import signal
+import string
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,7 +92,8 @@ def fork_script(dump: str) -> str:
     names = [line.split("=", 1)[0].split()[-1] for line in variables if line.startswith("declare ")]
     # First drop the variables the fresh shell has and this one had not (unset here stays unset). Only
     # those: unsetting and setting LANG or TERM again makes bash reload the locale or terminal (~ms).
-    lines = [f"for __ale_v in $(builtin compgen -v); do case $__ale_v in {_SHELL_OWN}|{'|'.join(names)}) ;; "
+    every = " ".join(f"${{!{c}@}}" for c in string.ascii_letters + "_")  # all names, without a fork
+    lines = [f"for __ale_v in {every}; do case $__ale_v in {_SHELL_OWN}|{'|'.join(names)}) ;; "
              "*) builtin unset -v -- \"$__ale_v\" 2>/dev/null;; esac; done"]
     lines += [line if not line.startswith("declare ") else "declare -g " + line[len("declare "):] for line in variables]
     lines += functions
