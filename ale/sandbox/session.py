@@ -59,7 +59,7 @@ _SECTION = "#ale-section"
 # What a fork's session needs to be this one: cwd, variables (exported or not, arrays, attributes),
 # functions, aliases, shell options, umask; fork_script() turns it into the script a fork runs. In a
 # subshell, so it changes nothing in the session. No `read` loops (bash reads a pipe a byte at a time:
-# they took 15 ms) and two forks in all. `declare -p` prints one line per variable (a newline in a
+# they took 15 ms) and three forks in all. `declare -p` prints one line per variable (a newline in a
 # value comes out as $'\n').
 _DUMP = r"""(
 builtin printf 'builtin cd -- %q\n' "$PWD"
@@ -78,6 +78,8 @@ builtin shopt -p
 builtin set +o
 builtin umask -p
 )""".replace("SHELL_OWN", _SHELL_OWN).replace("SECTION", _SECTION)
+
+
 def fork_script(dump: str) -> str:
     """The output of _DUMP as the script that makes a fresh session that state. It runs inside the
     session's __ale_run (a function), so variables are declared global (-g). Functions are defined
