@@ -27,6 +27,7 @@ import random
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,11 +297,13 @@ class Prefixes:
     a rollout at anchor k forks that snapshot (files and the bash session's state) and replays the
     harness's side of chunks 0..k-1 from the record. A track is run again when a new anchor is needed
     (sequential rollback moves back one chunk at a time). A track whose prefix run fails falls back to
-    replay, with a warning."""
+    replay, with a warning. At most ``max_tracks`` tracks are kept between steps (least recently used go).
+    """
 
-    def __init__(self, pool: SandboxPool):
-        self.pool = pool
-        self._tracks: dict[str, _Prefix] = {}
+    def __init__(self, pool: SandboxPool, max_tracks: int = 32):
+        self.pool, self.max_tracks = pool, max_tracks
+        # least recently used first; each holds a running sandbox (its changed files are in memory)
+        self._tracks: OrderedDict[str, _Prefix] = OrderedDict()
 
     def prepare(self, specs: list[EpisodeSpec], model: EngineChatModel, agent_cfg: AgentConfig,
                 ex: ThreadPoolExecutor) -> None:
@@ -313,6 +316,7 @@ class Prefixes:
         for track, (task, expert, anchors) in need.items():
             old = self._tracks.get(track)
             if old is not None and anchors <= set(old.anchors):
+                self._tracks.move_to_end(track)
                 continue
             if old is not None:
                 anchors |= set(old.anchors)
@@ -324,6 +328,9 @@ class Prefixes:
             except Exception as e:  # the rollouts of this track replay instead
                 warnings.warn(f"resample.start=fork: the expert prefix of {track} could not run once "
                               f"({type(e).__name__}: {e}); its rollouts replay it", stacklevel=2)
+        for track in list(self._tracks)[:max(0, len(self._tracks) - self.max_tracks)]:
+            if track not in need:  # this step's tracks stay, however many
+                self._drop(track)
 
     def _run(self, task: Any, expert: Expert, anchors: list[int], model: EngineChatModel,
              agent_cfg: AgentConfig) -> _Prefix:

@@ -113,3 +113,31 @@ def test_the_trainer_forks_by_default():
 
     assert load_config(None, []).resample.start == "fork"
     assert load_config(None, ["resample.start=replay"]).resample.start == "replay"
+
+
+def test_prefix_tracks_beyond_the_limit_go_least_recently_used_first(setup):
+    """FAKE prefix runs (no sandbox): which tracks are kept between steps."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ale.train.rollout import EpisodeSpec, Expert, Prefixes, _Prefix
+
+    class Box:
+        deleted = False
+
+        def delete(self):
+            self.deleted = True
+
+    task, expert, _ = setup
+    experts = [expert, Expert(expert.chunks[:2]), Expert(expert.chunks[1:])]
+    prefixes = Prefixes(pool=None, max_tracks=2)
+    prefixes._run = lambda task, expert, anchors, model, cfg: _Prefix(Box(), [], {k: ("s", 0, None) for k in anchors})
+    with ThreadPoolExecutor(2) as ex:
+        def step(*used):
+            prefixes.prepare([EpisodeSpec(task=task, group=0, client_id=0, expert=experts[i], anchor=1) for i in used],
+                             None, None, ex)
+            return [p.sandbox for p in prefixes._tracks.values()]
+        a, b = step(0, 1)
+        assert step(0) == [b, a]  # used again: most recent
+        c = step(2)[-1]
+        assert b.deleted and not a.deleted and [p.sandbox for p in prefixes._tracks.values()] == [a, c]
+        assert len(step(0, 1, 2)) == 3  # one step's tracks all stay
