@@ -58,6 +58,12 @@ class Stage(_Section):
     overrides: list[str] = []
 
 
+class SFTStage(Stage):
+    # None: every seed trains its own SFT checkpoint; a seed: one SFT checkpoint (trained with that seed)
+    # that every seed's arms start from, so seeds differ only in RL ("from the same SFT checkpoint")
+    seed: int | None = None
+
+
 class Evaluation(_Section):
     samples: int = Field(1, gt=0)  # episodes per held-out task
     temperature: float = Field(0.0, ge=0.0)  # 0: greedy
@@ -69,7 +75,7 @@ class RecipeConfig(_Section):
     train: dict[str, Any]  # a training config (kind rl): policy, agent, sampling, rollout, algo, optim, ...
     tasks: TaskSplit
     seeds: list[int] = [0]
-    sft: Stage = Stage()
+    sft: SFTStage = SFTStage()
     rl: Stage = Stage(steps=10)
     evaluation: Evaluation = Evaluation()
     arms: list[Arm] = [Arm(name="ipa")]
@@ -196,7 +202,7 @@ def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = p
     tree = {**rc.train, "kind": "rl", "rollout": {**rc.train.get("rollout", {}), "tasks": str(train_dir)}}
     per_seed = {str(seed): _run_seed(rc, tree, seed, out / f"seed-{seed}", train_dir, heldout, log) for seed in rc.seeds}
     summary = {"family": rc.tasks.family, "params": rc.tasks.params, "n_train": n_train, "n_heldout": len(heldout),
-               "model": rc.train.get("policy", {}).get("model", "tiny"), "seeds": rc.seeds, "sft_steps": rc.sft.steps,
+               "model": rc.train.get("policy", {}).get("model", "tiny"), "seeds": rc.seeds, "sft_steps": rc.sft.steps, "sft_seed": rc.sft.seed,
                "steps": rc.rl.steps, "per_seed": per_seed, "wall_s": round(time.time() - t_start, 1), "arms": {}}
     for arm in rc.arms:
         runs = [per_seed[str(s)]["arms"][arm.name] for s in rc.seeds]
@@ -213,10 +219,8 @@ def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = p
 def _run_seed(rc: RecipeConfig, tree: dict[str, Any], seed: int, sdir: Path, train_dir: Path, heldout: list[Any],
               log: Callable[[str], None]) -> dict[str, Any]:
     """Base and SFT held-out figures, the SFT checkpoint, then every arm; each result kept in sdir."""
-    from ale.bench.task import load_tasks
     from ale.train.evaluate import evaluate
     from ale.train.policy import load_policy
-    from ale.train.trainer import SFTTrainer
 
     tree = {**tree, "seed": seed, "policy": {**tree.get("policy", {}), "init_seed": seed}}
     cfg = _stage_config(tree, [], sdir / "train.yaml", out=str(sdir / "base"))
@@ -233,22 +237,9 @@ def _run_seed(rc: RecipeConfig, tree: dict[str, Any], seed: int, sdir: Path, tra
         stages_file.write_text(json.dumps(record, indent=1))
     if "heldout_base" in record:
         log(f"seed {seed}: base policy held-out success {record['heldout_base']['success']:.2f}")
-    if rc.sft.steps > 0 and "heldout_sft" not in record:
-        t0 = time.time()
-        n_expert = expert_data(cfg, load_tasks(train_dir), sdir / "expert")
-        shared = {k: tree[k] for k in ("torch_threads", "progress", "tensorboard", "optim") if k in tree}
-        sft_tree = {"kind": "sft", "seed": seed, "policy": tree["policy"], "checkpoint_every": 0, **shared,
-                    "sft": {"data": [str(sdir / "expert")]}}
-        scfg = _stage_config(sft_tree, rc.sft.overrides, sdir / "sft.yaml", out=str(sdir / "sft"), steps=rc.sft.steps)
-        trainer = SFTTrainer(scfg, resume=True)
-        try:
-            if trainer.step < rc.sft.steps:
-                trainer.train(rc.sft.steps)
-            record["heldout_sft"] = heldout_success(trainer.model, trainer.tok)
-        finally:
-            trainer.close()
-        record.update(expert_trajectories=n_expert, sft_wall_s=round(time.time() - t0, 1))
-        stages_file.write_text(json.dumps(record, indent=1))
+    sft_dir = sdir.parent / f"seed-{seed if rc.sft.seed is None else rc.sft.seed}"
+    if rc.sft.steps > 0:
+        record.update(_sft_stage(rc, tree, sft_dir, train_dir, heldout))
     if "heldout_sft" in record:
         log(f"seed {seed}: SFT on {record['expert_trajectories']} expert trajectories, {rc.sft.steps} steps: "
             f"held-out success {record['heldout_sft']['success']:.2f}")
@@ -256,20 +247,64 @@ def _run_seed(rc: RecipeConfig, tree: dict[str, Any], seed: int, sdir: Path, tra
     for arm in rc.arms:
         done = sdir / arm.name / "arm.json"
         if not done.exists():
-            before = record.get("heldout_sft") if arm.from_sft and rc.sft.steps > 0 else record.get("heldout_base")
-            result = _run_arm(rc, tree, arm, seed, sdir, before, heldout_success, log)
+            from_sft = arm.from_sft and rc.sft.steps > 0
+            before = record.get("heldout_sft") if from_sft else record.get("heldout_base")
+            start = str(sft_dir / "sft") if from_sft else None
+            result = _run_arm(rc, tree, arm, seed, sdir, start, before, heldout_success, log)
             done.write_text(json.dumps(result, indent=1))
         record["arms"][arm.name] = json.loads(done.read_text())
     return record
 
 
-def _run_arm(rc: RecipeConfig, tree: dict[str, Any], arm: Arm, seed: int, sdir: Path, before: dict[str, Any] | None,
-             heldout_success: Callable[..., dict[str, Any]], log: Callable[[str], None]) -> dict[str, Any]:
-    """RL from the SFT checkpoint (or the base policy), held-out success every ``evaluation.every`` steps."""
+def _sft_stage(rc: RecipeConfig, tree: dict[str, Any], sft_dir: Path, train_dir: Path,
+               heldout: list[Any]) -> dict[str, Any]:
+    """Expert data and SFT in ``sft_dir`` (the seed folder whose seed trains it), its held-out figure;
+    done once: later calls, from this or a concurrent process (``sft.seed``), read ``sft.json``."""
+    import fcntl
+
+    from ale.bench.task import load_tasks
+    from ale.train.evaluate import evaluate
+    from ale.train.trainer import SFTTrainer
+
+    seed = int(sft_dir.name.removeprefix("seed-"))
+    sft_dir.mkdir(parents=True, exist_ok=True)
+    result_file = sft_dir / "sft.json"
+    with open(sft_dir / ".sft.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent process of another seed waits for this SFT
+        if result_file.exists():
+            return json.loads(result_file.read_text())
+        t0 = time.time()
+        tree = {**tree, "seed": seed, "policy": {**tree.get("policy", {}), "init_seed": seed}}
+        cfg = _stage_config(tree, [], sft_dir / "train.yaml", out=str(sft_dir / "base"))
+        n_expert = expert_data(cfg, load_tasks(train_dir), sft_dir / "expert")
+        shared = {k: tree[k] for k in ("torch_threads", "progress", "tensorboard", "optim") if k in tree}
+        sft_tree = {"kind": "sft", "seed": seed, "policy": tree["policy"], "checkpoint_every": 0, **shared,
+                    "sft": {"data": [str(sft_dir / "expert")]}}
+        scfg = _stage_config(sft_tree, rc.sft.overrides, sft_dir / "sft.yaml", out=str(sft_dir / "sft"),
+                             steps=rc.sft.steps)
+        trainer = SFTTrainer(scfg, resume=True)
+        try:
+            if trainer.step < rc.sft.steps:
+                trainer.train(rc.sft.steps)
+            ev = rc.evaluation
+            heldout_sft = evaluate(trainer.model, trainer.tok, cfg, heldout, None, ev.samples, ev.temperature,
+                                   seed=seed).summary()
+        finally:
+            trainer.close()
+        result = {"heldout_sft": heldout_sft, "expert_trajectories": n_expert, "sft_seed": seed,
+                  "sft_wall_s": round(time.time() - t0, 1)}
+        result_file.write_text(json.dumps(result, indent=1))
+        return result
+
+
+def _run_arm(rc: RecipeConfig, tree: dict[str, Any], arm: Arm, seed: int, sdir: Path, start: str | None,
+             before: dict[str, Any] | None, heldout_success: Callable[..., dict[str, Any]],
+             log: Callable[[str], None]) -> dict[str, Any]:
+    """RL from ``start`` (the SFT checkpoint; None: the base policy), held-out success every
+    ``evaluation.every`` steps."""
     from ale.train.metrics import read_metrics
     from ale.train.trainer import RLTrainer
 
-    start = str(sdir / "sft") if arm.from_sft and rc.sft.steps > 0 else None
     arm_tree = {**tree, "policy": {**tree["policy"], "init_from": start}}
     cfg = _stage_config(arm_tree, arm.overrides, sdir / arm.name / "train.yaml", out=str(sdir / arm.name),
                         steps=rc.rl.steps, checkpoint_every=0)

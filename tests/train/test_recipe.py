@@ -93,3 +93,10 @@ def test_tiny_recipe_end_to_end(tmp_path):
     stamp = done.stat().st_mtime_ns
     again = run_recipe(load_recipe(path), tmp_path / "run", log=lambda _: None)
     assert done.stat().st_mtime_ns == stamp and again["per_seed"] == summary["per_seed"]
+    # sft.seed: one SFT checkpoint for every seed; seed 1 trains none and its arm starts from seed 0's
+    shared = run_recipe(load_recipe(path, ["seeds=[0,1]", "sft.seed=0"]), tmp_path / "run", log=lambda _: None)
+    assert not (tmp_path / "run" / "seed-1" / "sft").exists()
+    cfg = yaml.safe_load((tmp_path / "run" / "seed-1" / "ipa" / "train.yaml").read_text())
+    assert cfg["policy"]["init_from"].endswith("seed-0/sft")
+    assert shared["per_seed"]["1"]["heldout_sft"] == summary["per_seed"]["0"]["heldout_sft"]
+    assert shared["sft_seed"] == 0 and set(shared["per_seed"]) == {"0", "1"}
