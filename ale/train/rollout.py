@@ -36,6 +36,7 @@ from typing import Any
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.protocols import ModelReply
 from ale.agent.trajectory import Trajectory, needs_retokenize, retokenize, training_data
+from ale.sandbox.spec import SandboxError
 from ale.train.engine import EngineChatModel, EngineClient
 
 
@@ -280,6 +281,13 @@ class _ForkedEnv(_RecordingEnv):
         return copy.copy(out)  # one record serves every rollout of the track
 
 
+def _running(sandbox: Any) -> bool:
+    try:
+        return sandbox.status().state == "running"
+    except Exception:  # removed
+        return False
+
+
 class _PrefixDone(Exception):
     """Ends a prefix run once its last needed anchor is reached."""
 
@@ -315,7 +323,7 @@ class Prefixes:
         jobs = {}
         for track, (task, expert, anchors) in need.items():
             old = self._tracks.get(track)
-            if old is not None and anchors <= set(old.anchors):
+            if old is not None and anchors <= set(old.anchors) and _running(old.sandbox):
                 self._tracks.move_to_end(track)
                 continue
             if old is not None:
@@ -366,7 +374,10 @@ class Prefixes:
         if prefix is None or spec.anchor not in prefix.anchors:
             return None
         snap, calls, session = prefix.anchors[spec.anchor]
-        (sandbox,) = prefix.sandbox.fork(n=1, snapshot=snap)
+        try:
+            (sandbox,) = prefix.sandbox.fork(n=1, snapshot=snap)
+        except SandboxError:  # its sandbox was stopped (a guard) or removed: replay; the next step runs it again
+            return None
         env = SandboxEnvironment(sandbox, workdir=self.pool.workdir,
                                  session=sandbox.session(session) if session is not None else None)
         return sandbox, _ForkedEnv(env, prefix.record[:calls])

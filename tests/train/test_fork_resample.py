@@ -122,10 +122,13 @@ def test_prefix_tracks_beyond_the_limit_go_least_recently_used_first(setup):
     from ale.train.rollout import EpisodeSpec, Expert, Prefixes, _Prefix
 
     class Box:
-        deleted = False
+        deleted, state = False, "running"
 
         def delete(self):
             self.deleted = True
+
+        def status(self):
+            return self
 
     task, expert, _ = setup
     experts = [expert, Expert(expert.chunks[:2]), Expert(expert.chunks[1:])]
@@ -141,3 +144,6 @@ def test_prefix_tracks_beyond_the_limit_go_least_recently_used_first(setup):
         c = step(2)[-1]
         assert b.deleted and not a.deleted and [p.sandbox for p in prefixes._tracks.values()] == [a, c]
         assert len(step(0, 1, 2)) == 3  # one step's tracks all stay
+        a = step(0)[-1]
+        a.state = "stopped"  # e.g. by the guard: its prefix runs again
+        assert step(0)[-1] is not a and a.deleted
