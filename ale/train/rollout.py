@@ -276,8 +276,12 @@ class _ForkedEnv(_RecordingEnv):
         if key != _call_key(name, args):
             raise RuntimeError(f"the expert prefix did not repeat its recorded run: {key[:2]} then, "
                                f"{_call_key(name, args)[:2]} now")
-        if isinstance(out, Exception):
-            raise type(out)(*out.args)
+        if isinstance(out, Exception):  # a new one each time (rollouts run in threads)
+            try:
+                err = type(out)(*out.args)
+            except Exception:  # a type that cannot be made from its args
+                err = RuntimeError(str(out))
+            raise err
         return copy.copy(out)  # one record serves every rollout of the track
 
 
