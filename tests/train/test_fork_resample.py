@@ -147,3 +147,32 @@ def test_prefix_tracks_beyond_the_limit_go_least_recently_used_first(setup):
         a = step(0)[-1]
         a.state = "stopped"  # e.g. by the guard: its prefix runs again
         assert step(0)[-1] is not a and a.deleted
+
+
+def test_a_forked_rollout_gets_the_prefix_runs_answers_then_the_forks():
+    """FAKE environments: the record is replayed call by call (exceptions too), checked, then the fork answers."""
+    from ale.train.rollout import _ForkedEnv, _RecordingEnv
+
+    class Env:
+        workdir = "/w"
+
+        def __init__(self, name):
+            self.name = name
+
+        def run(self, command, timeout, idle_timeout=None):
+            return f"{self.name}: {command}"
+
+        def read_file(self, path):
+            raise FileNotFoundError(2, f"{self.name}: no {path}")
+
+    prefix = _RecordingEnv(Env("prefix"))
+    assert prefix.run("ls", 10.0) == "prefix: ls"
+    with pytest.raises(FileNotFoundError):
+        prefix.read_file("AGENTS.md")
+    forked = _ForkedEnv(Env("fork"), prefix.calls)
+    assert forked.run("ls", 3.5) == "prefix: ls"  # another timeout: the same call
+    with pytest.raises(FileNotFoundError, match="prefix: no AGENTS.md"):
+        forked.read_file("AGENTS.md")
+    assert forked.run("pwd", 10.0) == "fork: pwd"  # past the record: the fork
+    with pytest.raises(RuntimeError, match="did not repeat its recorded run"):
+        _ForkedEnv(Env("fork"), prefix.calls).run("rm -rf /", 10.0)
