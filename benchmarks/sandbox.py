@@ -190,6 +190,14 @@ async def fork_bench(m: SandboxManager, n: int, held: int) -> dict:
             await asyncio.gather(*(m.delete(k.id) for k in kids))
             await m.delete_snapshot(parent, snap)
         out[label] = {"snapshot": summary(snaps), "fork_8": summary(forks), "fork_8_to_first_command": summary(ready)}
+        if label == "no_session":  # the floor: 8 plain creates at once (a fork is a create over one more layer)
+            creates = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                infos = await asyncio.gather(*(m.create(spec) for _ in range(8)))
+                creates.append(time.perf_counter() - t)
+                await asyncio.gather(*(m.delete(i.id) for i in infos))
+            out[label]["create_8_concurrent"] = summary(creates)
     await m.close_session(parent, ssid)  # idle forks beside idle sandboxes: no shell in either
     snap = await m.snapshot(parent)
     kids = [k.id for k in await m.fork(parent, n=held, snapshot=snap)]
