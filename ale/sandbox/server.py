@@ -92,7 +92,7 @@ class CommitReq(Ref):
 
 
 class ForkReq(Ref):
-    n: int = Field(1, ge=1, le=1024)
+    n: int = Field(1, ge=1, le=64)  # per request (a bigger fan-out is several requests)
     snapshot_id: str | None = None  # default: a snapshot taken now
 
 
