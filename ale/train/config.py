@@ -26,6 +26,15 @@ class SamplingConfig(_Section):
     top_k: int = Field(0, ge=0)
     max_new_tokens: int = Field(128, gt=0)
     max_wait_s: float = Field(60.0, gt=0)  # lock-step batching: longest wait for slow episodes
+    # hf engine's copy of the weights: same (the trainer's dtype) or a lower precision, as inference engines
+    # often run next to an fp32 trainer; the source of train/inference mismatch that the masks guard against
+    dtype: Literal["same", "bfloat16", "float16"] = "same"
+
+    @model_validator(mode="after")
+    def _dtype_of_hf_only(self) -> "SamplingConfig":
+        if self.dtype != "same" and self.kind != "hf":
+            raise ValueError("sampling.dtype applies to the hf engine only (vllm has its own dtype setting)")
+        return self
 
 
 class AgentSection(_Section):

@@ -32,7 +32,7 @@ class RolloutWorker:
 
     def __init__(self, cfg_json: str, state_dict: dict[str, torch.Tensor], version: int):
         from ale.train.config import TrainConfig
-        from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
+        from ale.train.engine import EngineChatModel, HFEngine, SamplingParams, engine_dtype
         from ale.train.policy import engine_base, load_policy
         from ale.train.rollout import SandboxPool
 
@@ -43,7 +43,8 @@ class RolloutWorker:
         model, tok = load_policy(cfg.policy.model_copy(update={"lora": None}))
         model = engine_base(model)
         model.load_state_dict(state_dict)
-        self.engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id, version=version)
+        self.engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id, version=version,
+                               dtype=engine_dtype(cfg.sampling.dtype))
         s = cfg.sampling
         self.chat = EngineChatModel(self.engine, tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
                                     cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)

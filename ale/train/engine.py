@@ -63,8 +63,9 @@ class GenerationEngine(Protocol):
 class HFEngine:
     """Batched generation on its own copy of the model (so training never races sampling)."""
 
-    def __init__(self, model: torch.nn.Module, eos_id: int, pad_id: int | None = None, version: int = 0):
-        self.model = copy.deepcopy(model).eval()
+    def __init__(self, model: torch.nn.Module, eos_id: int, pad_id: int | None = None, version: int = 0,
+                 dtype: torch.dtype | None = None):
+        self.model = copy.deepcopy(model).to(dtype).eval()  # dtype None: the model's own
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.eos_id, self.pad_id = eos_id, pad_id if pad_id is not None else eos_id
@@ -77,7 +78,7 @@ class HFEngine:
 
     def load_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> None:
         with self._lock:
-            self.model.load_state_dict(state_dict)
+            self.model.load_state_dict(state_dict)  # copied into the engine's dtype
             self.version = version
 
     def generate(self, prompts: list[list[int]], params: SamplingParams, seed: int | None = None,
@@ -160,6 +161,11 @@ class HFEngine:
                              cache=cache, use_cache=True, logits_to_keep=1)
             logits, positions = out.logits[:, -1], positions + 1
         return tokens.cpu(), logps.cpu(), torch.minimum(lengths, limit).cpu()  # a 0-limit row sampled once, keeps 0
+
+
+def engine_dtype(name: str) -> torch.dtype | None:
+    """``sampling.dtype`` as a torch dtype (None for "same")."""
+    return None if name == "same" else getattr(torch, name)
 
 
 class _FewRowsHead(torch.nn.Linear):

@@ -25,7 +25,7 @@ import torch
 
 from ale.train.algorithms import imitation_loss, policy_loss, sft_loss
 from ale.train.config import TrainConfig
-from ale.train.engine import EngineChatModel, HFEngine, SamplingParams
+from ale.train.engine import EngineChatModel, HFEngine, SamplingParams, engine_dtype
 from ale.train.metrics import MetricsLogger
 from ale.train.parallel import DataParallel
 from ale.train.policy import engine_base, engine_state_dict, load_policy
@@ -239,7 +239,7 @@ class RLTrainer(_Base):
             base.save_pretrained(path)
             self.tok.save_pretrained(path)
             return VLLMEngine(str(path), eos, version=self.version)
-        return HFEngine(base, eos, pad, version=self.version)
+        return HFEngine(base, eos, pad, version=self.version, dtype=engine_dtype(self.cfg.sampling.dtype))
 
     def _seed_experts(self) -> None:
         rc = self.cfg.resample

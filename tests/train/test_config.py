@@ -39,6 +39,12 @@ def test_fsdp_with_lora_is_refused_by_name():
         load_config(TINY_RL, ["distributed.strategy=fsdp", "policy.lora={r: 4}"])
 
 
+def test_engine_dtype_is_refused_for_vllm_by_name():
+    assert load_config(None, ["sampling.dtype=bfloat16"]).sampling.dtype == "bfloat16"
+    with pytest.raises(ConfigError, match="sampling.dtype applies to the hf engine only"):
+        load_config(None, ["sampling.kind=vllm", "sampling.dtype=bfloat16"])
+
+
 def test_missing_file_and_malformed_override():
     with pytest.raises(ConfigError, match="no such config file"):
         load_config("/nonexistent.yaml")

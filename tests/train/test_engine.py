@@ -205,3 +205,22 @@ def test_each_row_stops_at_its_own_max_new_tokens(tiny_policy):
     assert chat.batches == 1  # one lock-step batch held both
     assert len(replies[1].response_ids) == 4  # the room left in its context window
     assert renderer_len + 4 - len(replies[0].prompt_ids) > 12 and len(replies[0].response_ids) == 12  # its own limit
+
+
+def test_a_lower_precision_engine_samples_from_a_measurably_different_policy(tiny_policy):
+    """sampling.dtype=bfloat16: the engine's copy runs in bf16 (the trainer's stays fp32), so its log mu
+    departs from the trainer's log pi on the same tokens (the mismatch the train/inference masks are for);
+    weight sync casts into the engine's dtype."""
+    model, tok = tiny_policy
+    prompt = [tok.encode("a prompt of some length", add_special_tokens=False)]
+    gaps = {}
+    for dtype in (None, torch.bfloat16):
+        engine = HFEngine(model, tok.eos_token_id, tok.pad_token_id, dtype=dtype)
+        assert next(engine.model.parameters()).dtype == (dtype or torch.float32)
+        out = engine.generate(prompt, SamplingParams(temperature=1.0, max_new_tokens=16), seed=0)[0]
+        seq = torch.tensor([prompt[0] + out.ids])
+        ref = token_logprobs(model, seq, torch.ones_like(seq), micro_batch=1)[0, len(prompt[0]):]
+        gaps[dtype] = (ref - torch.tensor(out.logprobs)).abs().max().item()
+        engine.load_weights(model.state_dict(), version=1)
+        assert next(engine.model.parameters()).dtype == (dtype or torch.float32)
+    assert gaps[None] < 1e-4 < gaps[torch.bfloat16], gaps
