@@ -4,6 +4,11 @@ Side by side in one run: the raw bubblewrap launch (the floor), create->first co
 100 and 1000 concurrent creates, exec round trips in process and over HTTP, reset, and memory per
 idle sandbox (MemAvailable before/after holding N idle sandboxes). Figures are wall-clock on this
 machine; it is shared and noisy, so run it on a quiet machine.
+
+Snapshot and fork (issue #13; `--only fork` runs just these): snapshot and fork-into-8 of a sandbox
+with 10 MB of changed files, without and with a session to carry; memory per forked child beside a
+fresh idle sandbox; and the time to reach chunk k of built-in tasks' reference solutions by fork (from
+a snapshot taken when the prefix ran once) vs by replay (a fresh sandbox running steps 0..k-1).
 """
 
 from __future__ import annotations
@@ -66,11 +71,19 @@ async def main(args) -> dict:
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    m = SandboxManager(max_sandboxes=args.concurrent + 16, launch_concurrency=args.launch_concurrency)
+    m = SandboxManager(max_sandboxes=max(args.concurrent, 2 * args.fork_held) + 16,
+                       launch_concurrency=args.launch_concurrency)
     await m.start()
     spec = SandboxSpec(memory="256m", pids=256, disk="256m", idle_ttl=None)
     first = await m.create(spec)  # warm: image resolved, binary built
-    out: dict = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}}
+    out: dict = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+                             "load_average_at_start": os.getloadavg()}}
+    out["fork"] = await fork_bench(m, args.n, args.fork_held)
+    out["chunk_by_fork_vs_replay"] = await chunk_bench(m, args.chunk_tasks)
+    if args.only == "fork":
+        out["machine"]["load_average_at_end"] = os.getloadavg()
+        await m.close()
+        return out
 
     out["bwrap_true_floor"] = bwrap_floor(str(m.images.layer_paths(m.images.get("base"))[0]), args.n)
 
@@ -142,6 +155,100 @@ async def main(args) -> dict:
     return out
 
 
+CHANGED_10MB = ("mkdir -p /workspace/data && for i in $(seq 10); do head -c 1048576 /dev/urandom > /workspace/data/big$i; "
+                "done && for i in $(seq 100); do echo $i > /workspace/data/small$i; done")
+
+
+def per_sandbox_memory(m: SandboxManager, sids: list[str]) -> dict:
+    """Launcher + init PSS and the cgroup's charge, per sandbox (as idle_memory measures it)."""
+    pss = sum(pss_bytes(pid) for sid in sids for pid in (m._sandboxes[sid].init.launcher_pid, m._sandboxes[sid].init.init_pid))
+    charged = sum(m._sandboxes[sid].cgroup.counters()["memory_bytes"] for sid in sids)
+    k = max(1, len(sids))
+    return {"sandboxes": len(sids), "process_pss_kib": round(pss / k / 1024, 1),
+            "cgroup_charged_kib": round(charged / k / 1024, 1), "per_sandbox_kib": round((pss + charged) / k / 1024, 1)}
+
+
+async def fork_bench(m: SandboxManager, n: int, held: int) -> dict:
+    spec = SandboxSpec(memory="256m", pids=256, disk="256m", idle_ttl=None)
+    parent = (await m.create(spec)).id
+    assert (await m.execute(parent, CHANGED_10MB)).exit_code == 0
+    out: dict = {"changed_bytes": int((await m.execute(parent, "du -sb /workspace/data | cut -f1")).stdout)}
+    for label, rounds in (("no_session", n), ("one_session", max(10, n // 2))):
+        if label == "one_session":
+            ssid = await m.create_session(parent)
+            await m.run_in_session(parent, ssid, "cd /workspace/data; export A=1; f() { :; }; alias l='ls -l'")
+        snaps, forks, ready = [], [], []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            snap = await m.snapshot(parent)
+            snaps.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            kids = await m.fork(parent, n=8, snapshot=snap)
+            forks.append(time.perf_counter() - t)
+            await asyncio.gather(*(m.execute(k.id, ["true"]) for k in kids))
+            ready.append(time.perf_counter() - t)
+            await asyncio.gather(*(m.delete(k.id) for k in kids))
+            await m.delete_snapshot(parent, snap)
+        out[label] = {"snapshot": summary(snaps), "fork_8": summary(forks), "fork_8_to_first_command": summary(ready)}
+        if label == "no_session":  # the floor: 8 plain creates at once (a fork is a create over one more layer)
+            creates = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                infos = await asyncio.gather(*(m.create(spec) for _ in range(8)))
+                creates.append(time.perf_counter() - t)
+                await asyncio.gather(*(m.delete(i.id) for i in infos))
+            out[label]["create_8_concurrent"] = summary(creates)
+    await m.close_session(parent, ssid)  # idle forks beside idle sandboxes: no shell in either
+    snap = await m.snapshot(parent)
+    kids = [k.id for k in await m.fork(parent, n=held, snapshot=snap)]
+    idle = [(await m.create(spec)).id for _ in range(held)]
+    await asyncio.sleep(2)
+    out["memory"] = {"forked_child": per_sandbox_memory(m, kids), "idle_sandbox": per_sandbox_memory(m, idle),
+                     "snapshot_disk_kib": int((await asyncio.to_thread(
+                         subprocess.check_output, ["du", "-sk", str(m._snapshots[snap].path)])).split()[0])}
+    await asyncio.gather(*(m.delete(s) for s in kids + idle + [parent]))
+    return out
+
+
+def solution_steps(task) -> list[str]:
+    """The reference solution's steps, as ale.train.rollout.expert_from_solution splits it into chunks."""
+    lines = [ln for ln in task.solution.read_text().splitlines() if not ln.startswith("#!") and ln != "set -e"]
+    return [st.strip() for st in "\n".join(lines).split("\n# ---\n") if st.strip()]
+
+
+async def chunk_bench(m: SandboxManager, n_tasks: int) -> dict:
+    """Time to reach chunk k (steps 0..k-1 done, in a session) by replay vs by fork."""
+    from ale.bench.task import ensure_image, load_tasks
+    from ale.sandbox.spec import TASK_CAPABILITIES
+
+    rows = []
+    for task in [t for t in load_tasks("builtin") if t.solution is not None][:n_tasks]:
+        spec = SandboxSpec(image=await ensure_image(m, task), memory="1g", capabilities=TASK_CAPABILITIES, idle_ttl=None)
+        steps = solution_steps(task)
+        for k in range(1, len(steps) + 1):
+            t = time.perf_counter()  # replay: what a resampled rollout did before forks
+            sid = (await m.create(spec)).id
+            ssid = await m.create_session(sid)
+            for st in steps[:k]:
+                await m.run_in_session(sid, ssid, st, timeout=600)
+            replay = time.perf_counter() - t
+            snap = await m.snapshot(sid)  # the prefix ran once: its state at chunk k
+            forks = []
+            for _ in range(5):
+                t = time.perf_counter()
+                (child,) = await m.fork(sid, n=1, snapshot=snap)
+                forks.append(time.perf_counter() - t)
+                await m.delete(child.id)
+            await m.delete(sid)
+            rows.append({"task": task.id, "k": k, "replay_ms": round(replay * 1000, 1),
+                         "fork_ms": round(statistics.median(forks) * 1000, 1)})
+    speedups = [r["replay_ms"] / r["fork_ms"] for r in rows]
+    return {"tasks": len({r["task"] for r in rows}), "rows": rows,
+            "replay_ms_median": round(statistics.median(r["replay_ms"] for r in rows), 1),
+            "fork_ms_median": round(statistics.median(r["fork_ms"] for r in rows), 1),
+            "speedup_median": round(statistics.median(speedups), 1), "speedup_min": round(min(speedups), 1)}
+
+
 async def http_exec(n: int) -> dict:
     import httpx
 
@@ -180,8 +287,21 @@ if __name__ == "__main__":
     ap.add_argument("--n", type=int, default=100, help="samples for the sequential measurements")
     ap.add_argument("--concurrent", type=int, default=1000, help="the large concurrent-create batch")
     ap.add_argument("--launch-concurrency", type=int, default=LAUNCH_CONCURRENCY)
+    ap.add_argument("--fork-held", type=int, default=50, help="forked children (and idle sandboxes) held for memory")
+    ap.add_argument("--chunk-tasks", type=int, default=12, help="built-in tasks for fork vs replay")
+    ap.add_argument("--only", choices=["all", "fork"], default="all", help="fork: just the snapshot/fork figures")
     res = asyncio.run(main(ap.parse_args()))
-    targets = {"create_p50_ms<=25": res["create_sequential"]["p50_ms"] <= 25,
+    fk = res["fork"]
+    fork_targets = {"fork_8_p50_ms<=30": fk["no_session"]["fork_8"]["p50_ms"] <= 30,
+                    "fork_8_p99_ms<=100": fk["no_session"]["fork_8"]["p99_ms"] <= 100,
+                    "snapshot_p50_ms<=10": fk["no_session"]["snapshot"]["p50_ms"] <= 10,
+                    "forked_child_memory<=2x_idle": fk["memory"]["forked_child"]["per_sandbox_kib"]
+                    <= 2 * fk["memory"]["idle_sandbox"]["per_sandbox_kib"]}
+    if ap.parse_args().only == "fork":
+        res["targets_met"] = fork_targets
+        print(json.dumps(res, indent=1))
+        raise SystemExit
+    targets = {**fork_targets, "create_p50_ms<=25": res["create_sequential"]["p50_ms"] <= 25,
                "create_p99_ms<=100": res["create_sequential"]["p99_ms"] <= 100,
                "concurrent_all_succeed": res[f"create_concurrent_{ap.parse_args().concurrent}"]["succeeded"]
                == ap.parse_args().concurrent,

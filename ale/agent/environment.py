@@ -14,11 +14,13 @@ from ale.agent.protocols import CommandResult
 
 
 class SandboxEnvironment:
-    def __init__(self, sandbox: Any, workdir: str | None = None, owns_sandbox: bool = False):
+    def __init__(self, sandbox: Any, workdir: str | None = None, owns_sandbox: bool = False, session: Any = None):
+        """session: a session of the sandbox to use for bash (e.g. one a fork carried over); default: a
+        new one on the first command."""
         self.sandbox = sandbox
         self._owns = owns_sandbox
         self._own_client: Any = None  # an embedded client made by create(), closed with the environment
-        self._session = None
+        self._session = session
         if workdir is None:
             r = sandbox.exec("pwd", timeout=30)
             workdir = r.stdout.strip() or "/"
@@ -43,6 +45,11 @@ class SandboxEnvironment:
             raise
         env._own_client = client if own else None
         return env
+
+    @property
+    def session(self) -> Any:
+        """The bash session in use (None before the first command)."""
+        return self._session
 
     def _abs(self, path: str) -> str:
         return path if path.startswith("/") else posixpath.join(self.workdir, path)

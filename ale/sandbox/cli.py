@@ -305,6 +305,40 @@ async def _lines(sb, prompt: str, timeout: float) -> int:
 
 
 @app.command()
+def snapshot(sandbox_id: str, url: str = URL, token: Optional[str] = TOKEN) -> None:
+    """Snapshot a sandbox of a running service (its files and session state; not its processes);
+    prints the snapshot id for `fork --snapshot`."""
+    c = _remote(url, token)
+    try:
+        print(c.get(sandbox_id).snapshot())
+    except SandboxError as e:
+        _fail(e.message)
+    except Exception as e:  # connection refused and the like
+        _fail(f"cannot reach {url}: {e}")
+    finally:
+        c.close()
+
+
+@app.command()
+def fork(sandbox_id: str, n: int = typer.Option(1, "--n", min=1, help="how many sandboxes to start"),
+         snapshot_id: Optional[str] = typer.Option(None, "--snapshot",
+                                                   help="a snapshot of this sandbox (default: one taken now)"),
+         url: str = URL, token: Optional[str] = TOKEN) -> None:
+    """Start N sandboxes from a sandbox of a running service, as it is now (or was at --snapshot): its
+    files, spec and sessions (cwd, variables, functions, aliases), not its processes. Prints their ids."""
+    c = _remote(url, token)
+    try:
+        children = c.get(sandbox_id).fork(n=n, snapshot=snapshot_id)
+    except SandboxError as e:
+        _fail(e.message)
+    except Exception as e:  # connection refused and the like
+        _fail(f"cannot reach {url}: {e}")
+    finally:
+        c.close()
+    print("\n".join(child.id for child in children))
+
+
+@app.command()
 def stop(sandbox_id: str, url: str = URL, token: Optional[str] = TOKEN,
          delete: bool = typer.Option(False, "--delete", help="also delete it")) -> None:
     """Stop (and optionally delete) a sandbox of a running service."""

@@ -99,6 +99,14 @@ async def dispatch(m, verb: str, kw: dict[str, Any]) -> Any:
             return await m.reset(sid)
         case "commit":
             return (await m.commit(sid, kw["image"])).to_json()
+        case "snapshot":
+            return await m.snapshot(sid)
+        case "fork":
+            return await m.fork(sid, n=kw.get("n", 1), snapshot=kw.get("snapshot_id"))
+        case "snapshots":
+            return await m.snapshots(sid)
+        case "delete_snapshot":
+            return await m.delete_snapshot(sid, kw["snapshot_id"])
         case "execute":
             return await m.execute(sid, kw.pop("command"), **kw)
         case "create_session":
@@ -234,8 +242,10 @@ def _typed(verb: str, out: Any) -> Any:
     """JSON from the server -> the same types the embedded backend returns."""
     if verb in ("start", "status", "stop", "reset"):
         return SandboxInfo(**out)
-    if verb == "list":
+    if verb in ("list", "fork"):
         return [SandboxInfo(**x) for x in out]
+    if verb == "snapshot":
+        return out["snapshot_id"]
     if verb == "execute":
         return ExecResult(**out)
     if verb == "run_in_session":
@@ -304,6 +314,10 @@ class AsyncSandbox:
     async def create_session(self, cwd: str | None = None, env: dict[str, str] | None = None) -> AsyncSession:
         return AsyncSession(self, await self._call("create_session", cwd=cwd, env=env))
 
+    async def session(self, session_id: str) -> AsyncSession:
+        """A session this sandbox already has (e.g. one a fork carried over from its parent, same id)."""
+        return AsyncSession(self, session_id)
+
     async def terminal(self, command: list[str] | None = None, cwd: str | None = None, env: dict[str, str] | None = None,
                        rows: int = 24, cols: int = 80) -> Terminal:
         """`command` (default bash) on a fresh pty: raw bytes both ways, as `docker exec -it` (embedded or
@@ -350,6 +364,22 @@ class AsyncSandbox:
 
     async def commit(self, image: str) -> dict:
         return await self._call("commit", image=image)
+
+    async def snapshot(self) -> str:
+        """Save this sandbox's files and session state (not its processes); returns the snapshot id."""
+        return await self._call("snapshot")
+
+    async def fork(self, n: int = 1, snapshot: str | None = None) -> list[AsyncSandbox]:
+        """n new sandboxes starting from `snapshot` (default: a snapshot taken now), with this one's spec
+        and its sessions (same ids, cwd, variables, functions, aliases; no processes)."""
+        infos = await self._call("fork", n=n, snapshot_id=snapshot)
+        return [AsyncSandbox(self.backend, i) for i in infos]
+
+    async def snapshots(self) -> list[str]:
+        return await self._call("snapshots")
+
+    async def delete_snapshot(self, snapshot: str) -> None:
+        await self._call("delete_snapshot", snapshot_id=snapshot)
 
     async def delete(self) -> None:
         try:
@@ -419,9 +449,14 @@ class _SyncProxy:
 
         def call(*a, **kw):
             out = self._loop.run(attr(*a, **kw))
-            wrapper = self._wrap.get(type(out))
-            return wrapper(self._loop, out) if wrapper else out
+            if isinstance(out, list):  # fork's sandboxes
+                return [self._wrapped(x) for x in out]
+            return self._wrapped(out)
         return call
+
+    def _wrapped(self, out: Any) -> Any:
+        wrapper = self._wrap.get(type(out))
+        return wrapper(self._loop, out) if wrapper else out
 
 
 class Session(_SyncProxy):
@@ -429,7 +464,8 @@ class Session(_SyncProxy):
 
 
 class Sandbox(_SyncProxy):
-    """Sync face of AsyncSandbox: exec, create_session, read_file, write_file, upload, download, ..."""
+    """Sync face of AsyncSandbox: exec, create_session, read_file, write_file, upload, download,
+    snapshot, fork (a list of Sandbox), ..."""
 
     def __enter__(self) -> Sandbox:
         return self

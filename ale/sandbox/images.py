@@ -94,7 +94,7 @@ def _shift(path: str, delta: int) -> None:
         os.chmod(path, stat.S_IMODE(st.st_mode))
 
 
-def _remove_layer_dir(path: Path) -> None:
+def remove_dir(path: Path) -> None:
     """rm -rf that any depth survives (shutil.rmtree recurses and gave up on 1000-deep trees)."""
     from .fs import _rmtree_at
 
@@ -239,26 +239,13 @@ class ImageStore:
         return layer_id
 
     def commit_upper(self, upper: Path, layer_id: str) -> str:
-        """Copy a sandbox's upper dir (whiteouts, opaque-dir xattrs and owners included) into a layer.
-
-        The sandbox may still be running and changing it, so the walk goes by directory fds with
-        O_NOFOLLOW (never by path): a directory swapped for a symlink mid-copy is copied as that
-        symlink, and nothing outside the upper dir is ever opened."""
+        """Copy a sandbox's upper dir into a new layer (see copy_upper); setuid/setgid bits are dropped."""
         tmp = self.new_layer_dir()
         try:
-            src = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            dst = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                _copy_dir(src, dst)
-                _copy_meta(src, dst, os.fstat(src))
-            finally:
-                os.close(src)
-                os.close(dst)
-        except (OSError, RecursionError) as e:
-            _remove_layer_dir(tmp)
-            if isinstance(e, RecursionError):
-                raise SandboxError("commit failed: the directory tree is too deep") from None
-            raise SandboxError(f"commit failed: {e}") from None
+            copy_upper(upper, tmp)
+        except SandboxError as e:
+            remove_dir(tmp)
+            raise SandboxError(f"commit failed: {e.message}") from None
         return self.finish_layer(tmp, layer_id)
 
     # ---- base image
@@ -351,7 +338,41 @@ def _extract_rootfs(tar_path: Path, dest: Path) -> None:
         os.close(rootfd)
 
 
-def _copy_meta(src_fd: int, dst_fd: int, st: os.stat_result) -> None:
+def copy_upper(upper: Path, dest: Path, *, keep_setid: bool = False) -> None:
+    """Copy a sandbox's upper dir (whiteouts, opaque-dir xattrs, owners, modes, times, hard links and
+    holes included) into the existing empty dir `dest`; SandboxError on failure (dest is left partial).
+
+    The sandbox may still be running and changing it, so the walk goes by directory fds with
+    O_NOFOLLOW (never by path): a directory swapped for a symlink mid-copy is copied as that
+    symlink, and nothing outside the upper dir is ever opened. Holes stay holes and hard links stay
+    links, so the copy takes no more host disk than the sandbox's own (size-limited) tmpfs did: a
+    sparse 1 TB file or thousands of links to one big file cost what they cost in the sandbox.
+    Setuid/setgid bits are dropped unless `keep_setid` (snapshots keep the sandbox's exact state)."""
+    try:
+        src = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            dst = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                _copy_dir(src, dst, _CopyState(dst, keep_setid), "")
+                _copy_meta(src, dst, os.fstat(src), keep_setid)
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
+    except RecursionError:
+        raise SandboxError("the directory tree is too deep") from None
+    except OSError as e:
+        raise SandboxError(str(e)) from None
+
+
+@dataclass
+class _CopyState:
+    root: int  # the destination's root dir fd (hard links are made relative to it)
+    keep_setid: bool
+    links: dict[tuple[int, int], str] = field(default_factory=dict)  # (dev, ino) -> path of its first copy
+
+
+def _copy_meta(src_fd: int, dst_fd: int, st: os.stat_result, keep_setid: bool = False) -> None:
     for name in os.listxattr(src_fd):  # trusted.overlay.opaque and friends
         try:
             os.setxattr(dst_fd, name, os.getxattr(src_fd, name))
@@ -359,12 +380,33 @@ def _copy_meta(src_fd: int, dst_fd: int, st: os.stat_result) -> None:
             pass
     os.chown(dst_fd, st.st_uid, st.st_gid)
     # No setuid/setgid file enters an image from a sandbox (a directory's setgid only sets group inheritance).
-    os.chmod(dst_fd, stat.S_IMODE(st.st_mode) & (~0 if stat.S_ISDIR(st.st_mode) else ~0o6000))
+    keep = ~0 if keep_setid or stat.S_ISDIR(st.st_mode) else ~0o6000
+    os.chmod(dst_fd, stat.S_IMODE(st.st_mode) & keep)
     os.utime(dst_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _copy_dir(src: int, dst: int) -> None:
-    """Copy the entries of directory fd `src` into directory fd `dst`, by fd, following nothing."""
+def _copy_data(src: int, dst: int, size: int) -> None:
+    """The data extents of src (up to size) into dst, in the kernel (sendfile); holes stay holes."""
+    pos = 0
+    while pos < size:
+        try:
+            start = os.lseek(src, pos, os.SEEK_DATA)
+        except OSError:  # ENXIO: only a hole is left
+            break
+        end = min(os.lseek(src, start, os.SEEK_HOLE), size)
+        os.lseek(dst, start, os.SEEK_SET)
+        while start < end:
+            n = os.sendfile(dst, src, start, end - start)
+            if n == 0:  # shrunk while we copy
+                break
+            start += n
+        pos = end
+    os.ftruncate(dst, size)
+
+
+def _copy_dir(src: int, dst: int, state: _CopyState, rel: str) -> None:
+    """Copy the entries of directory fd `src` into directory fd `dst` (`rel` below the copy's root), by
+    fd, following nothing."""
     for name in os.listdir(src):
         try:
             st = os.stat(name, dir_fd=src, follow_symlinks=False)
@@ -374,6 +416,7 @@ def _copy_dir(src: int, dst: int) -> None:
         if stat.S_ISLNK(mode):
             os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
             os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
+            os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst, follow_symlinks=False)
             continue
         if stat.S_ISCHR(mode) and st.st_rdev == 0:  # an overlay whiteout
             os.mknod(name, mode, 0, dir_fd=dst)
@@ -401,21 +444,23 @@ def _copy_dir(src: int, dst: int) -> None:
                 os.mkdir(name, 0o700, dir_fd=dst)
                 dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst)
                 try:
-                    _copy_dir(sfd, dfd)
-                    _copy_meta(sfd, dfd, sst)
+                    _copy_dir(sfd, dfd, state, f"{rel}{name}/")
+                    _copy_meta(sfd, dfd, sst, state.keep_setid)
                 finally:
                     os.close(dfd)
-            else:
-                dfd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                              dir_fd=dst)
-                try:
-                    while chunk := os.read(sfd, 1 << 20):
-                        view = memoryview(chunk)
-                        while view:
-                            view = view[os.write(dfd, view):]
-                    _copy_meta(sfd, dfd, sst)
-                finally:
-                    os.close(dfd)
+                continue
+            key = (sst.st_dev, sst.st_ino)
+            if sst.st_nlink > 1 and key in state.links:  # every directory on that path is one we made
+                os.link(state.links[key], name, src_dir_fd=state.root, dst_dir_fd=dst, follow_symlinks=False)
+                continue
+            dfd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dst)
+            try:
+                _copy_data(sfd, dfd, sst.st_size)
+                _copy_meta(sfd, dfd, sst, state.keep_setid)
+            finally:
+                os.close(dfd)
+            if sst.st_nlink > 1:
+                state.links[key] = f"{rel}{name}"
         finally:
             os.close(sfd)
 

@@ -33,6 +33,7 @@ OUTPUT_DIR = "/tmp/ale-output"
 MAX_SPILL = 256 << 20
 MAX_EVENTS = 10_000  # kept in memory per sandbox (the init already rate-limits what it reports)
 LAUNCH_CONCURRENCY = 16  # launches in flight: at 8 a 1000-create burst left ~20% of 2 cores idle on kernel locks
+MAX_SNAPSHOTS = 64  # per sandbox: each may take up to its `disk` bytes of host disk
 
 # The guard's default policy: what to do on each kind of event.
 DEFAULT_POLICY: dict[str, str] = {
@@ -59,6 +60,25 @@ class GuardConfig:
 
 
 @dataclass
+class Snapshot:
+    """A sandbox's filesystem and session state at one moment, which forks start from.
+
+    `path` is a copy of the sandbox's upper layer on the host (in the manager's run dir, root-only);
+    a fork mounts `layers` (that copy over the layers the sandbox itself started from) read-only under
+    a fresh upper, so forking copies nothing. Counted references: its sandbox (until it is deleted or
+    the snapshot is), every live sandbox forked from it, and every snapshot stacked on it."""
+
+    id: str
+    owner: str  # the sandbox that took it: only that sandbox's forks may use it
+    path: Path
+    layers: list[Path]  # top first
+    sessions: dict[str, str]  # session id -> the script that restores its state (BashSession.dump_state)
+    base: Snapshot | None  # the snapshot the owner started from (its layers are under ours)
+    created_at: float
+    refs: int = 1
+
+
+@dataclass
 class Sandbox:
     id: str
     spec: SandboxSpec
@@ -81,6 +101,8 @@ class Sandbox:
     event_seq: int = 0
     generation: int = 0  # bumped on every (re)start
     owner_uid: int = 0  # host uid owning its user namespace (its per-uid kernel budgets)
+    base: Snapshot | None = None  # forked from it: its layers are this sandbox's lower layers
+    snapshots: set[str] = field(default_factory=set)  # ids of the snapshots it took (and holds)
     # stop/reset/delete/commit take turns: 20 concurrent resets left 20 inits in one cgroup
     lifecycle: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -103,6 +125,8 @@ class SandboxManager:
         self.node = node or socket.gethostname()
         self.output_cap = output_cap
         self._sandboxes: dict[str, Sandbox] = {}
+        self._snapshots: dict[str, Snapshot] = {}
+        self.snapshot_dir = self.run_dir / "snapshots"  # root-only (0700); swept with the run dir
         self._launch = asyncio.Semaphore(launch_concurrency)
         self._tasks: list[asyncio.Task] = []
         self._followups: set[asyncio.Task] = set()
@@ -165,6 +189,7 @@ class SandboxManager:
             self._lock_fd = os.open(self.run_dir / "lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self.scratch.mkdir()
+            self.snapshot_dir.mkdir(mode=0o700)
             cgroups.prepare(self._cg_bases, self.instance)
 
     def sweep(self) -> list[str]:
@@ -201,7 +226,7 @@ class SandboxManager:
                         os.close(fd)
                 if d.name.startswith(f"{self.home_tag}-"):
                     self._remove_cgroup_dirs(d.name)
-                shutil.rmtree(d, ignore_errors=True)
+                images.remove_dir(d)  # any depth (a snapshot copies a sandbox's tree)
                 swept.append(d.name)
         for base in self._cg_bases.values():  # cgroups whose run dir is already gone: only if empty
             if base.exists():
@@ -233,7 +258,7 @@ class SandboxManager:
     def info(self, sb: Sandbox) -> SandboxInfo:
         return SandboxInfo(id=sb.id, state=sb.state, image=sb.spec.image, spec=sb.spec, created_at=sb.created_at,
                            last_used_at=sb.last_used_at, node=self.node, stop_reason=sb.stop_reason,
-                           usage=dict(sb.counters))
+                           usage=dict(sb.counters), snapshot=sb.base.id if sb.base is not None else None)
 
     async def _image(self, name: str) -> images.Image:
         if name == "base" and not self.images.exists("base"):
@@ -248,20 +273,27 @@ class SandboxManager:
         if len(self._sandboxes) >= self.max_sandboxes:
             raise OverCapacity(f"this node runs its maximum of {self.max_sandboxes} sandboxes")
         image = await self._image(spec.image)
+        sb = await self._new_sandbox(spec, image)
+        if spec.network.mode == "host":
+            self._event(sb, {"kind": "network_host", "detail": "sandbox created with the host's network"})
+        return self.info(sb)
+
+    async def _new_sandbox(self, spec: SandboxSpec, image: images.Image, base: Snapshot | None = None) -> Sandbox:
         sid = secrets.token_hex(6)
         now = time.time()
         sb = Sandbox(id=sid, spec=spec, image=image, cgroup=cgroups.Cgroup(self._cg_bases, f"{self.instance}/{sid}"),
-                     created_at=now, last_used_at=now, owner_uid=self._free_owner_uid())
+                     created_at=now, last_used_at=now, owner_uid=self._free_owner_uid(), base=base)
         self._sandboxes[sid] = sb
+        if base is not None:
+            base.refs += 1
         try:
             await self._launch_sandbox(sb)
         except BaseException:
             self._sandboxes.pop(sid, None)
             await asyncio.to_thread(self._cleanup_files, sb)
+            await self._release_snapshots(sb)
             raise
-        if spec.network.mode == "host":
-            self._event(sb, {"kind": "network_host", "detail": "sandbox created with the host's network"})
-        return self.info(sb)
+        return sb
 
     def _free_owner_uid(self) -> int:
         """A random owner uid no live sandbox of this manager has (other managers may pick the same one
@@ -288,7 +320,7 @@ class SandboxManager:
                 self._zygote.close()
                 self._zygote.start()
             sb.init = await InitProcess.start(
-                zygote=self._zygote, scratch=self.scratch, layers=self.images.layer_paths(sb.image), disk=spec.disk,
+                zygote=self._zygote, scratch=self.scratch, layers=self._layers(sb), disk=spec.disk,
                 hostname=spec.hostname, workdir=spec.workdir or sb.image.config.workdir,
                 host_net=spec.network.mode == "host", cgroup_dirs=sb.cgroup.attach_dirs,
                 cgroup_ops=sb.cgroup.launch_ops(cgroups.Limits(memory=spec.memory, pids=spec.pids, cpus=spec.cpus)),
@@ -307,6 +339,10 @@ class SandboxManager:
         # every counter starts at zero; reading six cgroup files here was a third of a create's cost.
         sb.counters = dict.fromkeys(cgroups.COUNTERS, 0) | {"disk_bytes": 0}
         sb.cpu_window = []
+
+    def _layers(self, sb: Sandbox) -> list[Path]:
+        """The sandbox's read-only layers, top first: its image's, under the snapshot it was forked from."""
+        return sb.base.layers if sb.base is not None else self.images.layer_paths(sb.image)
 
     def _cleanup_files(self, sb: Sandbox) -> None:
         try:
@@ -351,6 +387,7 @@ class SandboxManager:
             await self._kill(sb)
             sb.state = "deleted"
             await asyncio.to_thread(self._cleanup_files, sb)
+            await self._release_snapshots(sb)
 
     async def reset(self, sid: str, reason: str = "reset by request") -> SandboxInfo:
         """Back to the image state: drop the upper layer (the whole tmpfs) and start again."""
@@ -372,14 +409,124 @@ class SandboxManager:
         images.check_name(image_name)
         async with sb.lifecycle:
             sb = self._running(sid)
-            layer_id = "c" + secrets.token_hex(8)
-            await asyncio.to_thread(self.images.commit_upper, sb.init.upper, layer_id)
-            new = images.Image(image_name, [layer_id, *sb.image.layers],
+            # A fork's snapshot layers are not image layers: each becomes one (a copy) under the upper's.
+            uppers = [sb.init.upper, *(p for p in self._layers(sb) if p.parent == self.snapshot_dir)]
+            layer_ids = []
+            for upper in uppers:
+                layer_ids.append(await asyncio.to_thread(self.images.commit_upper, upper, "c" + secrets.token_hex(8)))
+            new = images.Image(image_name, [*layer_ids, *sb.image.layers],
                                images.ImageConfig(env={**sb.image.config.env, **sb.spec.env},
                                                   workdir=sb.spec.workdir or sb.image.config.workdir,
                                                   user=sb.image.config.user))
             self._event(sb, {"kind": "commit", "image": image_name})
             return self.images.save(new)
+
+    # ------------------------------------------------------------------ snapshots and forks
+    async def snapshot(self, sid: str) -> str:
+        """Save the sandbox's state for fork(): its filesystem (the upper layer, copied to the host) and
+        its sessions' shell state. Running processes are not part of it. The sandbox keeps running;
+        files that processes write during the copy may be caught half-written."""
+        sb = self._running(sid)
+        if len(sb.snapshots) >= MAX_SNAPSHOTS:
+            raise OverCapacity(f"sandbox {sid} holds {MAX_SNAPSHOTS} snapshots: delete some first")
+        async with sb.lifecycle:
+            sb = self._running(sid)
+            sessions = {ssid: await sess.dump_state() for ssid, sess in list(sb.sessions.items()) if not sess.closed}
+            snap_id = secrets.token_hex(6)
+            path = self.snapshot_dir / snap_id
+            path.mkdir(mode=0o700)
+            try:
+                await asyncio.to_thread(images.copy_upper, sb.init.upper, path, keep_setid=True)
+            except SandboxError as e:
+                await asyncio.to_thread(images.remove_dir, path)
+                raise SandboxError(f"snapshot failed: {e.message}") from None
+            snap = Snapshot(id=snap_id, owner=sid, path=path, layers=[path, *self._layers(sb)], sessions=sessions,
+                            base=sb.base, created_at=time.time())
+            if sb.base is not None:
+                sb.base.refs += 1
+            self._snapshots[snap_id] = snap
+            sb.snapshots.add(snap_id)
+            self._event(sb, {"kind": "snapshot", "snapshot": snap_id, "sessions": sorted(sessions)})
+            return snap_id
+
+    async def fork(self, sid: str, n: int = 1, snapshot: str | None = None) -> list[SandboxInfo]:
+        """n new sandboxes starting from a snapshot of this one (a fresh one when none is named): its
+        files, and its sessions (same ids) with their cwd, variables, functions, aliases and options;
+        not its processes. Same spec (limits, network, user, capabilities, TTLs) as this sandbox."""
+        sb = self._running(sid)
+        if not 1 <= n <= self.max_sandboxes:
+            raise SandboxError(f"n must be between 1 and {self.max_sandboxes}, got {n}")
+        if len(self._sandboxes) + n > self.max_sandboxes:
+            raise OverCapacity(f"this node runs {len(self._sandboxes)} sandboxes of at most {self.max_sandboxes}: "
+                               f"no room for {n} more")
+        if snapshot is None:  # a snapshot of its own, held only by this call and then by the children
+            snap = self._snapshots[await self.snapshot(sid)]
+            sb.snapshots.discard(snap.id)
+        else:
+            snap = self._snapshot_of(sb, snapshot)
+            snap.refs += 1  # held while the children start (the sandbox may drop the snapshot meanwhile)
+        try:
+            results = await asyncio.gather(*(self._fork_one(sb, snap) for _ in range(n)), return_exceptions=True)
+        finally:
+            await self._release(snap)
+        children = [r for r in results if isinstance(r, Sandbox)]
+        if len(children) < n:  # all or none
+            await asyncio.gather(*(self._delete_quietly(c.id) for c in children))
+            err = next(r for r in results if not isinstance(r, Sandbox))
+            if isinstance(err, SandboxError):
+                raise type(err)(f"fork failed: {err.message}") from None
+            raise err
+        self._event(sb, {"kind": "fork", "snapshot": snap.id, "children": [c.id for c in children]})
+        return [self.info(c) for c in children]
+
+    async def _fork_one(self, parent: Sandbox, snap: Snapshot) -> Sandbox:
+        sb = await self._new_sandbox(parent.spec, parent.image, base=snap)
+        try:
+            for ssid, script in snap.sessions.items():
+                sess = BashSession(ssid, sb.init, lambda name: self._spiller(sb, name), self.output_cap)
+                sb.sessions[ssid] = sess
+                try:
+                    await sess.start(sb.spec.workdir or sb.image.config.workdir, self._env(sb, None))
+                    await sess.restore_state(script)
+                except RuntimeError as e:
+                    raise SandboxError(str(e)) from None
+        except BaseException:
+            await self._delete_quietly(sb.id)
+            raise
+        self._event(sb, {"kind": "forked", "from": parent.id, "snapshot": snap.id})
+        return sb
+
+    def _snapshot_of(self, sb: Sandbox, snap_id: str) -> Snapshot:
+        snap = self._snapshots.get(snap_id)
+        if snap is None or snap_id not in sb.snapshots:  # another sandbox's snapshot is not this one's to use
+            raise NotFound(f"no snapshot {snap_id} of sandbox {sb.id}")
+        return snap
+
+    async def snapshots(self, sid: str) -> list[str]:
+        return sorted(self._get(sid).snapshots, key=lambda i: self._snapshots[i].created_at)
+
+    async def delete_snapshot(self, sid: str, snap_id: str) -> None:
+        """Drop the sandbox's hold on a snapshot; its files go once no fork of it is alive either."""
+        sb = self._get(sid)
+        snap = self._snapshot_of(sb, snap_id)
+        sb.snapshots.discard(snap_id)
+        await self._release(snap)
+
+    async def _release_snapshots(self, sb: Sandbox) -> None:
+        """A deleted sandbox lets go of the snapshots it took and of the one it was forked from."""
+        held = [self._snapshots[i] for i in sb.snapshots] + ([sb.base] if sb.base is not None else [])
+        sb.snapshots, sb.base = set(), None
+        for snap in held:
+            await self._release(snap)
+
+    async def _release(self, snap: Snapshot | None) -> None:
+        while snap is not None:
+            snap.refs -= 1
+            if snap.refs > 0:
+                return
+            self._snapshots.pop(snap.id, None)
+            await asyncio.to_thread(images.remove_dir, snap.path)
+            snap = snap.base  # our layers stacked on it: one reference less
 
     async def kill_processes(self, sid: str) -> int:
         """Kill every process in the sandbox but its init (daemons, setsid'd and double-forked ones

@@ -95,6 +95,8 @@ class RayBackend:
         out = await self.workers[nid].call.remote(verb, kw)
         if verb == "delete":
             self.owner.pop(sid, None)
+        if verb == "fork":  # forks live on their parent's node (the snapshot is there)
+            self.owner.update((info.id, nid) for info in out)
         return out
 
     async def _find(self, sid: str) -> str:

@@ -99,6 +99,15 @@ class CommitReq(Ref):
     image: str
 
 
+class ForkReq(Ref):
+    n: int = Field(1, ge=1, le=64)  # per request (a bigger fan-out is several requests)
+    snapshot_id: str | None = None  # default: a snapshot taken now
+
+
+class SnapshotRef(Ref):
+    snapshot_id: str
+
+
 class ExecReq(Ref):
     command: str | list[str]
     timeout: float = Field(1200.0, gt=0, le=86400)
@@ -247,6 +256,23 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
     @app.post("/v1/sandbox/commit", dependencies=deps)
     async def commit(req: CommitReq) -> dict:
         return await call("commit", req)
+
+    @app.post("/v1/sandbox/snapshot", dependencies=deps)
+    async def snapshot(req: Ref) -> dict:
+        return {"snapshot_id": await call("snapshot", req)}
+
+    @app.post("/v1/sandbox/fork", dependencies=deps, response_model=list[SandboxInfo])
+    async def fork(req: ForkReq) -> Any:
+        return await call("fork", req)
+
+    @app.post("/v1/sandbox/snapshots", dependencies=deps)
+    async def snapshots(req: Ref) -> list[str]:
+        return await call("snapshots", req)
+
+    @app.post("/v1/sandbox/delete_snapshot", dependencies=deps)
+    async def delete_snapshot(req: SnapshotRef) -> dict:
+        await call("delete_snapshot", req)
+        return {"deleted": req.snapshot_id}
 
     async def unless_gone(request: Request, coro) -> Any:
         """Run a long call; cancel it (the command is killed) when the client disconnects."""

@@ -210,6 +210,7 @@ class SandboxInfo(BaseModel):
     node: str | None = None
     stop_reason: str | None = None
     usage: dict[str, Any] = Field(default_factory=dict)
+    snapshot: str | None = None  # the snapshot it was forked from (Sandbox.fork)
 
 
 class FileEntry(BaseModel):

@@ -103,6 +103,10 @@ class ResampleConfig(_Section):
     expert_from_solution: bool = True  # build a scripted expert from each task's reference solution
     add_successes: bool = True  # the policy's own successes (no prefix) join the store
     mode: Literal["sequential", "parallel"] = "parallel"
+    # how a rollout reaches its anchor: fork (the expert's prefix runs once per task and expert, with a
+    # sandbox snapshot at each anchor; rollouts fork it) or replay (every rollout re-runs the prefix's
+    # tool calls in a fresh sandbox)
+    start: Literal["fork", "replay"] = "fork"
     # parallel: anchors per expert, spread over its valid anchors 1..K-1 from the last down and used in rotation
     # across a step's anchored samples and steps; a K-chunk expert has K-1 (fewer than asked: all, with a warning)
     anchors_per_task: int = Field(2, gt=0)

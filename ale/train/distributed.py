@@ -49,7 +49,7 @@ class RolloutWorker:
         self.chat = EngineChatModel(self.engine, tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
                                     cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
         self.agent_cfg = cfg.agent.harness()
-        self.pool = SandboxPool(cfg.rollout.memory, cfg.rollout.workdir)
+        self.pool = SandboxPool(cfg.rollout.memory, cfg.rollout.workdir, start=cfg.resample.start)
 
     def load_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> int:
         self.engine.load_weights(state_dict, version)

@@ -206,9 +206,13 @@ def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = p
                "steps": rc.rl.steps, "per_seed": per_seed, "wall_s": round(time.time() - t_start, 1), "arms": {}}
     for arm in rc.arms:
         runs = [per_seed[str(s)]["arms"][arm.name] for s in rc.seeds]
+        steps = sorted(set.intersection(*({p["step"] for p in r["curve"]} for r in runs)))
         summary["arms"][arm.name] = {"heldout_before": mean_ci([r["heldout_before"] for r in runs]),
                                      "heldout_after": mean_ci([r["heldout_after"] for r in runs]),
-                                     "gain": mean_ci([r["heldout_after"] - r["heldout_before"] for r in runs])}
+                                     "gain": mean_ci([r["heldout_after"] - r["heldout_before"] for r in runs]),
+                                     # held-out success at every step all seeds evaluated (equal-step comparisons)
+                                     "by_step": {str(k): mean_ci([next(p["success"] for p in r["curve"] if p["step"] == k)
+                                                                  for r in runs]) for k in steps}}
     first = summary["arms"][rc.arms[0].name]
     summary["heldout_before"], summary["heldout_after"] = first["heldout_before"]["mean"], first["heldout_after"]["mean"]
     (out / "summary.json").write_text(json.dumps(summary, indent=1))

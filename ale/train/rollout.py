@@ -9,12 +9,17 @@
   fresh sandbox), at most ``max_resamples`` times; drops are counted.
 - Chunk-level initialised resampling: ``ExpertStore`` keeps expert trajectories per task as their
   chunks' token ids; ``PrefixReplayModel`` replays chunks 0..k-1 of an expert through the normal
-  harness (so its tool calls run again in the fresh sandbox and rebuild the state) and hands over to
-  the policy from chunk k on.
+  harness and hands over to the policy from chunk k on. How the environment reaches chunk k
+  (``resample.start``): ``fork`` (default; ``Prefixes``) runs the expert's prefix once per (task,
+  expert) with a sandbox snapshot at each anchor a rollout starts from, and every rollout forks that
+  snapshot, its harness answered from the prefix run's record until chunk k; ``replay`` runs the
+  prefix's tool calls again in each rollout's fresh sandbox (as much work as the prefix, and only as
+  faithful as its commands are deterministic).
 """
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import math
@@ -22,6 +27,7 @@ import random
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +36,7 @@ from typing import Any
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.protocols import ModelReply
 from ale.agent.trajectory import Trajectory, needs_retokenize, retokenize, training_data
+from ale.sandbox.spec import SandboxError
 from ale.train.engine import EngineChatModel, EngineClient
 
 
@@ -50,11 +57,13 @@ class _LoopThread:
 
 
 class SandboxPool:
-    def __init__(self, memory: str = "1g", workdir: str = "/workspace"):
+    def __init__(self, memory: str = "1g", workdir: str = "/workspace", start: str = "replay"):
+        """start: how anchored rollouts reach their anchor, "fork" or "replay" (``resample.start``)."""
         from ale.sandbox.client import AsyncSandboxClient
         from ale.sandbox.manager import SandboxManager
 
         self.memory, self.workdir = memory, workdir
+        self.prefixes = Prefixes(self) if start == "fork" else None
         self._loop = _LoopThread()
         self.manager = SandboxManager()
         self._loop.run(self.manager.start())
@@ -70,13 +79,13 @@ class SandboxPool:
                 self._images[task.id] = self._loop.run(ensure_image(self.manager, task))
             return self._images[task.id]
 
-    def create(self, task: Any) -> Any:
+    def create(self, task: Any, idle_ttl: float | None = 1800.0) -> Any:
         from ale.sandbox.client import Sandbox
         from ale.sandbox.spec import TASK_CAPABILITIES, SandboxSpec
 
         # Terminal-Bench tasks expect root with a container's usual capabilities (useradd, chown)
         spec = SandboxSpec(image=self.image(task), network="none", memory=self.memory, workdir=self.workdir,
-                           capabilities=TASK_CAPABILITIES)
+                           capabilities=TASK_CAPABILITIES, idle_ttl=idle_ttl)
         sb = Sandbox(self._loop, self._loop.run(self.client.create(spec)))
         sb.exec(f"mkdir -p {self.workdir}", timeout=30)
         return sb
@@ -87,6 +96,8 @@ class SandboxPool:
         return self._loop.run(grade(self.manager, sandbox.info.id, task))
 
     def close(self) -> None:
+        if self.prefixes is not None:
+            self.prefixes.close()
         self._loop.run(self.client.close())
         self._loop.run(self.manager.close())
         self._loop.stop()
@@ -186,15 +197,18 @@ def expert_from_trajectory(traj: Trajectory, tokenizer: Any, tool_format: str = 
 
 
 class PrefixReplayModel:
-    """Replays an expert's first k chunks (exact token ids, log mu unknown = NaN), then the policy samples."""
+    """Replays an expert's first k chunks (exact token ids, log mu unknown = NaN), then the policy samples.
+    ``at_turn(k)``, when given, is called before each turn k is generated (chunks 0..k-1 have run)."""
 
-    def __init__(self, policy: EngineClient, prefix: list[list[int]]):
-        self.policy, self.prefix = policy, prefix
+    def __init__(self, policy: EngineClient, prefix: list[list[int]], at_turn: Any = None):
+        self.policy, self.prefix, self.at_turn = policy, prefix, at_turn
         self.name, self.context_window = policy.name, policy.context_window
         self.supports_native_tools = policy.supports_native_tools
         self.replayed = 0
 
     def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> ModelReply:
+        if self.at_turn is not None:
+            self.at_turn(self.replayed)
         if self.replayed >= len(self.prefix):
             return self.policy.generate(messages, tools)
         renderer = self.policy.owner.renderer
@@ -204,6 +218,185 @@ class PrefixReplayModel:
         return ModelReply(message={"role": "assistant", "content": renderer.tok.decode(ids, skip_special_tokens=True)},
                           prompt_tokens=len(prompt), completion_tokens=len(ids), prompt_ids=prompt, response_ids=list(ids),
                           logprobs=[math.nan] * len(ids), finish_reason="stop", raw={"expert": True})
+
+
+# ---------------------------------------------------------------- reaching an anchor by fork
+
+
+def _call_key(name: str, args: tuple) -> tuple:
+    """What identifies an environment call across runs (not a command's timeout: it follows the clock)."""
+    return (name, args[0]) if name in ("run", "read_file") else (name, *args)
+
+
+class _RecordingEnv:
+    """The prefix run's environment: the real one, with every call's outcome recorded in order."""
+
+    def __init__(self, env: Any):
+        self.env, self.workdir = env, env.workdir
+        self.calls: list[tuple[tuple, Any]] = []  # (call key, result or exception)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        try:
+            out = getattr(self.env, name)(*args)
+        except Exception as e:
+            self.calls.append((_call_key(name, args), e))
+            raise
+        self.calls.append((_call_key(name, args), out))
+        return out
+
+    def run(self, command: str, timeout: float, idle_timeout: float | None = None) -> Any:
+        return self._call("run", command, timeout, idle_timeout)
+
+    def read_file(self, path: str) -> str:
+        return self._call("read_file", path)
+
+    def write_file(self, path: str, content: str) -> None:
+        return self._call("write_file", path, content)
+
+    def events(self) -> list[dict[str, Any]]:
+        return self.env.events()
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class _ForkedEnv(_RecordingEnv):
+    """A rollout's environment when it starts from a fork: while the harness replays chunks 0..k-1 it
+    makes the prefix run's calls again (same chunks, same observations), and these are answered from
+    that run's record; from chunk k on, calls reach the fork (of the prefix sandbox at chunk k)."""
+
+    def __init__(self, env: Any, record: list[tuple[tuple, Any]]):
+        super().__init__(env)
+        self.record = list(record)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        if not self.record:
+            return getattr(self.env, name)(*args)
+        key, out = self.record.pop(0)
+        if key != _call_key(name, args):
+            raise RuntimeError(f"the expert prefix did not repeat its recorded run: {key[:2]} then, "
+                               f"{_call_key(name, args)[:2]} now")
+        if isinstance(out, Exception):  # a new one each time (rollouts run in threads)
+            try:
+                err = type(out)(*out.args)
+            except Exception:  # a type that cannot be made from its args
+                err = RuntimeError(str(out))
+            raise err
+        return copy.copy(out)  # one record serves every rollout of the track
+
+
+def _running(sandbox: Any) -> bool:
+    try:
+        return sandbox.status().state == "running"
+    except Exception:  # removed
+        return False
+
+
+class _PrefixDone(Exception):
+    """Ends a prefix run once its last needed anchor is reached."""
+
+
+@dataclass
+class _Prefix:
+    sandbox: Any  # the prefix run's sandbox: it holds the snapshots
+    record: list[tuple[tuple, Any]]  # every environment call of the prefix run
+    anchors: dict[int, tuple[str, int, str | None]]  # anchor -> (snapshot id, calls before it, bash session id)
+
+
+class Prefixes:
+    """Chunk-level resampling by fork (``resample.start: fork``). Per track (task, expert) the expert's
+    prefix runs once through the harness, with a snapshot of its sandbox at each anchor rollouts need;
+    a rollout at anchor k forks that snapshot (files and the bash session's state) and replays the
+    harness's side of chunks 0..k-1 from the record. A track is run again when a new anchor is needed
+    (sequential rollback moves back one chunk at a time). A track whose prefix run fails falls back to
+    replay, with a warning. At most ``max_tracks`` tracks are kept between steps (least recently used go).
+    """
+
+    def __init__(self, pool: SandboxPool, max_tracks: int = 32):
+        self.pool, self.max_tracks = pool, max_tracks
+        # least recently used first; each holds a running sandbox (its changed files are in memory)
+        self._tracks: OrderedDict[str, _Prefix] = OrderedDict()
+
+    def prepare(self, specs: list[EpisodeSpec], model: EngineChatModel, agent_cfg: AgentConfig,
+                ex: ThreadPoolExecutor) -> None:
+        """Run the prefixes these specs need (concurrently, one per track) and are not there yet."""
+        need: dict[str, tuple[Any, Expert, set[int]]] = {}
+        for s in specs:
+            if s.expert is not None and s.anchor > 0:
+                need.setdefault(ExpertStore.track(s.task.id, s.expert), (s.task, s.expert, set()))[2].add(s.anchor)
+        jobs = {}
+        for track, (task, expert, anchors) in need.items():
+            old = self._tracks.get(track)
+            if old is not None and anchors <= set(old.anchors) and _running(old.sandbox):
+                self._tracks.move_to_end(track)
+                continue
+            if old is not None:
+                anchors |= set(old.anchors)
+                self._drop(track)
+            jobs[track] = ex.submit(self._run, task, expert, sorted(anchors), model, agent_cfg)
+        for track, job in jobs.items():
+            try:
+                self._tracks[track] = job.result()
+            except Exception as e:  # the rollouts of this track replay instead
+                warnings.warn(f"resample.start=fork: the expert prefix of {track} could not run once "
+                              f"({type(e).__name__}: {e}); its rollouts replay it", stacklevel=2)
+        for track in list(self._tracks)[:max(0, len(self._tracks) - self.max_tracks)]:
+            if track not in need:  # this step's tracks stay, however many
+                self._drop(track)
+
+    def _run(self, task: Any, expert: Expert, anchors: list[int], model: EngineChatModel,
+             agent_cfg: AgentConfig) -> _Prefix:
+        from ale.agent.environment import SandboxEnvironment
+
+        sandbox = self.pool.create(task, idle_ttl=None)  # lives as long as the track: forks are made from it
+        try:
+            env = _RecordingEnv(SandboxEnvironment(sandbox, workdir=self.pool.workdir))
+            points: dict[int, tuple[str, int, str | None]] = {}
+
+            def at_turn(turn: int) -> None:
+                if turn in anchors:
+                    session = env.env.session
+                    points[turn] = (sandbox.snapshot(), len(env.calls), session.id if session is not None else None)
+                if turn >= anchors[-1]:
+                    raise _PrefixDone()
+            # never samples: a client of the engine that is not registered (lock-step batches do not wait for it)
+            replay = PrefixReplayModel(EngineClient(model, -1), expert.chunks[:anchors[-1]], at_turn)
+            traj = Agent(replay, env, agent_cfg).run(task.instruction)
+            if set(points) != set(anchors):
+                raise RuntimeError(f"the prefix ended ({traj.end_reason}: {traj.end_detail[:200]}) before "
+                                   f"chunk {min(set(anchors) - set(points))}")
+            return _Prefix(sandbox, env.calls, points)
+        except BaseException:
+            sandbox.delete()
+            raise
+
+    def start(self, spec: EpisodeSpec) -> tuple[Any, Any] | None:
+        """(a fork of the prefix sandbox at spec's anchor, its environment), or None: replay instead."""
+        from ale.agent.environment import SandboxEnvironment
+
+        prefix = self._tracks.get(ExpertStore.track(spec.task.id, spec.expert)) if spec.expert is not None else None
+        if prefix is None or spec.anchor not in prefix.anchors:
+            return None
+        snap, calls, session = prefix.anchors[spec.anchor]
+        try:
+            (sandbox,) = prefix.sandbox.fork(n=1, snapshot=snap)
+        except SandboxError:  # its sandbox was stopped (a guard) or removed: replay; the next step runs it again
+            return None
+        env = SandboxEnvironment(sandbox, workdir=self.pool.workdir,
+                                 session=sandbox.session(session) if session is not None else None)
+        return sandbox, _ForkedEnv(env, prefix.record[:calls])
+
+    def _drop(self, track: str) -> None:
+        prefix = self._tracks.pop(track, None)
+        if prefix is not None:
+            try:
+                prefix.sandbox.delete()  # its snapshots go once no fork of them is left
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        for track in list(self._tracks):
+            self._drop(track)
 
 
 # ---------------------------------------------------------------- episodes
@@ -274,8 +467,12 @@ def run_episode(spec: EpisodeSpec, pool: SandboxPool, model: EngineChatModel, ag
             sandbox = None
             try:
                 model.client(spec.client_id)  # (re-)registered: lock-step batches wait for this episode's turns
-                sandbox = pool.create(spec.task)
-                env = SandboxEnvironment(sandbox, workdir=pool.workdir)
+                forked = pool.prefixes.start(spec) if pool.prefixes is not None and spec.anchor > 0 else None
+                if forked is not None:
+                    sandbox, env = forked
+                else:
+                    sandbox = pool.create(spec.task)
+                    env = SandboxEnvironment(sandbox, workdir=pool.workdir)
                 if safety is not None and safety.enabled:  # ale.safety.rl: a detection can end the episode
                     from ale.safety.rl import guard_env
                     env = guard_env(env, safety, spec.task.instruction)
@@ -332,6 +529,8 @@ def run_episodes(specs: list[EpisodeSpec], pool: SandboxPool, model: EngineChatM
     broken: list[str] = []
     resampled = 0
     with ThreadPoolExecutor(max_workers=concurrency) as ex:
+        if pool.prefixes is not None:
+            pool.prefixes.prepare(specs, model, agent_cfg, ex)
         for start in range(0, len(specs), concurrency):
             wave = specs[start:start + concurrency]
             for s in wave:

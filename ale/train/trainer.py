@@ -230,7 +230,7 @@ class RLTrainer(_Base):
             s = cfg.sampling
             self.chat = EngineChatModel(self.engine, self.tok, SamplingParams(s.temperature, s.top_p, s.top_k, s.max_new_tokens),
                                         cfg.policy.context_window, seed=cfg.seed, max_wait_s=s.max_wait_s)
-            self.pool = SandboxPool(r.memory, r.workdir)
+            self.pool = SandboxPool(r.memory, r.workdir, start=cfg.resample.start)
         self.agent_cfg = cfg.agent.harness()
 
     def _make_engine(self, weights: dict[str, torch.Tensor]) -> Any:

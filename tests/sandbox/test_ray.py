@@ -56,6 +56,12 @@ def test_two_nodes_place_and_run(cluster, monkeypatch):
         s = boxes[0].create_session()
         s.run("cd /tmp")
         assert s.run("pwd").output == "/tmp\n"
+        boxes[0].exec("echo kept > /workspace/f")
+        forks = boxes[0].fork(n=2)  # on their parent's node, where the snapshot is
+        assert {f.status().node for f in forks} == {boxes[0].status().node}
+        assert [f.exec("cat /workspace/f").stdout for f in forks] == ["kept\n"] * 2
+        assert forks[0].session(s.id).run("pwd").output == "/tmp\n"
+        boxes += forks
         assert {b.id for b in boxes} <= {i.id for i in c.list()}
         boxes[1].delete()
         assert boxes[1].id not in {i.id for i in c.list()}

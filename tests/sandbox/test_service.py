@@ -99,7 +99,8 @@ def test_terminal_websocket_needs_the_token_and_relays_a_pty(server):
 def test_openapi_document(server):
     doc = httpx.get(f"{server}/openapi.json").json()
     for verb in ["start", "status", "execute", "create_session", "run_in_session", "close_session", "read_file",
-                 "write_file", "upload", "download", "stop", "delete", "reset", "commit", "list", "events"]:
+                 "write_file", "upload", "download", "stop", "delete", "reset", "commit", "list", "events",
+                 "snapshot", "fork", "snapshots", "delete_snapshot"]:
         assert f"/v1/sandbox/{verb}" in doc["paths"], verb
 
 

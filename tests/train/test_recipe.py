@@ -84,6 +84,8 @@ def test_tiny_recipe_end_to_end(tmp_path):
     arm = summary["per_seed"]["0"]["arms"]["ipa"]
     assert [p["step"] for p in arm["curve"]] == [0, 1] and arm["curve"][0]["n"] == 2
     assert set(summary) >= {"heldout_before", "heldout_after", "steps"} and summary["steps"] == 1
+    by_step = summary["arms"]["ipa"]["by_step"]
+    assert set(by_step) == {"0", "1"} and by_step["1"]["mean"] == arm["heldout_after"]
     assert (tmp_path / "run" / "results.png").stat().st_size > 0
     # the RL arm started from the SFT checkpoint, not from the base policy
     cfg = yaml.safe_load((tmp_path / "run" / "seed-0" / "ipa" / "train.yaml").read_text())
