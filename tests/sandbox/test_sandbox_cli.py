@@ -213,8 +213,10 @@ def _terminal_session(user: _PtyUser) -> None:
     __import__("time").sleep(1)
     user.type("stty size\r")
     user.expect("50 132")
-    user.type("sleep 60\r")
-    __import__("time").sleep(1)
+    # the job says when it runs in the foreground (a Ctrl-C sent before bash hands it the terminal would
+    # go to bash, and under load a fixed sleep was not always long enough)
+    user.type("sh -c 'echo asleep-$((6*7)); exec sleep 60'\r")
+    user.expect("asleep-42")
     user.type("\x03")  # Ctrl-C: to sleep, the foreground job, not to `ale` (raw mode)
     user.type("echo rc-$?\r")
     user.expect("rc-130", timeout=10)
