@@ -177,15 +177,16 @@ def expert_data(cfg: TrainConfig, tasks: list[Any], out: Path) -> int:
     return kept
 
 
-def mean_ci(values: list[float]) -> dict[str, Any]:
-    """Mean over seeds with a 95% t-interval (Student t, n-1 degrees of freedom)."""
+def mean_ci(values: list[float], low: float = 0.0) -> dict[str, Any]:
+    """Mean over seeds with a 95% t-interval (Student t, n-1 degrees of freedom), clipped to [low, 1]
+    (success rates: low 0; gains, which can be negative: low -1)."""
     n = len(values)
     mean = sum(values) / n
     if n < 2:
         return {"mean": mean, "ci95": None, "n": n}
     t = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}.get(n, 1.96)
     half = t * statistics.stdev(values) / math.sqrt(n)
-    return {"mean": mean, "ci95": [max(0.0, mean - half), min(1.0, mean + half)], "n": n, "values": values}
+    return {"mean": mean, "ci95": [max(low, mean - half), min(1.0, mean + half)], "n": n, "values": values}
 
 
 def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -209,7 +210,7 @@ def run_recipe(rc: RecipeConfig, out: str | Path, log: Callable[[str], None] = p
         steps = sorted(set.intersection(*({p["step"] for p in r["curve"]} for r in runs)))
         summary["arms"][arm.name] = {"heldout_before": mean_ci([r["heldout_before"] for r in runs]),
                                      "heldout_after": mean_ci([r["heldout_after"] for r in runs]),
-                                     "gain": mean_ci([r["heldout_after"] - r["heldout_before"] for r in runs]),
+                                     "gain": mean_ci([r["heldout_after"] - r["heldout_before"] for r in runs], low=-1.0),
                                      # held-out success at every step all seeds evaluated (equal-step comparisons)
                                      "by_step": {str(k): mean_ci([next(p["success"] for p in r["curve"] if p["step"] == k)
                                                                   for r in runs]) for k in steps}}

@@ -22,6 +22,7 @@ def test_mean_ci_is_a_student_t_interval():
     half = 4.303 * 0.2 / math.sqrt(3)  # t(0.975, 2 dof) * sd / sqrt(n)
     assert m["ci95"] == pytest.approx([0.0, 0.4 + half])  # clipped at 0
     assert mean_ci([0.5])["ci95"] is None
+    assert mean_ci([0.5, -0.4, -0.4], low=-1.0)["ci95"][0] < -0.4  # a gain's interval may go below 0
 
 
 def test_wilson_interval_hand_computed():
