@@ -132,18 +132,23 @@ def _remote(url: str, token: Optional[str]):
     return SandboxClient(_check_url(url), token=token)
 
 
-@app.command("ls")
-def ls(url: str = URL, token: Optional[str] = TOKEN, as_json: bool = typer.Option(False, "--json")) -> None:
-    """List the sandboxes of a running service."""
+def _on_service(url: str, token: Optional[str], action):
+    """``action(client)`` against a running service; its errors, or none reachable, as one line."""
     c = _remote(url, token)
     try:
-        infos = c.list()
+        return action(c)
     except SandboxError as e:
         _fail(e.message)
     except Exception as e:  # connection refused and the like
         _fail(f"cannot reach {url}: {e}")
     finally:
         c.close()
+
+
+@app.command("ls")
+def ls(url: str = URL, token: Optional[str] = TOKEN, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the sandboxes of a running service."""
+    infos = _on_service(url, token, lambda c: c.list())
     if as_json:
         print(json.dumps([i.model_dump(mode="json") for i in infos], indent=1))
         return
@@ -161,15 +166,7 @@ def exec_(sandbox_id: str, command: Annotated[list[str], typer.Argument(help="th
           url: str = URL, token: Optional[str] = TOKEN,
           timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="seconds; exit 124 when exceeded")) -> None:
     """Run CMD in a sandbox of a running service (like `docker exec`); exit with CMD's code."""
-    c = _remote(url, token)
-    try:
-        r = c.get(sandbox_id).exec(command, timeout=timeout)
-    except SandboxError as e:
-        _fail(e.message)
-    except Exception as e:  # connection refused and the like
-        _fail(f"cannot reach {url}: {e}")
-    finally:
-        c.close()
+    r = _on_service(url, token, lambda c: c.get(sandbox_id).exec(command, timeout=timeout))
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
     raise typer.Exit(r.exit_code if r.exit_code >= 0 else 137)
@@ -308,15 +305,7 @@ async def _lines(sb, prompt: str, timeout: float) -> int:
 def snapshot(sandbox_id: str, url: str = URL, token: Optional[str] = TOKEN) -> None:
     """Snapshot a sandbox of a running service (its files and session state; not its processes);
     prints the snapshot id for `fork --snapshot`."""
-    c = _remote(url, token)
-    try:
-        print(c.get(sandbox_id).snapshot())
-    except SandboxError as e:
-        _fail(e.message)
-    except Exception as e:  # connection refused and the like
-        _fail(f"cannot reach {url}: {e}")
-    finally:
-        c.close()
+    print(_on_service(url, token, lambda c: c.get(sandbox_id).snapshot()))
 
 
 @app.command()
@@ -326,15 +315,7 @@ def fork(sandbox_id: str, n: int = typer.Option(1, "--n", min=1, help="how many 
          url: str = URL, token: Optional[str] = TOKEN) -> None:
     """Start N sandboxes from a sandbox of a running service, as it is now (or was at --snapshot): its
     files, spec and sessions (cwd, variables, functions, aliases), not its processes. Prints their ids."""
-    c = _remote(url, token)
-    try:
-        children = c.get(sandbox_id).fork(n=n, snapshot=snapshot_id)
-    except SandboxError as e:
-        _fail(e.message)
-    except Exception as e:  # connection refused and the like
-        _fail(f"cannot reach {url}: {e}")
-    finally:
-        c.close()
+    children = _on_service(url, token, lambda c: c.get(sandbox_id).fork(n=n, snapshot=snapshot_id))
     print("\n".join(child.id for child in children))
 
 
