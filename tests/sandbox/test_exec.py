@@ -54,3 +54,22 @@ def test_identity_and_hostname(client):
         lines = r.stdout.split()
         assert lines[:2] == ["0", "box1"]
         assert "0000000000000000" in r.stdout and "NoNewPrivs:\t1" in r.stdout and "Seccomp:\t2" in r.stdout
+
+
+def test_processes_start_with_default_signal_dispositions(tmp_path):
+    """A service started under nohup or `cmd &` ignores SIGHUP/SIGINT; sandbox processes must not inherit that."""
+    import subprocess
+    import sys
+
+    script = (
+        "import signal\n"
+        "for s in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1): signal.signal(s, signal.SIG_IGN)\n"
+        "from ale.sandbox import SandboxClient, SandboxSpec\n"
+        "with SandboxClient() as c:\n"
+        "    box = c.create(SandboxSpec(memory='128m', pids=32))\n"
+        "    try: print(box.exec(['grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status']).stdout)\n"
+        "    finally: box.delete()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "SigIgn:\t0000000000000000" in out.stdout and "SigBlk:\t0000000000000000" in out.stdout, out.stdout

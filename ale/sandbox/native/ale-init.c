@@ -413,7 +413,9 @@ static void spawn(uint32_t id, const char *pl, uint32_t len) {
     if (pid < 0) { send_text(F_ERROR, id, "fork: %s", strerror(errno)); goto out; }
     if (pid == 0) {
         sigset_t none; sigemptyset(&none); sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
+        /* every disposition to default: an ignored SIGINT/SIGHUP inherited from whoever started the
+           service (nohup, `cmd &`) would otherwise survive exec, and Ctrl-C or hang-up would not work */
+        for (int s = 1; s < _NSIG; s++) signal(s, SIG_DFL);
         setsid();  /* own session and process group: the host kills the whole group */
         if (pty) {
             ioctl(slave, TIOCSCTTY, 0);
