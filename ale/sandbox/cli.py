@@ -377,6 +377,38 @@ def image_build(
     print(f"built {img.name} ({len(img.layers)} layers)")
 
 
+@image_app.command("standin")
+def image_standin(names: Annotated[list[str], typer.Argument(help="image names, e.g. ubuntu:24.04 python:3.13-slim-bookworm")]) -> None:
+    """Build offline stand-ins, stored under the real names, for images no registry here serves:
+    ubuntu:22.04/24.04, debian:bookworm(-slim), python:3.X(-slim)(-bookworm). Each is ALE's Debian 12 base
+    (plus a real CPython 3.X for python:), and records how it differs from the real image; bench results
+    of tasks built on one carry those lines."""
+    from . import standins
+    from .images import ImageStore
+    from .manager import DEFAULT_HOME, SandboxManager
+
+    try:
+        for n in names:
+            standins.recipe(n)
+    except SandboxError as e:
+        _fail(e.message)
+
+    async def go():
+        m = SandboxManager()
+        try:
+            return [await standins.build(m, n, log=lambda s: err.print(s)) for n in names]
+        finally:
+            await m.close()
+    try:
+        imgs = asyncio.run(go())
+    except SandboxError as e:
+        _fail(e.message, 1)
+    for img in imgs:
+        print(f"built stand-in {img.name}; differs from the real image:")
+        for d in standins.record(ImageStore(DEFAULT_HOME), img.name)["deviations"]:
+            print(f"  - {d}")
+
+
 @image_app.command("base")
 def image_base() -> None:
     """Build the base image if it is missing (Debian bookworm via debootstrap, once, ~2 minutes)."""
