@@ -48,6 +48,20 @@ class Task:
     test_command: str  # run inside the sandbox after tests/ is copied to /tests
     solution: Path | None
     meta: dict[str, Any] = field(default_factory=dict)
+    # task.toml [environment] and friends (None: not given, ALE's defaults apply)
+    cpus: float | None = None
+    memory_mb: int | None = None
+    storage_mb: int | None = None  # the sandbox's disk, not memory
+    gpus: int = 0
+    allow_internet: bool | None = None
+    build_timeout: float | None = None
+    env: dict[str, str] = field(default_factory=dict)  # for the agent's sandbox
+    verifier_env: dict[str, str] = field(default_factory=dict)
+    solution_env: dict[str, str] = field(default_factory=dict)
+    healthcheck: dict[str, Any] | None = None  # Harbor's HealthcheckConfig fields
+    # Harbor's tasks grade services the agent started (a server on a port): the verifier runs beside
+    # the agent's processes there; other tasks start the verifier with none of them alive.
+    keep_agent_processes: bool = False
 
     def content_hash(self) -> str:
         """Hash of everything that defines the environment (for image caching)."""
@@ -60,6 +74,54 @@ class Task:
                     h.update(str(p.relative_to(self.context)).encode())
                     h.update(p.read_bytes())
         return h.hexdigest()[:16]
+
+
+# task.toml (Harbor's task schema 1.x) keys ALE reads; anything else is warned about once per key.
+_TOML_KNOWN = {
+    "": {"schema_version", "artifacts", "task", "metadata", "verifier", "agent", "environment", "solution", "source"},
+    "verifier": {"timeout_sec", "env", "network_mode", "allowed_hosts", "user"},
+    "agent": {"timeout_sec", "network_mode", "allowed_hosts", "user"},
+    "environment": {"build_timeout_sec", "docker_image", "cpus", "memory_mb", "storage_mb", "gpus", "allow_internet",
+                    "env", "healthcheck", "mcp_servers", "network_mode", "allowed_hosts", "workdir", "os"},
+    "solution": {"env"},
+}
+_warned: set[str] = set()
+
+
+def _warn_unknown(f: Path, data: dict[str, Any]) -> None:
+    import sys
+
+    for table, known in _TOML_KNOWN.items():
+        part = data.get(table, {}) if table else data
+        for key in part if isinstance(part, dict) else ():
+            name = f"{table}.{key}" if table else key
+            if key not in known and name not in _warned:
+                _warned.add(name)
+                print(f"warning: {f}: task.toml key `{name}` is not supported by ALE and is ignored "
+                      "(warned once per key)", file=sys.stderr)
+
+
+_TEMPLATE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}")
+
+
+def resolve_env(env: dict[str, Any], where: str) -> dict[str, str]:
+    """Harbor's env templating: a value `${VAR}` or `${VAR:-default}` takes the host's VAR (or the
+    default); any other value is literal. A missing VAR without default is a TaskError."""
+    import os
+
+    out = {}
+    for k, v in (env or {}).items():
+        v = str(v)
+        m = _TEMPLATE.fullmatch(v)
+        if m:
+            if m.group(1) in os.environ:
+                v = os.environ[m.group(1)]
+            elif m.group(2) is not None:
+                v = m.group(2)
+            else:
+                raise TaskError(f"{where}: env {k} = {v!r}: the host has no {m.group(1)} and no default is given")
+        out[str(k)] = v
+    return out
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
@@ -79,11 +141,13 @@ def _read_meta(path: Path) -> dict[str, Any]:
             data = tomllib.loads(f.read_text())
         except tomllib.TOMLDecodeError as e:
             raise TaskError(f"{f}: invalid TOML: {e}") from None
+        _warn_unknown(f, data)
         flat = {**data.get("metadata", {}), **{k: v for k, v in data.items() if not isinstance(v, dict)}}
         if "agent" in data:
             flat["max_agent_timeout_sec"] = data["agent"].get("timeout_sec")
         if "verifier" in data:
             flat["max_test_timeout_sec"] = data["verifier"].get("timeout_sec")
+        flat["_toml"] = data
         return flat
     raise TaskError(f"{path}: no task.yaml or task.toml")
 
@@ -136,11 +200,45 @@ def load_task(path: str | Path) -> Task:
         except SandboxError as e:
             msg = e.message
             raise TaskError(str(dockerfile) + msg[len("Dockerfile"):] if msg.startswith("Dockerfile:") else msg) from None
+    toml = meta.pop("_toml", None)
+    extra = _toml_fields(path / "task.toml", toml) if toml is not None else {}
     return Task(id=path.name, path=path, instruction=instruction.strip(), domain=domain or "uncategorized",
                 difficulty=difficulty, tags=[str(t) for t in tags], agent_timeout=agent_timeout,
                 test_timeout=test_timeout, dockerfile=dockerfile, context=env_dir, tests_dir=tests_dir,
                 test_command=test_command, solution=solution,
-                meta={k: v for k, v in meta.items() if k not in ("instruction",)})
+                meta={k: v for k, v in meta.items() if k not in ("instruction",)}, **extra)
+
+
+def _toml_fields(f: Path, data: dict[str, Any]) -> dict[str, Any]:
+    env = data.get("environment") or {}
+    out: dict[str, Any] = {"keep_agent_processes": True}
+    try:
+        for key, conv in (("cpus", float), ("memory_mb", int), ("storage_mb", int), ("build_timeout_sec", float)):
+            if env.get(key) is not None:
+                v = conv(env[key])
+                if v <= 0:
+                    raise ValueError
+                out["build_timeout" if key == "build_timeout_sec" else key] = v
+        out["gpus"] = int(env.get("gpus") or 0)
+    except (TypeError, ValueError):
+        raise TaskError(f"{f}: [environment] cpus, memory_mb, storage_mb, build_timeout_sec must be positive "
+                        "numbers and gpus a count") from None
+    if env.get("allow_internet") is not None:
+        if not isinstance(env["allow_internet"], bool):
+            raise TaskError(f"{f}: [environment] allow_internet must be true or false")
+        out["allow_internet"] = env["allow_internet"]
+    out["env"] = resolve_env(env.get("env") or {}, f"{f} [environment.env]")
+    out["verifier_env"] = resolve_env((data.get("verifier") or {}).get("env") or {}, f"{f} [verifier.env]")
+    out["solution_env"] = resolve_env((data.get("solution") or {}).get("env") or {}, f"{f} [solution.env]")
+    hc = env.get("healthcheck")
+    if hc is not None:
+        if not isinstance(hc, dict) or not isinstance(hc.get("command"), str):
+            raise TaskError(f"{f}: [environment.healthcheck] needs a `command` string")
+        out["healthcheck"] = {"command": hc["command"], "interval_sec": float(hc.get("interval_sec", 5.0)),
+                              "timeout_sec": float(hc.get("timeout_sec", 30.0)),
+                              "start_period_sec": float(hc.get("start_period_sec", 0.0)),
+                              "retries": int(hc.get("retries", 3))}
+    return out
 
 
 def load_tasks(spec: str | Path, errors: list[TaskError] | None = None) -> list[Task]:
@@ -186,10 +284,15 @@ class Grade:
     exit_code: int | None
     output: str
     timed_out: bool = False
+    error: str | None = None  # the verifier did not produce a verdict (timeout, no reward file, no test ran)
 
     @property
     def fraction(self) -> float:
         return self.n_passed / self.n_tests if self.n_tests else 0.0
+
+    @property
+    def outcome(self) -> str:
+        return "error" if self.error else "passed" if self.passed else "failed"
 
 
 _RESULT = re.compile(r"^(PASSED|FAILED|ERROR|XPASS|XFAIL|SKIPPED)\s", re.M)
@@ -216,34 +319,65 @@ async def ensure_image(manager, task: Task, log=lambda s: None) -> str:
     return name
 
 
-async def grade(manager, sandbox_id: str, task: Task) -> Grade:
+async def grade(manager, sandbox_id: str, task: Task, home: Path | None = None) -> Grade:
     """Copy tests/ to /tests (only now: the agent never saw them), run them, score.
 
     The verifier starts from a state the agent cannot have touched: every process the agent left is
-    killed first (daemons included), and /tests and /logs/verifier are removed from the host side
-    before the tests go in. A reward file counts only when the verifier wrote it and did not time out.
-    pytest looks for conftest.py no higher than /tests (one planted at / could rewrite outcomes)."""
+    killed first (daemons included), and /tests, /logs/verifier and the verifier kit's folders are
+    removed from the host side before the tests (and the kit `ale bench prepare` made, if any) go in.
+    A reward file counts only when the verifier wrote it and did not time out. pytest looks for
+    conftest.py no higher than /tests (one planted at / could rewrite outcomes).
+
+    No verdict is an error, never a failure: the verifier timed out, wrote no reward file (test.sh
+    style), or ran no test."""
+    from ale.bench.prepare import KIT, manifest, verifier_kit
     from ale.sandbox.client import tar_of
 
-    await manager.kill_processes(sandbox_id)
-    for path in ("/tests", "/logs/verifier"):
+    if not task.keep_agent_processes:
+        await manager.kill_processes(sandbox_id)
+    for path in ("/tests", "/logs/verifier", KIT, "/root/.local/bin/uv", "/root/.local/bin/uvx", "/root/.local/bin/env"):
         await manager.remove(sandbox_id, path)
+    env = {"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests", **task.verifier_env}
+    kit = manifest(task, home or manager.images.home)
+    if kit:
+        has_py = bool(kit.get("python")) and await _exists(manager, sandbox_id, f"/opt/ale/python{kit['python']}/usr/bin")
+        data, kit_env = verifier_kit(kit, home or manager.images.home, has_py)
+        await manager.upload_tar(sandbox_id, "/", data)
+        path = (await manager.execute(sandbox_id, ["sh", "-c", "printf %s \"$PATH\""], timeout=30)).stdout
+        env.update(kit_env, PATH=f"{path}:{KIT}/bin")
     await manager.upload_tar(sandbox_id, "/tests", tar_of(task.tests_dir))
     if (task.path / "run-tests.sh").exists():
         await manager.write_file(sandbox_id, "/tests/run-tests.sh", (task.path / "run-tests.sh").read_bytes(), 0o755)
     r = await manager.execute(sandbox_id, ["bash", "-c", f"mkdir -p /logs/verifier; {task.test_command}"],
-                              timeout=task.test_timeout, env={"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests"},
-                              cwd=None)
+                              timeout=task.test_timeout, env=env, cwd=None)
     out = r.stdout + r.stderr
     n, n_passed = parse_pytest(out)
     passed = r.exit_code == 0 and not r.timed_out and n_passed == n
+    error = None
     if task.test_command == "bash /tests/test.sh":  # Terminal-Bench 2 style: a reward file decides
         try:
             reward_txt = (await manager.read_file(sandbox_id, "/logs/verifier/reward.txt")).decode().strip()
             passed = float(reward_txt) >= 1.0 and not r.timed_out
-        except Exception:  # no reward file: the exit code decides
-            pass
+        except Exception:
+            passed = False
+            error = f"the verifier wrote no reward file (/logs/verifier/reward.txt; exit code {r.exit_code})"
     else:
         passed = passed and n > 0
+    if n == 0 and not error:
+        error = "the verifier ran no test (0 tests collected or pytest never started)"
+    if r.timed_out:
+        error = f"the verifier timed out after {task.test_timeout:g}s"
+    if error:
+        passed = False
+        tail = (out.strip().splitlines() or [""])[-1][:300]
+        error += f"; last output: {tail}" if tail else ""
     return Grade(reward=1.0 if passed else 0.0, passed=passed, n_tests=n, n_passed=n_passed, exit_code=r.exit_code,
-                 output=out[-20000:], timed_out=r.timed_out)
+                 output=out[-20000:], timed_out=r.timed_out, error=error)
+
+
+async def _exists(manager, sandbox_id: str, path: str) -> bool:
+    try:
+        await manager.list_files(sandbox_id, path)
+        return True
+    except Exception:
+        return False
