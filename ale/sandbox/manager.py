@@ -855,10 +855,15 @@ class SandboxManager:
 
     # ------------------------------------------------------------------ images
     async def build_image(self, name: str, dockerfile: Path, context: Path | None = None,
-                          network: str = "none", log=print) -> images.Image:
-        from .builder import build  # the builder uses this manager to run its steps
+                          network: str = "none", log=print, *, build_args: dict[str, str] | None = None,
+                          image_map: dict[str, str] | None = None, rebuild_changed: bool = False) -> images.Image:
+        """Build `dockerfile` as `name` (see builder). With `rebuild_changed`, an existing image of that name
+        is kept unless its Dockerfile, context files, build args or base image digests changed."""
+        from .builder import build, ensure_built  # the builder uses this manager to run its steps
 
-        return await build(self, name, dockerfile, context or dockerfile.parent, network=network, log=log)
+        fn = ensure_built if rebuild_changed else build
+        return await fn(self, name, dockerfile, context or dockerfile.parent, network=network, log=log,
+                        build_args=build_args, image_map=image_map)
 
     async def remove_image(self, name: str) -> None:
         if any(sb.spec.image == name for sb in self._sandboxes.values()):
