@@ -72,13 +72,19 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
         max_steps: int = typer.Option(50, min=1, help="most model turns per episode"),
         temperature: Optional[float] = typer.Option(None, min=0.0, help="sampling temperature for model agents"),
         only: Optional[str] = typer.Option(None, help="comma-separated task ids to run"),
+        solutions: Optional[Path] = typer.Option(None, help="reference solutions for the oracle: SOLUTIONS/<task id>/solve.sh "
+                                                            "(each task is copied to a temporary folder and the solution "
+                                                            "added there as solution/solve.sh; the task folders stay untouched)"),
+        count_errors: bool = typer.Option(False, help="count errored tasks (no verdict) as failed in the pass rate "
+                                                      "(default: left out and reported apart)"),
         resume: bool = typer.Option(True, help="skip tasks already done in --out by this same configuration "
                                                "(--no-resume: replace them)")) -> None:
     """Run tasks through the agent harness in parallel sandboxes; writes JSON + HTML report.
 
     Re-running with the same --out resumes (only with an identical configuration). Invalid task folders
-    are skipped and reported. Exit 0 when every task was evaluated, 1 when some could not be (invalid
-    task, image build, missing solution, infrastructure), 2 on bad input, 130 on Ctrl-C."""
+    are skipped and reported. Each task ends passed, failed, or error (no verdict: image build, missing
+    solution, GPUs asked for, healthcheck, verifier timeout / no reward file / no test run, infrastructure).
+    Exit 0 when every task got a verdict, 1 when some errored or were invalid, 2 on bad input, 130 on Ctrl-C."""
     from ale.bench.evaluate import EvalConfig, Interrupted, agent_tag, run_eval
 
     if agent.startswith("ckpt:"):  # a training run's checkpoint, exported once to RUN/export/step-N
@@ -94,11 +100,13 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
             fail(f"no such task(s): {', '.join(sorted(missing))}")
     if not task_list:
         fail(f"no valid tasks in {tasks}")
+    if solutions:
+        task_list = _with_solutions(task_list, solutions)
     out = out_file(out) if out else fresh_run_dir(f"bench-{agent_tag(agent)}") / "results.json"
     if traj_dir:
         out_dir(traj_dir, "--traj-dir")
     cfg = EvalConfig(agent=agent, attempts=attempts, concurrency=concurrency, max_steps=max_steps,
-                     temperature=temperature)
+                     temperature=temperature, count_errors=count_errors)
     os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' loading bars would break into ours
     try:
         results = run_eval(task_list, cfg, out=out, traj_dir=traj_dir, resume=resume)
@@ -108,7 +116,8 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
         fail(f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e))
     s = results["summary"]
     table = Table(title=f"{agent}: Avg@{attempts} pass@1 {s['pass_rate'] * 100:.1f}% "
-                        f"({s['n_passed']}/{s['n_tasks']} tasks)")
+                        f"({s['n_passed']}/{s['n_tasks']} tasks; errors {s['n_errors']}, "
+                        f"{'counted as failed' if count_errors else 'not counted'})")
     for col in ("domain", "tasks", "passed", "pass@1"):
         table.add_column(col)
     for d, g in s["by_domain"].items():
@@ -116,7 +125,9 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
     console.print(table)
     fails = s["failures"]
     console.print("failures (attempts): " + (", ".join(f"{k} {v}" for k, v in sorted(fails.items())) or "none"))
-    errored = {k: v for k, v in fails.items() if k in ("task_error", "infrastructure_error")}
+    from ale.bench.evaluate import ERRORS
+
+    errored = {k: v for k, v in fails.items() if k in ERRORS}
     for k in sorted(fails):
         if k not in errored:
             console.print(f"  {k}: first: {s['failure_examples'][k]}", markup=False)
@@ -125,6 +136,98 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
     console.print(f"results: {out}  report: {out.with_suffix('.html')}  trajectories: "
                   f"{traj_dir or out.parent / (out.stem + '.trajs')} (ale traj view FILE)")
     raise typer.Exit(1 if errored or invalid else 0)
+
+
+def _with_solutions(task_list, solutions: Path):
+    """Each task copied to a temporary folder with SOLUTIONS/<id>/solve.sh added as solution/solve.sh."""
+    import shutil
+    import tempfile
+
+    from ale.bench.task import TaskError, load_task
+
+    if not solutions.is_dir():
+        fail(f"--solutions {solutions}: no such folder")
+    root = Path(tempfile.mkdtemp(prefix="ale-oracle-tasks-"))
+    out = []
+    for t in task_list:
+        sol = solutions / t.id / "solve.sh"
+        if not sol.is_file():
+            out.append(t)  # the oracle then reports "no solution" for it
+            continue
+        dest = root / t.path.name
+        shutil.copytree(t.path, dest, symlinks=True)
+        (dest / "solution").mkdir(exist_ok=True)
+        shutil.copy(sol, dest / "solution" / "solve.sh")
+        try:
+            out.append(load_task(dest))
+        except TaskError as e:
+            fail(str(e))
+    return out
+
+
+@app.command()
+def prepare(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks or one task"),
+            standins: bool = typer.Option(True, help="also build offline stand-ins for the base images the tasks "
+                                                     "name that are not in the image store")) -> None:
+    """Provision, for offline runs, what the tasks' verifiers would download at verify time: uv/uvx, the
+    Python `uvx -p` asks for, the pinned wheels (PyPI), the Debian packages tests/ apt-installs; and (with
+    --standins) stand-ins for missing base images. Needs the package registries once; `ale bench run`
+    then verifies with no network."""
+    import asyncio
+
+    from ale.bench.prepare import prepare as run_prepare
+    from ale.sandbox.images import ImageStore, parse_dockerfile
+    from ale.sandbox.manager import DEFAULT_HOME
+    from ale.sandbox.spec import SandboxError
+
+    task_list, invalid = _load(tasks, collect=True)
+    for e in invalid:
+        typer.echo(f"skipped invalid task {e.path}: {' '.join(str(e).split())}", err=True)
+    store = ImageStore(DEFAULT_HOME)
+    if standins:
+        from ale.sandbox import standins as st
+        from ale.sandbox.manager import SandboxManager
+
+        bases = sorted({i.value[0] for t in task_list if t.dockerfile
+                        for i in parse_dockerfile(t.dockerfile.read_text()) if i.op == "FROM"})
+        missing = [b for b in bases if not store.exists(b)]
+        for b in missing:
+            try:
+                st.recipe(b)
+            except SandboxError as e:
+                typer.echo(f"no stand-in for {b}: {e.message}", err=True)
+        todo = [b for b in missing if _has_recipe(b)]
+
+        async def go():
+            m = SandboxManager()
+            try:
+                for b in todo:
+                    await st.build(m, b, log=lambda s: console.print(s, markup=False))
+            finally:
+                await m.close()
+        if todo:
+            try:
+                asyncio.run(go())
+            except SandboxError as e:
+                fail(e.message)
+            console.print(f"built stand-ins: {', '.join(todo)}")
+    try:
+        manifests = run_prepare(task_list, DEFAULT_HOME, log=lambda s: console.print(s, markup=False))
+    except (RuntimeError, SandboxError) as e:
+        fail(str(e))
+    console.print(f"prepared the verifiers of {len(manifests)} task(s) in {DEFAULT_HOME / 'bench' / 'verifier'}")
+    raise typer.Exit(1 if invalid else 0)
+
+
+def _has_recipe(name: str) -> bool:
+    from ale.sandbox.standins import recipe
+    from ale.sandbox.spec import SandboxError
+
+    try:
+        recipe(name)
+        return True
+    except SandboxError:
+        return False
 
 
 @app.command()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shlex
 import shutil
 import statistics
 import threading
@@ -38,7 +39,11 @@ from ale.bench.task import Task, ensure_image, grade
 # Failure classes of an attempt. The first five map from the harness's end reasons; `loop` and
 # `context_limit` are the harness's own endings, kept apart rather than folded into another class.
 FAILURES = ("tests_failed", "agent_timeout", "step_limit", "format_errors", "guard_stop", "loop", "context_limit",
-            "task_error", "infrastructure_error")
+            "task_error", "verifier_error", "infrastructure_error")
+# Attempts that end in these have no verdict (outcome "error"): counted apart, out of the pass rate by
+# default. task_error: the image did not build, no solution, GPUs asked for, healthcheck failed;
+# verifier_error: the verifier timed out, wrote no reward file, or ran no test.
+ERRORS = ("task_error", "verifier_error", "infrastructure_error")
 _END_TO_FAILURE = {"finished": "tests_failed", "timeout": "agent_timeout", "step_limit": "step_limit",
                    "format_errors": "format_errors", "guard_stop": "guard_stop", "loop": "loop",
                    "context_limit": "context_limit"}
@@ -55,6 +60,7 @@ class EvalConfig:
     memory: str = "2g"  # per sandbox
     cpus: float = 1.0
     temperature: float | None = None
+    count_errors: bool = False  # errored tasks count as failures in the pass rate (default: left out)
 
 
 class InfraError(RuntimeError):
@@ -137,7 +143,8 @@ def oracle_model(task: Task):
         {"content": "Writing the reference solution.", "tool_calls": [{"function": {
             "name": "write_file", "arguments": json.dumps({"path": ORACLE_PATH, "content": task.solution.read_text()})}}]},
         {"content": "Running it.", "tool_calls": [{"function": {
-            "name": "bash", "arguments": json.dumps({"command": f"bash {ORACLE_PATH}"})}}]},
+            "name": "bash", "arguments": json.dumps({"command": "".join(
+                f"{k}={shlex.quote(v)} " for k, v in task.solution_env.items()) + f"bash {ORACLE_PATH}"})}}]},
         {"content": None, "tool_calls": [{"function": {"name": "finish", "arguments": json.dumps({"summary": "ran the reference solution"})}}]},
     ], name="oracle")
 
@@ -247,17 +254,27 @@ class Evaluator:
                                "error": None}
         if agent == "oracle" and task.solution is None:
             return {**rec, "failure": "task_error", "error": f"{task.path}: no solution.sh or solution/solve.sh"}
+        if task.gpus > 0:
+            return {**rec, "failure": "task_error",
+                    "error": f"the task asks for {task.gpus} GPU(s); ALE sandboxes have no GPU access on this machine"}
         try:
             img = await self.image(task)
         except Exception as e:  # a Dockerfile that does not build is the task's fault, not the agent's
             return {**rec, "failure": "task_error", "error": f"image build failed: {_short(e)}"}
+        rec.update(_deviations(self.manager, task))
         sandbox = None
         try:
             try:
                 # Terminal-Bench tasks expect root with a container's usual capabilities (useradd, chown)
-                sandbox = await self.client.create(SandboxSpec(image=img, memory=self.cfg.memory, disk=self.cfg.memory,
-                                                               cpus=self.cfg.cpus, labels={"task": task.id},
-                                                               capabilities=TASK_CAPABILITIES))
+                sandbox = await self.client.create(SandboxSpec(
+                    image=img, memory=f"{task.memory_mb}m" if task.memory_mb else self.cfg.memory,
+                    disk=f"{task.storage_mb}m" if task.storage_mb else self.cfg.memory,
+                    cpus=task.cpus or self.cfg.cpus, labels={"task": task.id}, env=task.env,
+                    network=task_network(task), capabilities=TASK_CAPABILITIES))
+                if task.healthcheck and not await _healthy(self.manager, sandbox.id, task.healthcheck):
+                    rec.update(failure="task_error", error=f"healthcheck failed: {task.healthcheck['command']}",
+                               wall_s=time.time() - t0)
+                    return rec
                 traj = await self.loop.run_in_executor(self.pool, self._episode, task, agent, sandbox)
                 rec["agent_s"] = traj.wall_s
                 if traj.end_reason == "error":  # the harness says the model backend or the sandbox failed
@@ -289,10 +306,12 @@ class Evaluator:
                                 "n_passed": g.n_passed, "exit_code": g.exit_code, "timed_out": g.timed_out})
             rec.update(passed=g.passed, reward=g.reward, n_tests=g.n_tests, n_tests_passed=g.n_passed,
                        test_output_tail=None if g.passed else g.output[-2000:])
-            if not g.passed:
+            if g.error:
+                rec.update(failure="verifier_error", error=g.error)
+            elif not g.passed:
                 last = (g.output.strip().splitlines() or [""])[-1]
                 rec["detail"] = f"{g.n_passed}/{g.n_tests} tests passed ({traj.end_reason}): {last[:200]}"
-        if not rec["passed"]:
+        if not rec["passed"] and not rec["failure"]:
             rec["failure"] = _END_TO_FAILURE.get(traj.end_reason, "tests_failed")
         if self.traj_dir is not None:
             path = self.traj_dir / f"{task.id}.{agent_tag(agent)}.{k}.json"
@@ -300,6 +319,55 @@ class Evaluator:
             traj.save(path)
             rec["trajectory"] = str(path)
         return rec
+
+
+def task_network(task: Task) -> str:
+    """The agent's network: a task that allows the internet gets it, any other none."""
+    return "host" if task.allow_internet else "none"
+
+
+async def _healthy(manager, sid: str, hc: dict[str, Any]) -> bool:
+    """Harbor's healthcheck: failures during start_period_sec do not count; `retries` failures in a row fail."""
+    start, fails = time.monotonic(), 0
+    while True:
+        try:
+            r = await manager.execute(sid, ["sh", "-c", hc["command"]], timeout=hc["timeout_sec"])
+            if r.exit_code == 0 and not r.timed_out:
+                return True
+        except Exception:
+            pass
+        if time.monotonic() - start >= hc["start_period_sec"]:
+            fails += 1
+            if fails >= hc["retries"]:
+                return False
+        await asyncio.sleep(hc["interval_sec"])
+
+
+def _deviations(manager, task: Task) -> dict[str, Any]:
+    """How this attempt's setting differs from the task's real one: a stand-in base image (ale sandbox image
+    standin) and the verifier kit of `ale bench prepare`."""
+    from ale.bench.prepare import manifest
+    from ale.sandbox.images import parse_dockerfile
+    from ale.sandbox.standins import record
+
+    out: dict[str, Any] = {}
+    if task.dockerfile is not None:
+        try:
+            bases = [i.value[0] for i in parse_dockerfile(task.dockerfile.read_text()) if i.op == "FROM"]
+        except Exception:  # the build reported it already
+            bases = []
+        found = [r for r in (record(manager.images, b) for b in bases) if r]
+        if found:
+            out["standin"] = [{"image": r["name"], "deviations": r["deviations"]} for r in found]
+    kit = manifest(task, manager.images.home)
+    if kit and kit.get("deviations"):
+        out["verifier_deviations"] = kit["deviations"]
+    return out
+
+
+def outcome(rec: dict[str, Any]) -> str:
+    """passed | failed | error (no verdict: see ERRORS)."""
+    return "error" if rec.get("failure") in ERRORS else "passed" if rec.get("passed") else "failed"
 
 
 def agent_tag(agent: str) -> str:
@@ -312,22 +380,32 @@ def _short(e: BaseException) -> str:
 
 
 def task_record(task: Task, agent: str, attempts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per task: reward = mean reward of its scored attempts (pass@1 estimate); passed = every scored
-    attempt passed; failure = the most common failure class of its attempts (None when passed)."""
-    scored = [a for a in attempts if a["failure"] != "infrastructure_error"]
+    """Per task: reward = mean reward of its attempts that reached a verdict (pass@1 estimate); passed =
+    every such attempt passed; outcome = error when none did; failure = the most common failure class of
+    its attempts (None when passed)."""
+    for a in attempts:
+        a["outcome"] = outcome(a)
+    scored = [a for a in attempts if a["outcome"] != "error"]
     reward = statistics.fmean(a["reward"] for a in scored) if scored else 0.0
     passed = bool(scored) and all(a["passed"] for a in scored)
     fails = Counter(a["failure"] for a in (scored or attempts) if a["failure"])
+    extra = {k: attempts[0][k] for k in ("standin", "verifier_deviations") if attempts and k in attempts[0]}
     return {"task_id": task.id, "domain": task.domain, "difficulty": task.difficulty, "agent": agent,
+            "outcome": "error" if not scored else "passed" if passed else "failed",
             "passed": passed, "reward": reward, "failure": None if passed else fails.most_common(1)[0][0],
-            "any_passed": any(a["passed"] for a in scored),
+            "message": None if passed else next((a.get("error") or a.get("detail") for a in (scored or attempts)
+                                                 if a.get("error") or a.get("detail")), None),
+            "any_passed": any(a["passed"] for a in scored), **extra,
             "prompt_tokens": sum(a["prompt_tokens"] for a in attempts),
             "completion_tokens": sum(a["completion_tokens"] for a in attempts),
             "wall_s": sum(a["wall_s"] for a in attempts), "attempts": attempts}
 
 
-def summarize(records: list[dict[str, Any]], agent: str, attempts: int, wall_s: float) -> dict[str, Any]:
-    scored = [r for r in records if r["failure"] != "infrastructure_error"]
+def summarize(records: list[dict[str, Any]], agent: str, attempts: int, wall_s: float,
+              count_errors: bool = False) -> dict[str, Any]:
+    """Avg@K pass@1 over the tasks with a verdict (errored tasks left out; `count_errors` scores them 0)."""
+    errored = [r for r in records if r.get("outcome", outcome(r)) == "error"]
+    scored = records if count_errors else [r for r in records if r not in errored]
 
     def group(rs: list[dict[str, Any]]) -> dict[str, Any]:
         return {"n_tasks": len(rs), "n_passed": sum(r["passed"] for r in rs),
@@ -338,9 +416,11 @@ def summarize(records: list[dict[str, Any]], agent: str, attempts: int, wall_s: 
 
     all_attempts = [a for r in records for a in r["attempts"]]
     return {"agent": agent, "attempts": attempts, **group(scored), "n_tasks_total": len(records),
+            "n_errors": len(errored), "errors_counted": count_errors,
+            "n_failed": sum(r.get("outcome", outcome(r)) == "failed" for r in records),
             "n_infrastructure_errors": sum(len(a.get("infra_errors", [])) + (a["failure"] == "infrastructure_error")
                                            for a in all_attempts),
-            "n_tasks_infrastructure_failed": len(records) - len(scored),
+            "n_tasks_infrastructure_failed": sum(r["failure"] == "infrastructure_error" for r in errored),
             "pass_at_k": statistics.fmean(r["any_passed"] for r in scored) if scored else 0.0,
             "by_domain": by("domain"), "by_difficulty": by("difficulty"),
             "failures": dict(Counter(a["failure"] for a in all_attempts if a["failure"])),
@@ -398,7 +478,7 @@ def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_d
                 if r.get("config") != key:
                     raise ResumeConflict(f"{out} holds results of another configuration ({_describe_conflict(r.get('config'), key)}): "
                                          "use another --out, or --no-resume to replace them")
-                if r.get("task_stamp") == stamps[t.id] and r.get("failure") not in ("infrastructure_error", "task_error"):
+                if r.get("task_stamp") == stamps[t.id] and r.get("failure") not in ERRORS:
                     done[t.id] = r
     if done and progress:
         from rich.console import Console
@@ -423,7 +503,7 @@ def run_eval(tasks: list[Task], cfg: EvalConfig, out: Path | None = None, traj_d
     except KeyboardInterrupt:
         raise Interrupted(len(done) + len(fresh), len(tasks)) from None
     records = [done.get(t.id) or fresh[t.id] for t in tasks]
-    results = {"summary": summarize(records, cfg.agent, cfg.attempts, time.time() - t0),
+    results = {"summary": summarize(records, cfg.agent, cfg.attempts, time.time() - t0, cfg.count_errors),
                "config": {**key, "concurrency": cfg.concurrency, "resumed_tasks": sorted(done)},
                "tasks": records}
     if out:

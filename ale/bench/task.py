@@ -315,11 +315,13 @@ async def ensure_image(manager, task: Task, log=lambda s: None) -> str:
         return "base"
     name = image_name(task)
     # rebuilt when the base image's digest or any context file changed, not only the task's files
-    await manager.build_image(name, task.dockerfile, task.context, log=log, rebuild_changed=True)
+    # RUN steps reach the network only when the task allows the internet (its image build needs it then)
+    await manager.build_image(name, task.dockerfile, task.context, log=log, rebuild_changed=True,
+                              network="host" if task.allow_internet else "none")
     return name
 
 
-async def grade(manager, sandbox_id: str, task: Task, home: Path | None = None) -> Grade:
+async def grade(manager, sandbox_id: str, task: Task) -> Grade:
     """Copy tests/ to /tests (only now: the agent never saw them), run them, score.
 
     The verifier starts from a state the agent cannot have touched: every process the agent left is
@@ -338,10 +340,10 @@ async def grade(manager, sandbox_id: str, task: Task, home: Path | None = None) 
     for path in ("/tests", "/logs/verifier", KIT, "/root/.local/bin/uv", "/root/.local/bin/uvx", "/root/.local/bin/env"):
         await manager.remove(sandbox_id, path)
     env = {"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests", **task.verifier_env}
-    kit = manifest(task, home or manager.images.home)
+    kit = manifest(task, manager.images.home)
     if kit:
         has_py = bool(kit.get("python")) and await _exists(manager, sandbox_id, f"/opt/ale/python{kit['python']}/usr/bin")
-        data, kit_env = verifier_kit(kit, home or manager.images.home, has_py)
+        data, kit_env = verifier_kit(kit, manager.images.home, has_py)
         await manager.upload_tar(sandbox_id, "/", data)
         path = (await manager.execute(sandbox_id, ["sh", "-c", "printf %s \"$PATH\""], timeout=30)).stdout
         env.update(kit_env, PATH=f"{path}:{KIT}/bin")
