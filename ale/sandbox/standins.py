@@ -155,9 +155,16 @@ def _pip_wheel(home: Path) -> Path:
     return max(d.glob("pip-*.whl"))
 
 
-def dockerfile(r: Recipe, pip_wheel: str | None = None) -> str:
-    """The generated Dockerfile of a recipe (its context holds python<minor>/ and the pip wheel)."""
+HOST_CAS = Path("/usr/local/share/ca-certificates")
+
+
+def dockerfile(r: Recipe, pip_wheel: str | None = None, host_cas: bool = False) -> str:
+    """The generated Dockerfile of a recipe (its context holds python<minor>/, the pip wheel and host-ca/)."""
     lines = ["FROM base"]
+    if host_cas:  # HTTPS from the sandbox goes through this machine's proxy, which these sign for
+        lines += ["COPY host-ca/ /usr/local/share/ca-certificates/",
+                  "RUN update-ca-certificates >/dev/null && printf '[global]\\ncert = /etc/ssl/certs/ca-certificates.crt\\n' "
+                  "> /etc/pip.conf"]
     if r.python:
         v, prefix = r.python, f"/opt/ale/python{r.python}"
         lines += [f"COPY python{v} {prefix}", f"COPY {pip_wheel} /tmp/",
@@ -189,8 +196,16 @@ async def build(manager, name: str, log=print):
         shutil.copy(whl, ctx / whl.name)
         wheel = whl.name
     ctx.mkdir(parents=True, exist_ok=True)
+    cas = sorted(HOST_CAS.glob("*.crt"))
+    shutil.rmtree(ctx / "host-ca", ignore_errors=True)
+    if cas:
+        (ctx / "host-ca").mkdir()
+        for c in cas:
+            shutil.copy(c, ctx / "host-ca" / c.name)
+        r.deviations.append(f"trusts this machine's extra CA certificates ({', '.join(c.name for c in cas)} from "
+                            f"{HOST_CAS}) and pip uses the system CA bundle (/etc/pip.conf)")
     df = ctx / ("Dockerfile." + re.sub(r"[^A-Za-z0-9._-]", "_", name))
-    df.write_text(dockerfile(r, wheel))
+    df.write_text(dockerfile(r, wheel, bool(cas)))
     await manager._image("base")  # built on first use
     img = await manager.build_image(name, df, ctx, log=log)
     path = _record_path(home, name)
