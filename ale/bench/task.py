@@ -359,7 +359,9 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
     if task.test_command == "bash /tests/test.sh":  # Terminal-Bench 2 style: a reward file decides
         try:
             reward_txt = (await manager.read_file(sandbox_id, "/logs/verifier/reward.txt")).decode().strip()
-            passed = float(reward_txt) >= 1.0 and not r.timed_out
+            # and the verifier's own pytest summary agrees: a process the agent left alive (Harbor tasks keep
+            # them) may have rewritten the reward file after the verifier wrote it
+            passed = float(reward_txt) >= 1.0 and not r.timed_out and n_passed == n
         except Exception:
             passed = False
             error = f"the verifier wrote no reward file (/logs/verifier/reward.txt; exit code {r.exit_code})"

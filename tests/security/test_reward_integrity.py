@@ -107,3 +107,49 @@ def test_conftest_planted_above_the_tests_is_not_loaded(client, sandbox, tmp_pat
                                        "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
     g = _grade(client, sandbox, task)
     assert g.reward == 0.0 and g.n_passed == 0, g.output[-1500:]
+
+
+# ---- verifier errors and Harbor tasks (issue #14, item 6)
+def _toml_task(tmp_path: Path, test_sh: str, timeout: float = 20) -> object:
+    d = tmp_path / "harbor-task"
+    (d / "tests").mkdir(parents=True)
+    (d / "instruction.md").write_text("cheat\n")
+    (d / "task.toml").write_text(f"[verifier]\ntimeout_sec = {timeout}\n[metadata]\ncategory = \"security\"\n")
+    (d / "tests" / "test.sh").write_text(test_sh)
+    (d / "tests" / "test_outputs.py").write_text("import os\n\ndef test_answer():\n"
+                                                 "    assert os.path.exists('/workspace/answer')\n")
+    return load_task(d)
+
+
+PYTEST_SH = ("cd /tests && python3 -m pytest -rA -p no:cacheprovider test_outputs.py; "
+             "if [ $? -eq 0 ]; then echo 1 > /logs/verifier/reward.txt; else echo 0 > /logs/verifier/reward.txt; fi\n")
+
+
+def test_verifier_without_verdict_is_an_error_not_a_failure(client, sandbox, tmp_path):
+    g = _grade(client, sandbox, _task(tmp_path / "a", test_sh="echo 'crashed before pytest'; exit 3\n"))
+    assert g.outcome == "error" and "no reward file" in g.error and "crashed before pytest" in g.error, g
+    g = _grade(client, sandbox, _task(tmp_path / "b", test_sh="mkdir -p /logs/verifier; echo 0 > /logs/verifier/reward.txt\n"))
+    assert g.outcome == "error" and "ran no test" in g.error, g
+    g = _grade(client, sandbox, _task(tmp_path / "c", test_sh="sleep 30\n", timeout=1))
+    assert g.outcome == "error" and "timed out" in g.error, g
+    g = _grade(client, sandbox, _task(tmp_path / "d", test_sh=PYTEST_SH.replace("test_outputs.py", "t.py").replace(
+        "cd /tests &&", "cd /tests && printf 'def test_a():\\n    assert False\\n' > t.py &&")))
+    assert g.outcome == "failed" and g.error is None and g.n_tests == 1, g
+
+
+def test_harbor_task_keeps_services_but_a_planted_reward_does_not_count(client, sandbox, tmp_path):
+    """Harbor tasks grade services the agent started, so its processes stay alive for the verifier; a
+    daemon that keeps rewriting reward.txt must still not turn failing tests into a pass."""
+    task = _toml_task(tmp_path, PYTEST_SH)
+    assert task.keep_agent_processes
+    sandbox.write_file("/tmp/d.sh", "while :; do mkdir -p /logs/verifier; echo 1 > /logs/verifier/reward.txt; "
+                                    "sleep 0.005; done 2>/dev/null\n")
+    sandbox.exec(["bash", "-c", "(setsid bash /tmp/d.sh </dev/null >/dev/null 2>&1 &)"])
+    sandbox.exec(["bash", "-c", "(setsid sleep 300 </dev/null >/dev/null 2>&1 &)"])  # the agent's "service"
+    time.sleep(0.2)
+    g = _grade(client, sandbox, task)
+    assert g.reward == 0.0 and g.outcome == "failed" and g.n_tests == 1, g
+    assert sandbox.read_file("/logs/verifier/reward.txt").strip() == "1"  # the daemon did plant it
+    assert "sleep 300" in sandbox.exec(["bash", "-c", "ps -eo args"]).stdout  # the service survived grading
+    sandbox.write_file("/workspace/answer", "ok")
+    assert _grade(client, sandbox, task).reward == 1.0
