@@ -145,7 +145,7 @@ def archive_kind(path: Path) -> str:
                 if i > 10_000:  # an image archive lists its few metadata files near the start
                     break
     except (tarfile.TarError, OSError) as e:
-        raise SandboxError(f"{path}: not a readable tar archive ({e})") from None
+        raise SandboxError(f"{path}: not a readable tar archive ({str(e).splitlines()[0].rstrip(':')})") from None
     if "oci-layout" in names and "index.json" in names:
         return "oci-archive"
     if "manifest.json" in names:
