@@ -73,22 +73,26 @@ def internet():
         ip("netns", "del", ns, check=False)
 
 
+def _serve(s: socket.socket, reply: bytes) -> None:
+    """Answer every connection on the listening socket `s` with `reply`, in a thread, until s closes."""
+    def loop():
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            c.sendall(reply)
+            c.close()
+    threading.Thread(target=loop, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
 def host_loopback_service():
     """A TCP service on the host's 127.0.0.1 (as ALE's own API is): no sandbox may reach it."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(16)
-
-    def serve():
-        while True:
-            try:
-                c, _ = s.accept()
-            except OSError:
-                return
-            c.sendall(b"host-loopback\n")
-            c.close()
-    threading.Thread(target=serve, daemon=True).start()
+    _serve(s, b"host-loopback\n")
     yield s.getsockname()[1]
     s.close()
 
@@ -121,6 +125,7 @@ def test_egress_reaches_outside_but_not_the_host(manager, internet, host_loopbac
     with socket.socket() as srv:
         srv.bind((host_end, 0))
         srv.listen(4)
+        _serve(srv, b"host-address\n")
         target = f"{host_end}:{srv.getsockname()[1]}"
         assert _probe(m, run, "egress", target) == {target: "unreachable"}
 
