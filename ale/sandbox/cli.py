@@ -35,6 +35,7 @@ def _fail(msg: str, code: int = 2) -> None:
 
 class Network(str, Enum):
     none = "none"
+    egress = "egress"
     host = "host"
 
 
@@ -53,7 +54,8 @@ def _spec(**kw) -> SandboxSpec:
 def run(
     command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
     image: str = typer.Option("base", "--image", help="image name"),
-    network: Network = typer.Option(Network.none, "--network", help="none (loopback only) or host"),
+    network: Network = typer.Option(Network.none, "--network", help="none (loopback only), egress (outside "
+                                    "addresses through user-mode networking, never the host) or host"),
     memory: str = typer.Option("1g", "--memory"),
     pids: int = typer.Option(512, "--pids"),
     cpus: float = typer.Option(1.0, "--cpus"),
