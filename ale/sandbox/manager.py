@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cgroups, images, seccomp
+from . import cgroups, images, network, seccomp
 from .fs import SandboxFS
 from .runtime import OWNER_BASE, OWNER_SLOTS, UID_BASE, InitProcess, Zygote, init_binary
 from .session import BashSession, OutputCapture, Terminal
@@ -89,6 +89,7 @@ class Sandbox:
     state: str = "starting"
     init: InitProcess | None = None
     fs: SandboxFS | None = None
+    egress: network.Egress | None = None  # slirp4netns of an egress/allowlist sandbox
     sessions: dict[str, BashSession] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
     stop_reason: str | None = None
@@ -333,6 +334,8 @@ class SandboxManager:
         finally:
             self._launch.release()
         sb.fs = SandboxFS(str(sb.init.root))
+        if spec.network.mode in ("egress", "allowlist"):
+            await self._attach_egress(sb)
         sb.state = "running"
         sb.stop_reason = None
         # The guard's baseline: the cgroup and the scratch tmpfs are new (reset makes them anew too), so
@@ -350,6 +353,17 @@ class SandboxManager:
         except OSError:
             pass
 
+    async def _attach_egress(self, sb: Sandbox) -> None:
+        """User-mode networking for the sandbox's namespace (see network.py), before any process of it runs."""
+        try:
+            sb.egress = await asyncio.to_thread(network.attach, sb.init.init_pid, sb.spec.network, sb.fs)
+        except SandboxError:
+            await sb.init.kill()
+            sb.init, sb.fs = None, None
+            raise
+        self._event(sb, {"kind": "network_egress", "detail": f"mode {sb.spec.network.mode}"
+                         + (f", allowed: {', '.join(sb.spec.network.allow)}" if sb.spec.network.allow else "")})
+
     async def _kill(self, sb: Sandbox) -> None:
         for s in sb.sessions.values():
             s.closed = True
@@ -357,6 +371,9 @@ class SandboxManager:
         if sb.init is not None:
             await sb.init.kill()
         sb.init, sb.fs = None, None
+        if sb.egress is not None:
+            await asyncio.to_thread(sb.egress.close)
+            sb.egress = None
 
     async def status(self, sid: str) -> SandboxInfo:
         sb = self._get(sid)

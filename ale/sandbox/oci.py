@@ -145,7 +145,7 @@ def archive_kind(path: Path) -> str:
                 if i > 10_000:  # an image archive lists its few metadata files near the start
                     break
     except (tarfile.TarError, OSError) as e:
-        raise SandboxError(f"{path}: not a readable tar archive ({e})") from None
+        raise SandboxError(f"{path}: not a readable tar archive ({str(e).splitlines()[0].rstrip(':')})") from None
     if "oci-layout" in names and "index.json" in names:
         return "oci-archive"
     if "manifest.json" in names:
@@ -227,14 +227,19 @@ def unpack_layout(store: images.ImageStore, layout: Path, name: str, *, source: 
 
 
 class _Hashing:
-    """A read-only stream that hashes what passes through it (the layer's uncompressed bytes)."""
+    """A read-only stream that hashes what passes through it (the layer's uncompressed bytes). Past the
+    end it gives (unhashed) zero blocks: some writers (umoci) omit the tar end-of-archive marker, which
+    Python's streaming tar reader otherwise takes for a truncated archive."""
 
     def __init__(self, f):
-        self.f, self.h = f, hashlib.sha256()
+        self.f, self.h, self.padding = f, hashlib.sha256(), 1024
 
     def read(self, n: int = -1) -> bytes:
         data = self.f.read(n)
         self.h.update(data)
+        if not data and n != 0 and self.padding:
+            data = b"\0" * min(self.padding, n if n > 0 else self.padding)
+            self.padding -= len(data)
         return data
 
 
@@ -251,7 +256,7 @@ def _unpack_layer(store: images.ImageStore, blob: Path, media_type: str, diff_id
             raw.seek(0)
             stream = _Hashing(gzip.GzipFile(fileobj=raw) if gz else raw)
             images.extract_layer(stream, tmp)
-            while stream.read(1 << 20):  # the tar's zero padding counts too
+            while stream.padding and stream.read(1 << 20):  # the tar's own zero padding counts too
                 pass
         got = "sha256:" + stream.h.hexdigest()
         if got != diff_id:
