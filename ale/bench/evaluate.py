@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ale.bench.task import Task, ensure_image, grade
+from ale.bench.task import Task, ensure_image, grade, network_of
 
 # Failure classes of an attempt. The first five map from the harness's end reasons; `loop` and
 # `context_limit` are the harness's own endings, kept apart rather than folded into another class.
@@ -270,7 +270,7 @@ class Evaluator:
                     image=img, memory=f"{task.memory_mb}m" if task.memory_mb else self.cfg.memory,
                     disk=f"{task.storage_mb}m" if task.storage_mb else self.cfg.memory,
                     cpus=task.cpus or self.cfg.cpus, labels={"task": task.id}, env=task.env,
-                    network=task_network(task), capabilities=TASK_CAPABILITIES))
+                    network=network_of(task, "agent"), capabilities=TASK_CAPABILITIES))
                 if task.healthcheck and not await _healthy(self.manager, sandbox.id, task.healthcheck):
                     rec.update(failure="task_error", error=f"healthcheck failed: {task.healthcheck['command']}",
                                wall_s=time.time() - t0)
@@ -321,11 +321,6 @@ class Evaluator:
         return rec
 
 
-def task_network(task: Task) -> str:
-    """The agent's network: a task that allows the internet gets it, any other none."""
-    return "host" if task.allow_internet else "none"
-
-
 async def _healthy(manager, sid: str, hc: dict[str, Any]) -> bool:
     """Harbor's healthcheck: failures during start_period_sec do not count; `retries` failures in a row fail."""
     start, fails = time.monotonic(), 0
@@ -362,6 +357,10 @@ def _deviations(manager, task: Task) -> dict[str, Any]:
     kit = manifest(task, manager.images.home)
     if kit and kit.get("deviations"):
         out["verifier_deviations"] = kit["deviations"]
+    net = {p: network_of(task, p) for p in ("build", "agent", "verifier")}
+    out["network"] = {p: n.mode + (f" ({', '.join(n.allow)})" if n.allow else "") for p, n in net.items()}
+    if kit or net["verifier"].mode == "none":
+        out["network"]["verifier"] = "none" + (" (prepared verifier: offline)" if kit else "")
     return out
 
 
@@ -389,7 +388,7 @@ def task_record(task: Task, agent: str, attempts: list[dict[str, Any]]) -> dict[
     reward = statistics.fmean(a["reward"] for a in scored) if scored else 0.0
     passed = bool(scored) and all(a["passed"] for a in scored)
     fails = Counter(a["failure"] for a in (scored or attempts) if a["failure"])
-    extra = {k: attempts[0][k] for k in ("standin", "verifier_deviations") if attempts and k in attempts[0]}
+    extra = {k: attempts[0][k] for k in ("standin", "verifier_deviations", "network") if attempts and k in attempts[0]}
     return {"task_id": task.id, "domain": task.domain, "difficulty": task.difficulty, "agent": agent,
             "outcome": "error" if not scored else "passed" if passed else "failed",
             "passed": passed, "reward": reward, "failure": None if passed else fails.most_common(1)[0][0],

@@ -54,6 +54,9 @@ class Task:
     storage_mb: int | None = None  # the sandbox's disk, not memory
     gpus: int = 0
     allow_internet: bool | None = None
+    # NetworkPolicy per phase ("build", "agent", "verifier"), from task.toml's network_mode/allowed_hosts
+    # (schema 1.1, per phase) or allow_internet; tasks without them get no network anywhere
+    network: dict[str, Any] = field(default_factory=dict)
     build_timeout: float | None = None
     env: dict[str, str] = field(default_factory=dict)  # for the agent's sandbox
     verifier_env: dict[str, str] = field(default_factory=dict)
@@ -209,6 +212,32 @@ def load_task(path: str | Path) -> Task:
                 meta={k: v for k, v in meta.items() if k not in ("instruction",)}, **extra)
 
 
+def _networks(f: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Harbor's network settings: [environment] network_mode/allowed_hosts (or the older allow_internet)
+    is the baseline, for the image build too; [agent] and [verifier] may each override it."""
+    from ale.sandbox.spec import harbor_network
+
+    env = data.get("environment") or {}
+    try:
+        base = harbor_network(network_mode=env.get("network_mode"), allow_internet=env.get("allow_internet"),
+                              allowed_hosts=env.get("allowed_hosts"))
+        out = {"build": base}
+        for phase in ("agent", "verifier"):
+            p = data.get(phase) or {}
+            out[phase] = (harbor_network(network_mode=p.get("network_mode"), allowed_hosts=p.get("allowed_hosts"))
+                          if p.get("network_mode") is not None or p.get("allowed_hosts") else base)
+    except ValueError as e:
+        raise TaskError(f"{f}: {e}") from None
+    return out
+
+
+def network_of(task: Task, phase: str):
+    """The task's NetworkPolicy for "build", "agent" or "verifier" (none when the task sets none)."""
+    from ale.sandbox.spec import NetworkPolicy
+
+    return task.network.get(phase) or NetworkPolicy()
+
+
 def _toml_fields(f: Path, data: dict[str, Any]) -> dict[str, Any]:
     env = data.get("environment") or {}
     out: dict[str, Any] = {"keep_agent_processes": True}
@@ -227,6 +256,7 @@ def _toml_fields(f: Path, data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(env["allow_internet"], bool):
             raise TaskError(f"{f}: [environment] allow_internet must be true or false")
         out["allow_internet"] = env["allow_internet"]
+    out["network"] = _networks(f, data)
     out["env"] = resolve_env(env.get("env") or {}, f"{f} [environment.env]")
     out["verifier_env"] = resolve_env((data.get("verifier") or {}).get("env") or {}, f"{f} [verifier.env]")
     out["solution_env"] = resolve_env((data.get("solution") or {}).get("env") or {}, f"{f} [solution.env]")
@@ -315,9 +345,10 @@ async def ensure_image(manager, task: Task, log=lambda s: None) -> str:
         return "base"
     name = image_name(task)
     # rebuilt when the base image's digest or any context file changed, not only the task's files
-    # RUN steps reach the network only when the task allows the internet (its image build needs it then)
+    # RUN steps reach the network only as the task's build policy says (egress through user-mode networking)
+    net = network_of(task, "build")
     await manager.build_image(name, task.dockerfile, task.context, log=log, rebuild_changed=True,
-                              network="host" if task.allow_internet else "none")
+                              network=net.mode if not net.allow else net)
     return name
 
 
@@ -341,6 +372,8 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
         await manager.remove(sandbox_id, path)
     env = {"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests", **task.verifier_env}
     kit = manifest(task, manager.images.home)
+    if kit or network_of(task, "verifier").mode == "none":  # a prepared verifier downloads nothing
+        await take_offline(manager, sandbox_id)
     if kit:
         has_py = bool(kit.get("python")) and await _exists(manager, sandbox_id, f"/opt/ale/python{kit['python']}/usr/bin")
         data, kit_env = verifier_kit(kit, manager.images.home, has_py)
@@ -377,6 +410,32 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
         error += f"; last output: {tail}" if tail else ""
     return Grade(reward=1.0 if passed else 0.0, passed=passed, n_tests=n, n_passed=n_passed, exit_code=r.exit_code,
                  output=out[-20000:], timed_out=r.timed_out, error=error)
+
+
+async def take_offline(manager, sandbox_id: str) -> None:
+    """Cut a running sandbox's network (the verifier phase of a task whose agent had egress): its user-mode
+    networking is stopped and every link but loopback set down, so connections fail at once (no
+    waiting on a gateway nobody serves). A sandbox on the host's network cannot be cut: error."""
+    import asyncio
+    import subprocess
+
+    from ale.sandbox.spec import SandboxError
+
+    sb = manager._running(sandbox_id)
+    mode = sb.spec.network.mode
+    if mode == "none":
+        return
+    if mode == "host":
+        raise SandboxError("the verifier cannot run offline in a sandbox on the host's network")
+    if getattr(sb, "egress", None) is not None:
+        await asyncio.to_thread(sb.egress.close)
+        sb.egress = None
+    ns = ["nsenter", "-t", str(sb.init.init_pid), "-n"]
+    links = subprocess.run([*ns, "ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    for line in links.splitlines():
+        name = line.split(":")[1].strip().split("@")[0]
+        if name != "lo":
+            subprocess.run([*ns, "ip", "link", "set", name, "down"], capture_output=True, check=True)
 
 
 async def _exists(manager, sandbox_id: str, path: str) -> bool:

@@ -169,3 +169,19 @@ def test_avg_at_k_averages_the_attempts_with_a_verdict(tmp_path):
                              _attempt(failure="verifier_error", error="timeout")])
     assert r["reward"] == 0.5 and r["outcome"] == "failed" and not r["passed"] and r["any_passed"]
     assert [a["outcome"] for a in r["attempts"]] == ["passed", "failed", "error"]
+
+
+def test_task_toml_network_per_phase(tmp_path):
+    from ale.bench.task import network_of
+
+    t = load_task(toml_task(tmp_path / "a", "allow_internet = true\n"))
+    assert [network_of(t, p).mode for p in ("build", "agent", "verifier")] == ["egress"] * 3
+    t = load_task(toml_task(tmp_path / "b", 'network_mode = "no-network"\nallow_internet = true\n'))
+    assert [network_of(t, p).mode for p in ("build", "agent", "verifier")] == ["none"] * 3
+    d = toml_task(tmp_path / "c", "allow_internet = true\n")
+    (d / "task.toml").write_text((d / "task.toml").read_text().replace(
+        "[verifier]\n", '[verifier]\nnetwork_mode = "no-network"\n'))
+    t = load_task(d)
+    assert (network_of(t, "agent").mode, network_of(t, "verifier").mode) == ("egress", "none")
+    with pytest.raises(TaskError, match="unknown network_mode 'lan'"):
+        load_task(toml_task(tmp_path / "d", 'network_mode = "lan"\n'))
