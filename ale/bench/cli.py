@@ -116,8 +116,8 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
         fail(f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e))
     s = results["summary"]
     table = Table(title=f"{agent}: Avg@{attempts} pass@1 {s['pass_rate'] * 100:.1f}% "
-                        f"({s['n_passed']}/{s['n_tasks']} tasks; errors {s['n_errors']}, "
-                        f"{'counted as failed' if count_errors else 'not counted'})")
+                        f"({s['n_passed']}/{s['n_tasks']} tasks), errors {s['n_errors']} "
+                        f"({'counted as failed' if count_errors else 'left out of the rate'})")
     for col in ("domain", "tasks", "passed", "pass@1"):
         table.add_column(col)
     for d, g in s["by_domain"].items():

@@ -176,9 +176,13 @@ class Evaluator:
 
     async def __aenter__(self) -> Evaluator:
         from ale.sandbox import AsyncSandboxClient, SandboxManager
+        from ale.sandbox.manager import DEFAULT_POLICY, GuardConfig
 
         self._owns = self._manager is None
-        self.manager = self._manager or SandboxManager()
+        # Tasks are bounded by their own build, agent and verifier timeouts: sustained CPU (an image build's
+        # apt install of hundreds of packages, a solution computing for minutes on a loaded host) is
+        # recorded, not stopped as a miner would be.
+        self.manager = self._manager or SandboxManager(guard=GuardConfig(policy={**DEFAULT_POLICY, "cpu_budget": "record"}))
         await self.manager.start()
         self.client = AsyncSandboxClient(manager=self.manager)
         self.pool = ThreadPoolExecutor(max_workers=max(1, self.cfg.concurrency), thread_name_prefix="ale-episode")
