@@ -400,7 +400,7 @@ async def _step(manager, st: _Stage, network, timeout, log, where, desc, *, acti
     layer_id = "b" + st.key[:15]
     if not (manager.images.layers_dir / layer_id).exists():
         log(f"{where}: {desc}")
-        await _in_sandbox(manager, st.image(f"build-{layer_id}"), action, network=network,
+        await _in_sandbox(manager, st.image(f"build-{layer_id}-{secrets.token_hex(3)}"), action, network=network,
                           user=user or st.cfg.user, commit_as=layer_id)
     else:
         log(f"{where}: cached")
@@ -457,15 +457,13 @@ async def _tar_from_image(manager, image: images.Image, srcs: list[str], dest: s
     async def grab(sid):
         fs = manager._running(sid).fs
         for s in srcs:
-            path = str(PurePosixPath(image.config.workdir) / s)
+            path = str(PurePosixPath("/") / s)  # relative to the source's root, as in Docker
             try:
                 is_dir = await asyncio.to_thread(fs.is_dir, path)
                 data = await asyncio.to_thread(fs.make_tar, path, 8 << 30)
             except SandboxError as e:
                 raise SandboxError(f"{where}: COPY --from source {s}: {e.message}") from None
-            root = d if is_dir or not into_dir else d / PurePosixPath(path).name
-            if not is_dir and not into_dir:
-                root = d
+            root = d / PurePosixPath(path).name if into_dir and not is_dir else d  # a directory: its contents
             parts.append(_rebase(data, root, chmod))
 
     await _in_sandbox(manager, image, grab, user="root")

@@ -87,7 +87,7 @@ def test_multistage_args_add_shell_heredocs(manager, tmp_path):
         "WORKDIR ${APP_HOME}\n"
         "WORKDIR sub\n"
         "COPY --from=builder /out/tool /usr/local/bin/\n"
-        "COPY --from=0 /out/dir ./copied/\n"
+        "COPY --from=0 out/dir ./copied/\n"
         "ADD bundle.tar.gz /opt/\n"
         "ADD plain.txt .\n"
         "COPY --chmod=700 plain.txt secret.txt\n"
