@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import images
-from .spec import TASK_CAPABILITIES, SandboxError, SandboxSpec, parse_user
+from .spec import TASK_CAPABILITIES, NetworkPolicy, SandboxError, SandboxSpec, parse_user
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 # BuildKit's automatic platform ARGs (values for a declared `ARG TARGETARCH` without a default)
@@ -57,7 +57,7 @@ class _Stage:
                             shell=self.shell)
 
 
-async def build(manager, name: str, dockerfile: Path, context: Path, *, network: str = "none", log=print,
+async def build(manager, name: str, dockerfile: Path, context: Path, *, network: str | NetworkPolicy = "none", log=print,
                 timeout: float = 3600.0, build_args: dict[str, str] | None = None,
                 image_map: dict[str, str] | None = None, build_key: str = "") -> images.Image:
     """Build `dockerfile` with `context` as image `name`; FROM names resolve as oci.resolve does."""
@@ -84,7 +84,7 @@ async def build(manager, name: str, dockerfile: Path, context: Path, *, network:
     return manager.images.save(img)
 
 
-async def ensure_built(manager, name: str, dockerfile: Path, context: Path, *, network: str = "none", log=print,
+async def ensure_built(manager, name: str, dockerfile: Path, context: Path, *, network: str | NetworkPolicy = "none", log=print,
                        timeout: float = 3600.0, build_args: dict[str, str] | None = None,
                        image_map: dict[str, str] | None = None) -> images.Image:
     """The image `name`, built unless it already exists with the same build key: the Dockerfile, every
