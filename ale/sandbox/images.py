@@ -2,9 +2,11 @@
 
 - `base` is a Debian bookworm minbase rootfs with python3, pytest, numpy, gcc, git and common tools,
   built with debootstrap on first use and cached.
-- `build` runs a Dockerfile subset (FROM, RUN, COPY, WORKDIR, ENV, USER): each RUN/COPY runs in a
+- `builder.build` runs a Dockerfile (parsed here, with BuildKit's parser): each RUN/COPY/ADD runs in a
   sandbox over the layers so far and its upper layer is committed as a new layer, cached by a content
-  hash of the chain (instructions and copied bytes).
+  hash of the chain (base digest, instructions and copied bytes).
+- `oci` pulls registry images and imports `docker save` / OCI archives, one layer per image layer
+  (`extract_layer` turns OCI whiteouts into overlayfs ones).
 - `import_tar` turns a rootfs tarball (the `docker export` format) into a one-layer image.
 
 On disk (ALE home, root only): layers/<id>/ (file owners shifted by UID_BASE, since uid 0 inside a
