@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import images
-from .spec import TASK_CAPABILITIES, SandboxError, SandboxSpec, parse_user
+from .spec import TASK_CAPABILITIES, NetworkPolicy, SandboxError, SandboxSpec, parse_user
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 # BuildKit's automatic platform ARGs (values for a declared `ARG TARGETARCH` without a default)
@@ -57,7 +57,7 @@ class _Stage:
                             shell=self.shell)
 
 
-async def build(manager, name: str, dockerfile: Path, context: Path, *, network: str = "none", log=print,
+async def build(manager, name: str, dockerfile: Path, context: Path, *, network: str | NetworkPolicy = "none", log=print,
                 timeout: float = 3600.0, build_args: dict[str, str] | None = None,
                 image_map: dict[str, str] | None = None, build_key: str = "") -> images.Image:
     """Build `dockerfile` with `context` as image `name`; FROM names resolve as oci.resolve does."""
@@ -84,7 +84,7 @@ async def build(manager, name: str, dockerfile: Path, context: Path, *, network:
     return manager.images.save(img)
 
 
-async def ensure_built(manager, name: str, dockerfile: Path, context: Path, *, network: str = "none", log=print,
+async def ensure_built(manager, name: str, dockerfile: Path, context: Path, *, network: str | NetworkPolicy = "none", log=print,
                        timeout: float = 3600.0, build_args: dict[str, str] | None = None,
                        image_map: dict[str, str] | None = None) -> images.Image:
     """The image `name`, built unless it already exists with the same build key: the Dockerfile, every
@@ -142,11 +142,15 @@ def _read(dockerfile: Path) -> list[images.Instruction]:
 
 
 def _hash_tree(root: Path) -> str:
+    """The context's files as Docker sends them: what .dockerignore excludes does not count."""
     h = hashlib.sha256()
+    ignored = images.dockerignore(root)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for n in sorted([*dirnames, *filenames]):
             p = Path(dirpath, n)
+            if ignored(p) and n != ".dockerignore":
+                continue
             st = p.lstat()
             h.update(f"{p.relative_to(root)}\0{st.st_mode:o}\0".encode())
             if p.is_symlink():
@@ -323,12 +327,15 @@ async def _copy_instruction(manager, st: _Stage, ins, where, stages, context, ne
             return await _tar_from_image(manager, source_img, srcs, dest, st.cfg.workdir, is_dir, chmod, where)
     else:
         srcs, _, _ = images.copy_sources(context, words, ins.line)
+        ignored = images.dockerignore(context)
         archives = [p for p in srcs if ins.op == "ADD" and p.is_file() and _is_archive(p)]
-        st.key = _next_key(st.key, f"{ins.op} {target} {chown} {chmod} {st.cfg.workdir} {images.hash_paths(srcs)}")
+        st.key = _next_key(st.key, f"{ins.op} {target} {chown} {chmod} {st.cfg.workdir} "
+                                   f"{images.hash_paths(srcs, ignored)}")
 
         async def make(sid, is_dir):
             plain = [p for p in srcs if p not in archives]
-            data = _tar_for_copy(plain, dest, st.cfg.workdir, is_dir or bool(archives), chmod) if plain else b""
+            data = (_tar_for_copy(plain, dest, st.cfg.workdir, is_dir or bool(archives), chmod, ignored)
+                    if plain else b"")
             for a in archives:  # ADD unpacks a local archive into the destination directory
                 data = _concat_tars(data, _retar_archive(a, target, where))
             return data
@@ -400,7 +407,7 @@ async def _step(manager, st: _Stage, network, timeout, log, where, desc, *, acti
     layer_id = "b" + st.key[:15]
     if not (manager.images.layers_dir / layer_id).exists():
         log(f"{where}: {desc}")
-        await _in_sandbox(manager, st.image(f"build-{layer_id}"), action, network=network,
+        await _in_sandbox(manager, st.image(f"build-{layer_id}-{secrets.token_hex(3)}"), action, network=network,
                           user=user or st.cfg.user, commit_as=layer_id)
     else:
         log(f"{where}: cached")
@@ -415,9 +422,10 @@ def _mode_filter(chmod: int | None):
     return f
 
 
-def _tar_for_copy(srcs: list[Path], dest: str, workdir: str, dest_is_dir: bool, chmod: int | None = None) -> bytes:
-    """Docker's COPY rules: a directory source copies its contents; several sources, a trailing
-    slash, `.` or an existing directory make dest a directory."""
+def _tar_for_copy(srcs: list[Path], dest: str, workdir: str, dest_is_dir: bool, chmod: int | None = None,
+                  ignored=lambda p: False) -> bytes:
+    """Docker's COPY rules: a directory source copies its contents (less what .dockerignore excludes);
+    several sources, a trailing slash, `.` or an existing directory make dest a directory."""
     d = PurePosixPath(workdir) / dest
     into_dir = dest.endswith("/") or dest in (".", "./") or dest_is_dir or len(srcs) > 1
     buf = io.BytesIO()
@@ -427,7 +435,8 @@ def _tar_for_copy(srcs: list[Path], dest: str, workdir: str, dest_is_dir: bool, 
             if src.is_dir():
                 tf.add(src, arcname=str(d).lstrip("/"), recursive=False, filter=flt)
                 for f in sorted(src.rglob("*")):
-                    tf.add(f, arcname=str(d / f.relative_to(src)).lstrip("/"), recursive=False, filter=flt)
+                    if not ignored(f):
+                        tf.add(f, arcname=str(d / f.relative_to(src)).lstrip("/"), recursive=False, filter=flt)
             else:
                 target = d / src.name if into_dir else d
                 tf.add(src, arcname=str(target).lstrip("/"), recursive=False, filter=flt)
@@ -457,15 +466,13 @@ async def _tar_from_image(manager, image: images.Image, srcs: list[str], dest: s
     async def grab(sid):
         fs = manager._running(sid).fs
         for s in srcs:
-            path = str(PurePosixPath(image.config.workdir) / s)
+            path = str(PurePosixPath("/") / s)  # relative to the source's root, as in Docker
             try:
                 is_dir = await asyncio.to_thread(fs.is_dir, path)
                 data = await asyncio.to_thread(fs.make_tar, path, 8 << 30)
             except SandboxError as e:
                 raise SandboxError(f"{where}: COPY --from source {s}: {e.message}") from None
-            root = d if is_dir or not into_dir else d / PurePosixPath(path).name
-            if not is_dir and not into_dir:
-                root = d
+            root = d / PurePosixPath(path).name if into_dir and not is_dir else d  # a directory: its contents
             parts.append(_rebase(data, root, chmod))
 
     await _in_sandbox(manager, image, grab, user="root")

@@ -2,9 +2,11 @@
 
 - `base` is a Debian bookworm minbase rootfs with python3, pytest, numpy, gcc, git and common tools,
   built with debootstrap on first use and cached.
-- `build` runs a Dockerfile subset (FROM, RUN, COPY, WORKDIR, ENV, USER): each RUN/COPY runs in a
+- `builder.build` runs a Dockerfile (parsed here, with BuildKit's parser): each RUN/COPY/ADD runs in a
   sandbox over the layers so far and its upper layer is committed as a new layer, cached by a content
-  hash of the chain (instructions and copied bytes).
+  hash of the chain (base digest, instructions and copied bytes).
+- `oci` pulls registry images and imports `docker save` / OCI archives, one layer per image layer
+  (`extract_layer` turns OCI whiteouts into overlayfs ones).
 - `import_tar` turns a rootfs tarball (the `docker export` format) into a one-layer image.
 
 On disk (ALE home, root only): layers/<id>/ (file owners shifted by UID_BASE, since uid 0 inside a
@@ -731,6 +733,7 @@ def copy_sources(context: Path, args: str | list[str], line: int) -> tuple[list[
     if len(parts) < 2:
         raise SandboxError(f"Dockerfile:{line}: COPY needs a source and a destination")
     ctx = context.resolve()
+    ignored = dockerignore(ctx)
     srcs = []
     for s in parts[:-1]:
         if isinstance(args, str) and ("$" in s or s.startswith("<<")):
@@ -742,23 +745,82 @@ def copy_sources(context: Path, args: str | list[str], line: int) -> tuple[list[
             rp = p.resolve()
             if not rp.is_relative_to(ctx):
                 raise SandboxError(f"Dockerfile:{line}: COPY source outside the build context: {s}")
-            if not rp.exists():
-                raise SandboxError(f"Dockerfile:{line}: COPY source not found: {s}")
+            if not rp.exists() or ignored(rp):
+                if len(matches) == 1 and not any(c in s for c in "*?["):
+                    raise SandboxError(f"Dockerfile:{line}: COPY source not found: {s}"
+                                       + (" (excluded by .dockerignore)" if rp.exists() else ""))
+                continue
             srcs.append(rp)
     if not srcs and not (isinstance(args, str) and any("$" in s or s.startswith("<<") for s in parts[:-1])):
         raise SandboxError(f"Dockerfile:{line}: COPY source not found: {parts[0]}")
     return srcs, parts[-1], chown
 
 
-def hash_paths(paths: list[Path]) -> str:
+def hash_paths(paths: list[Path], ignored: Callable[[Path], bool] | None = None) -> str:
     h = hashlib.sha256()
     for p in paths:
         for f in sorted([p] if p.is_file() else [q for q in p.rglob("*")]):
+            if ignored is not None and ignored(f):
+                continue
             h.update(str(f.relative_to(p.parent)).encode())
             if f.is_file():
                 h.update(oct(f.stat().st_mode & 0o777).encode())
                 h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def dockerignore(context: Path) -> Callable[[Path], bool]:
+    """`ignored(path)` for paths under `context` by its .dockerignore, as Docker reads it: patterns
+    relative to the context (`*`, `?`, `[..]`, `**` for any depth), `!` exceptions, the last
+    matching line wins, and a pattern that matches a directory matches everything under it."""
+    ctx = context.resolve()
+    try:
+        lines = (ctx / ".dockerignore").read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return lambda path: False
+    rules = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        neg = line.startswith("!")
+        pat = os.path.normpath(line[1:].strip() if neg else line).lstrip("/")
+        if pat and pat != ".":
+            rules.append((neg, _glob_regex(pat)))
+
+    def ignored(path: Path) -> bool:
+        try:
+            parts = path.resolve().relative_to(ctx).parts
+        except ValueError:
+            return False
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        hit = False
+        for neg, rx in rules:
+            if any(rx.fullmatch(p) for p in prefixes):
+                hit = not neg
+        return hit
+    return ignored
+
+
+def _glob_regex(pat: str) -> re.Pattern:
+    out, i = "", 0
+    while i < len(pat):
+        if pat.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pat.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pat[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pat[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pat[i] == "[" and (j := pat.find("]", i + 1)) > i:
+            body = pat[i + 1:j]
+            out, i = out + "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]", j + 1
+        elif pat[i] == "\\" and i + 1 < len(pat):
+            out, i = out + re.escape(pat[i + 1]), i + 2
+        else:
+            out, i = out + re.escape(pat[i]), i + 1
+    return re.compile(out)
 
 
 def du(path: Path) -> int:

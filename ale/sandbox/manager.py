@@ -25,7 +25,7 @@ from . import cgroups, images, network, seccomp
 from .fs import SandboxFS
 from .runtime import OWNER_BASE, OWNER_SLOTS, UID_BASE, InitProcess, Zygote, init_binary
 from .session import BashSession, OutputCapture, Terminal
-from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
+from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NetworkPolicy, NotFound, OverCapacity, SandboxError, SandboxInfo,
                    SandboxSpec, SessionResult, Unavailable)
 
 DEFAULT_HOME = Path(os.environ.get("ALE_HOME", "/var/lib/ale"))
@@ -872,7 +872,7 @@ class SandboxManager:
 
     # ------------------------------------------------------------------ images
     async def build_image(self, name: str, dockerfile: Path, context: Path | None = None,
-                          network: str = "none", log=print, *, build_args: dict[str, str] | None = None,
+                          network: str | NetworkPolicy = "none", log=print, *, build_args: dict[str, str] | None = None,
                           image_map: dict[str, str] | None = None, rebuild_changed: bool = False) -> images.Image:
         """Build `dockerfile` as `name` (see builder). With `rebuild_changed`, an existing image of that name
         is kept unless its Dockerfile, context files, build args or base image digests changed."""

@@ -107,7 +107,10 @@ def _skopeo(args: list[str], timeout: float = 3600) -> None:
         raise SandboxError(f"skopeo took longer than {timeout:.0f}s") from None
     if r.returncode != 0:
         lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-        raise SandboxError(lines[-1][:500] if lines else f"skopeo exited with {r.returncode}")
+        last = lines[-1] if lines else f"skopeo exited with {r.returncode}"
+        if m := re.search(r'msg="((?:[^"\\]|\\.)*)"', last):  # skopeo logs as time=.. level=fatal msg=".."
+            last = m.group(1).replace('\\"', '"')
+        raise SandboxError(last[:500])
 
 
 def _loopback_registry(ref: str) -> bool:

@@ -87,7 +87,7 @@ def test_multistage_args_add_shell_heredocs(manager, tmp_path):
         "WORKDIR ${APP_HOME}\n"
         "WORKDIR sub\n"
         "COPY --from=builder /out/tool /usr/local/bin/\n"
-        "COPY --from=0 /out/dir ./copied/\n"
+        "COPY --from=0 out/dir ./copied/\n"
         "ADD bundle.tar.gz /opt/\n"
         "ADD plain.txt .\n"
         "COPY --chmod=700 plain.txt secret.txt\n"
@@ -136,3 +136,28 @@ def test_build_rebuilds_when_context_changes(manager, tmp_path):
         assert any("rebuilding" in line for line in logs)
     finally:
         run(m.remove_image(name))
+
+
+def test_dockerignore(manager, tmp_path):
+    """COPY . leaves out what .dockerignore excludes (with ! exceptions), an excluded file changing does
+    not rebuild, and naming an excluded file is a clear error."""
+    m, run = manager
+    (tmp_path / ".dockerignore").write_text("# build junk\n*.log\n!keep.log\nsecret/\n**/cache\n")
+    for rel, text in [("a.txt", "a"), ("x.log", "x"), ("keep.log", "k"), ("secret/key", "s"),
+                      ("sub/cache/blob", "c"), ("sub/b.txt", "b")]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    (tmp_path / "Dockerfile").write_text("FROM base\nCOPY . /app/\n")
+    name = f"test-ignore-{tmp_path.name}".lower()
+    try:
+        first = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path, rebuild_changed=True, log=lambda s: None))
+        out = _run_in(m, run, name, "cd /app && find . -type f | sort")
+        assert out.split() == ["./.dockerignore", "./Dockerfile", "./a.txt", "./keep.log", "./sub/b.txt"]
+        (tmp_path / "x.log").write_text("changed")  # excluded: no rebuild
+        again = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path, rebuild_changed=True, log=lambda s: None))
+        assert again.created == first.created
+    finally:
+        run(m.remove_image(name))
+    (tmp_path / "Dockerfile").write_text("FROM base\nCOPY secret/key /key\n")
+    with pytest.raises(SandboxError, match="COPY source not found: secret/key \\(excluded by .dockerignore\\)"):
+        run(m.build_image(name, tmp_path / "Dockerfile", tmp_path))

@@ -167,3 +167,12 @@ def test_harbor_network_mapping_and_bad_policies():
         NetworkPolicy(mode="allowlist")
     with pytest.raises(ValueError, match="need network mode allowlist"):
         NetworkPolicy(mode="egress", allow=["x"])
+
+
+def test_host_names_are_not_resolved_in_tests(manager):
+    """tests/conftest.py sets ALE_NO_DNS=1: an allow-listed name is refused in one line, never looked up."""
+    m, run = manager
+    assert os.environ.get("ALE_NO_DNS") == "1"
+    with pytest.raises(SandboxError, match="host names are not resolved here") as e:
+        run(m.create(SandboxSpec(network=NetworkPolicy(mode="allowlist", allow=["pypi.org"]))))
+    assert "\n" not in e.value.message

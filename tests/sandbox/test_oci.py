@@ -243,3 +243,31 @@ def test_image_map_resolves_from_names(manager, tmp_path, monkeypatch):
         run(m.remove_image(name))
     with pytest.raises(SandboxError, match="--image-map takes NAME=IMAGE"):
         oci.parse_image_map_options(["ubuntu"])
+
+
+def test_cli_import_and_pull_errors_are_one_line(manager, tmp_path):
+    """`ale sandbox image import FILE` names the image after the archive's tag; a registry that does not
+    answer (a closed port on loopback) is one error line, exit 1."""
+    from typer.testing import CliRunner
+
+    from ale.sandbox import cli
+
+    m, run = manager
+    runner = CliRunner()
+    layout = _make_image(tmp_path, "v1")
+    tag = f"ale-test/cli-{secrets.token_hex(3)}:v1"
+    _sh("skopeo", "--insecure-policy", "copy", "--quiet", f"oci:{layout}:v1", f"docker-archive:{tmp_path}/s.tar:{tag}")
+    try:
+        r = runner.invoke(cli.app, ["image", "import", str(tmp_path / "s.tar")])
+        assert r.exit_code == 0 and r.stdout.strip() == f"imported {tag}"
+    finally:
+        if m.images.exists(tag):
+            run(m.remove_image(tag))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when this block ends: nothing listens there
+    r = runner.invoke(cli.app, ["image", "pull", f"127.0.0.1:{port}/nothing:1"])
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]  # a progress line, then the error
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert lines[-1].startswith(f"error: cannot pull 127.0.0.1:{port}/nothing:1: ") and lines[:-1] == [
+        f"pulling 127.0.0.1:{port}/nothing:1"]
