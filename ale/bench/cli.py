@@ -140,6 +140,7 @@ def run(tasks: str = typer.Option(..., "--tasks", help="a folder of tasks, one t
 
 def _with_solutions(task_list, solutions: Path):
     """Each task copied to a temporary folder with SOLUTIONS/<id>/solve.sh added as solution/solve.sh."""
+    import atexit
     import shutil
     import tempfile
 
@@ -148,6 +149,7 @@ def _with_solutions(task_list, solutions: Path):
     if not solutions.is_dir():
         fail(f"--solutions {solutions}: no such folder")
     root = Path(tempfile.mkdtemp(prefix="ale-oracle-tasks-"))
+    atexit.register(shutil.rmtree, root, True)  # the copies live as long as this command
     out = []
     for t in task_list:
         sol = solutions / t.id / "solve.sh"

@@ -185,3 +185,17 @@ def test_task_toml_network_per_phase(tmp_path):
     assert (network_of(t, "agent").mode, network_of(t, "verifier").mode) == ("egress", "none")
     with pytest.raises(TaskError, match="unknown network_mode 'lan'"):
         load_task(toml_task(tmp_path / "d", 'network_mode = "lan"\n'))
+
+
+def test_solutions_are_added_to_a_copy_not_the_task(tmp_path):
+    from ale.bench.cli import _with_solutions
+
+    d = toml_task(tmp_path / "tasks")
+    sols = tmp_path / "sols" / d.name
+    sols.mkdir(parents=True)
+    (sols / "solve.sh").write_text("echo solved\n")
+    before = sorted(p.relative_to(d) for p in d.rglob("*"))
+    [t] = _with_solutions([load_task(d)], tmp_path / "sols")
+    assert t.path != d and t.solution == t.path / "solution" / "solve.sh"
+    assert t.solution.read_text() == "echo solved\n"
+    assert sorted(p.relative_to(d) for p in d.rglob("*")) == before  # the task folder is untouched
