@@ -190,10 +190,11 @@ def test_from_pulls_and_a_new_base_digest_rebuilds(manager, registry, tmp_path, 
 
 def test_import_docker_and_oci_archives(manager, tmp_path):
     """What `docker save` writes (docker-archive) and an OCI layout tarball import with their tags;
-    re-importing a changed archive under the same name changes its digest (so builds on it rebuild)."""
+    re-importing a changed archive under the same name changes its digest, and the image built on it rebuilds."""
     m, run = manager
     layout = _make_image(tmp_path, "v1")
     tag = f"ale-test/archived-{secrets.token_hex(3)}:v1"
+    task = f"test-on-import-{secrets.token_hex(3)}"
     docker_tar, oci_tar = tmp_path / "saved.tar", tmp_path / "oci.tar"
     _sh("skopeo", "--insecure-policy", "copy", "--quiet", f"oci:{layout}:v1", f"docker-archive:{docker_tar}:{tag}")
     _sh("skopeo", "--insecure-policy", "copy", "--quiet", f"oci:{layout}:v1", f"oci-archive:{oci_tar}:{tag}")
@@ -204,12 +205,20 @@ def test_import_docker_and_oci_archives(manager, tmp_path):
         assert _run(m, run, tag, ["/bin/hello"]).stdout == "hello from-config\n"
         img2 = oci.import_archive(m.images, oci_tar, "ale-test/from-oci:v1", log=lambda s: None)
         assert img2.layers == img.layers  # same layer contents: shared, unpacked once
+        ctx = tmp_path / "ctx"
+        ctx.mkdir()
+        (ctx / "Dockerfile").write_text(f"FROM {tag}\nCOPY Dockerfile /Dockerfile\n")
+        first = run(m.build_image(task, ctx / "Dockerfile", ctx, rebuild_changed=True, log=lambda s: None))
         _make_image(tmp_path, "v1", extra="changed\n")
         _sh("skopeo", "--insecure-policy", "copy", "--quiet", f"oci:{layout}:v1", f"docker-archive:{tmp_path}/v2.tar:{tag}")
         img3 = oci.import_archive(m.images, tmp_path / "v2.tar", log=lambda s: None)
         assert img3.digest != img.digest and len(img3.layers) == len(img.layers) + 1
+        logs: list[str] = []  # the re-imported base rebuilds the image built on it
+        second = run(m.build_image(task, ctx / "Dockerfile", ctx, rebuild_changed=True, log=logs.append))
+        assert second.build_key != first.build_key and any("rebuilding" in line for line in logs)
+        assert second.layers[1:] == img3.layers
     finally:
-        for n in (tag, "ale-test/from-oci:v1"):
+        for n in (task, tag, "ale-test/from-oci:v1"):
             if m.images.exists(n):
                 run(m.remove_image(n))
 
