@@ -15,8 +15,9 @@ them). Ctrl-C stops the episodes within seconds (no new model turn, in-flight ge
 stopped) and raises Interrupted; finished tasks are saved.
 
 Scores: Avg@K pass@1 = mean over tasks of the mean reward over its K attempts (the report's
-"pass@1 averaged over 3 runs"). Infrastructure errors (sandbox or model backend failures) are
-retried and counted apart: they never count as agent failures and are left out of pass rates.
+"pass@1 averaged over 3 runs"). Each attempt ends passed, failed, or error (no verdict: see ERRORS);
+errors are counted apart and left out of the pass rate unless `count_errors`. Infrastructure errors
+(sandbox or model backend failures) are also retried.
 """
 from __future__ import annotations
 
