@@ -361,8 +361,9 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
     A reward file counts only when the verifier wrote it and did not time out. pytest looks for
     conftest.py no higher than /tests (one planted at / could rewrite outcomes).
 
-    No verdict is an error, never a failure: the verifier timed out, wrote no reward file (test.sh
-    style), or ran no test."""
+    No verdict is an error, never a failure: the verifier timed out, or (Harbor tasks) wrote no reward
+    file or a failing one without running any test, or (pytest-run tests/) ran no test. Older tasks'
+    test.sh without a reward file are judged by their exit code, as before."""
     from ale.bench.prepare import KIT, manifest, verifier_kit
     from ale.sandbox.client import tar_of
 
@@ -387,21 +388,27 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
                               timeout=task.test_timeout, env=env, cwd=None)
     out = r.stdout + r.stderr
     n, n_passed = parse_pytest(out)
-    passed = r.exit_code == 0 and not r.timed_out and n_passed == n
     error = None
-    if task.test_command == "bash /tests/test.sh":  # Terminal-Bench 2 style: a reward file decides
+    if task.test_command == "bash /tests/test.sh":  # Terminal-Bench style: a reward file decides
         try:
-            reward_txt = (await manager.read_file(sandbox_id, "/logs/verifier/reward.txt")).decode().strip()
+            reward = float((await manager.read_file(sandbox_id, "/logs/verifier/reward.txt")).strip())
+        except Exception:
+            reward = None
+        if reward is not None:
             # and the verifier's own pytest summary agrees: a process the agent left alive (Harbor tasks keep
             # them) may have rewritten the reward file after the verifier wrote it
-            passed = float(reward_txt) >= 1.0 and not r.timed_out and n_passed == n
-        except Exception:
+            passed = reward >= 1.0 and n_passed == n
+            if task.keep_agent_processes and not passed and n == 0:  # e.g. `uvx: command not found`
+                error = "the verifier ran no test"
+        elif task.keep_agent_processes:  # Harbor's contract: the verifier writes the reward
             passed = False
             error = f"the verifier wrote no reward file (/logs/verifier/reward.txt; exit code {r.exit_code})"
-    else:
-        passed = passed and n > 0
-    if n == 0 and not error:
-        error = "the verifier ran no test (0 tests collected or pytest never started)"
+        else:  # older tasks' test.sh: the exit code decides
+            passed = r.exit_code == 0 and n_passed == n
+    else:  # a pytest run of tests/
+        passed = r.exit_code == 0 and n > 0 and n_passed == n
+        if n == 0:
+            error = "the verifier ran no test (0 tests collected or pytest never started)"
     if r.timed_out:
         error = f"the verifier timed out after {task.test_timeout:g}s"
     if error:

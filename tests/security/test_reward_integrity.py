@@ -126,15 +126,20 @@ PYTEST_SH = ("cd /tests && python3 -m pytest -rA -p no:cacheprovider test_output
 
 
 def test_verifier_without_verdict_is_an_error_not_a_failure(client, sandbox, tmp_path):
-    g = _grade(client, sandbox, _task(tmp_path / "a", test_sh="echo 'crashed before pytest'; exit 3\n"))
+    g = _grade(client, sandbox, _toml_task(tmp_path / "a", "echo 'crashed before pytest'; exit 3\n"))
     assert g.outcome == "error" and "no reward file" in g.error and "crashed before pytest" in g.error, g
-    g = _grade(client, sandbox, _task(tmp_path / "b", test_sh="mkdir -p /logs/verifier; echo 0 > /logs/verifier/reward.txt\n"))
+    g = _grade(client, sandbox, _toml_task(tmp_path / "b", "uvx pytest /tests; "  # as TB2's test.sh does, uv absent
+                                                           "echo 0 > /logs/verifier/reward.txt\n"))
     assert g.outcome == "error" and "ran no test" in g.error, g
     g = _grade(client, sandbox, _task(tmp_path / "c", test_sh="sleep 30\n", timeout=1))
     assert g.outcome == "error" and "timed out" in g.error, g
-    g = _grade(client, sandbox, _task(tmp_path / "d", test_sh=PYTEST_SH.replace("test_outputs.py", "t.py").replace(
-        "cd /tests &&", "cd /tests && printf 'def test_a():\\n    assert False\\n' > t.py &&")))
+    g = _grade(client, sandbox, _task(tmp_path / "e", test_py="import pytest\n"))  # collects nothing
+    assert g.outcome == "error" and "ran no test" in g.error, g
+    g = _grade(client, sandbox, _toml_task(tmp_path / "f", PYTEST_SH))  # the tests ran and failed
     assert g.outcome == "failed" and g.error is None and g.n_tests == 1, g
+    # an older task's test.sh without a reward file: its exit code decides, as before
+    assert _grade(client, sandbox, _task(tmp_path / "g", test_sh="exit 0\n")).outcome == "passed"
+    assert _grade(client, sandbox, _task(tmp_path / "h", test_sh="exit 1\n")).outcome == "failed"
 
 
 def test_harbor_task_keeps_services_but_a_planted_reward_does_not_count(client, sandbox, tmp_path):
