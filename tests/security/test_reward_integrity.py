@@ -154,7 +154,10 @@ def test_harbor_task_keeps_services_but_a_planted_reward_does_not_count(client, 
     time.sleep(0.2)
     g = _grade(client, sandbox, task)
     assert g.reward == 0.0 and g.outcome == "failed" and g.n_tests == 1, g
-    assert sandbox.read_file("/logs/verifier/reward.txt").strip() == "1"  # the daemon did plant it
+    deadline = time.time() + 5  # the daemon is alive and plants its reward (it may lag on a loaded host)
+    while sandbox.read_file("/logs/verifier/reward.txt").strip() != "1" and time.time() < deadline:
+        time.sleep(0.05)
+    assert sandbox.read_file("/logs/verifier/reward.txt").strip() == "1"
     assert "sleep 300" in sandbox.exec(["bash", "-c", "ps -eo args"]).stdout  # the service survived grading
     sandbox.write_file("/workspace/answer", "ok")
     assert _grade(client, sandbox, task).reward == 1.0
