@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # skopeo: image pulls/imports; slirp4netns + nftables: sandbox egress; umoci + docker-registry: their tests
-apt_pkgs=(gcc libc6-dev debootstrap bubblewrap iproute2 procps chromium skopeo umoci docker-registry slirp4netns nftables)
+apt_pkgs=(gcc libc6-dev debootstrap bubblewrap iproute2 procps chromium skopeo umoci docker-registry slirp4netns nftables patchelf dpkg-dev debian-archive-keyring)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
