@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# skopeo: image pulls/imports; slirp4netns + nftables: sandbox egress; umoci + docker-registry: their tests
+# skopeo: image pulls/imports; slirp4netns + nftables: sandbox egress; umoci + docker-registry: their tests;
+# patchelf, dpkg-dev, debian-archive-keyring: stand-in images and `ale bench prepare`
 apt_pkgs=(gcc libc6-dev debootstrap bubblewrap iproute2 procps chromium skopeo umoci docker-registry slirp4netns nftables patchelf dpkg-dev debian-archive-keyring)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
