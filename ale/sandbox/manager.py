@@ -1,13 +1,14 @@
 """SandboxManager: lifecycle, commands, files, events, the guard and reaping, on one machine.
 
-Everything is asyncio on one event loop; a sandbox costs one launcher and one init process on the
-host and no thread. The HTTP service, the embedded SDK client and the Ray worker all wrap this class.
+Everything is asyncio on one event loop; a running sandbox costs one process on the host (its init)
+and no thread. The HTTP service, the embedded SDK client and the Ray worker all wrap this class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import fcntl
 import hashlib
@@ -126,6 +127,8 @@ class SandboxManager:
         self.output_cap = output_cap
         self._sandboxes: dict[str, Sandbox] = {}
         self._snapshots: dict[str, Snapshot] = {}
+        self._owner_uids: set[int] = set()  # those of self._sandboxes (a set per create was O(live sandboxes))
+        self._layer_refs: collections.Counter[str] = collections.Counter()  # image layers of self._sandboxes
         self.snapshot_dir = self.run_dir / "snapshots"  # root-only (0700); swept with the run dir
         self._launch = asyncio.Semaphore(launch_concurrency)
         self._tasks: list[asyncio.Task] = []
@@ -147,7 +150,7 @@ class SandboxManager:
         binary = await asyncio.to_thread(init_binary, self.home)
         self._cg_bases = cgroups.detect()
         await asyncio.to_thread(self._sweep_and_claim)
-        self._zygote = Zygote(binary)
+        self._zygote = Zygote(binary, self.run_dir / "dev")
         self._zygote.start()
         self._tasks.append(asyncio.create_task(self._guard_loop(), name="ale-guard"))
         self.started = True
@@ -189,6 +192,7 @@ class SandboxManager:
             self._lock_fd = os.open(self.run_dir / "lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self.scratch.mkdir()
+            (self.run_dir / "dev").mkdir()  # the zygote mounts the sandboxes' shared /dev here (in its namespace)
             self.snapshot_dir.mkdir(mode=0o700)
             cgroups.prepare(self._cg_bases, self.instance)
 
@@ -284,21 +288,41 @@ class SandboxManager:
         sb = Sandbox(id=sid, spec=spec, image=image, cgroup=cgroups.Cgroup(self._cg_bases, f"{self.instance}/{sid}"),
                      created_at=now, last_used_at=now, owner_uid=self._free_owner_uid(), base=base)
         self._sandboxes[sid] = sb
+        self._owner_uids.add(sb.owner_uid)
+        self._use_layers(image.layers, 1)
         if base is not None:
             base.refs += 1
         try:
             await self._launch_sandbox(sb)
         except BaseException:
-            self._sandboxes.pop(sid, None)
+            if self._sandboxes.pop(sid, None) is not None:
+                self._owner_uids.discard(sb.owner_uid)
+                self._use_layers(image.layers, -1)
             await asyncio.to_thread(self._cleanup_files, sb)
             await self._release_snapshots(sb)
             raise
         return sb
 
+    def _use_layers(self, layers: list[str], n: int) -> None:
+        """Count the image layers live sandboxes use; when the set changes, run_dir/layers lists it for
+        `ale sandbox gc` in other processes (ImageStore.mounted_layers), before a launch mounts them."""
+        changed = False
+        for lid in layers:
+            self._layer_refs[lid] += n
+            if self._layer_refs[lid] <= 0:
+                del self._layer_refs[lid]
+                changed = True
+            elif self._layer_refs[lid] == n > 0:
+                changed = True
+        if changed:
+            tmp = self.run_dir / ".layers.tmp"
+            tmp.write_text("".join(f"{lid}\n" for lid in sorted(self._layer_refs)))
+            os.replace(tmp, self.run_dir / "layers")
+
     def _free_owner_uid(self) -> int:
         """A random owner uid no live sandbox of this manager has (other managers may pick the same one
         by chance: then those two share budgets, nothing more)."""
-        used = {sb.owner_uid for sb in self._sandboxes.values()}
+        used = self._owner_uids
         while (uid := OWNER_BASE + secrets.randbelow(OWNER_SLOTS)) in used:
             pass
         return uid
@@ -383,6 +407,8 @@ class SandboxManager:
         sb = self._sandboxes.pop(sid, None)
         if sb is None:
             raise NotFound(f"no such sandbox: {sid}")
+        self._owner_uids.discard(sb.owner_uid)
+        self._use_layers(sb.image.layers, -1)
         async with sb.lifecycle:
             await self._kill(sb)
             sb.state = "deleted"
@@ -543,7 +569,7 @@ class SandboxManager:
         await asyncio.to_thread(self._fs(sid).remove, path)
 
     def layers_in_use(self) -> set[str]:
-        return {lid for sb in self._sandboxes.values() for lid in sb.image.layers}
+        return set(self._layer_refs)
 
     # ------------------------------------------------------------------ commands
     def _env(self, sb: Sandbox, extra: dict[str, str] | None) -> dict[str, str]:
