@@ -128,6 +128,9 @@ class SandboxManager:
         self._sandboxes: dict[str, Sandbox] = {}
         self._snapshots: dict[str, Snapshot] = {}
         self._owner_uids: set[int] = set()  # those of self._sandboxes (a set per create was O(live sandboxes))
+        self._dying = 0  # deletes waiting for their sandbox's death
+        self._doomed: list[cgroups.Cgroup] = []  # cgroups of deleted sandboxes, removed together
+        self._doomed_done: asyncio.Future | None = None  # resolves when they are
         self._layer_refs: collections.Counter[str] = collections.Counter()  # image layers of self._sandboxes
         self.snapshot_dir = self.run_dir / "snapshots"  # root-only (0700); swept with the run dir
         self._launch = asyncio.Semaphore(launch_concurrency)
@@ -410,10 +413,37 @@ class SandboxManager:
         self._owner_uids.discard(sb.owner_uid)
         self._use_layers(sb.image.layers, -1)
         async with sb.lifecycle:
-            await self._kill(sb)
+            self._dying += 1
+            try:
+                await self._kill(sb)
+            finally:
+                self._dying -= 1
             sb.state = "deleted"
-            await asyncio.to_thread(self._cleanup_files, sb)
+            await self._remove_cgroup(sb)
             await self._release_snapshots(sb)
+
+    async def _remove_cgroup(self, sb: Sandbox) -> None:
+        """Deletes remove their cgroups together, once no sandbox being deleted is still dying (or after
+        a second): the kernel's removal of a memory cgroup walks the LRU lists of every filesystem on
+        the host, and each dying sandbox still holds five (2000 deleted at once: 4.0-4.8 s one by one,
+        3.2 s all killed first)."""
+        self._doomed.append(sb.cgroup)
+        if self._doomed_done is None:
+            self._doomed_done = asyncio.get_running_loop().create_future()
+            self._background(self._flush_doomed(self._doomed_done))
+        await asyncio.shield(self._doomed_done)
+
+    async def _flush_doomed(self, done: asyncio.Future) -> None:
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    while self._dying > 0:
+                        await asyncio.sleep(0.005)
+            batch, self._doomed, self._doomed_done = self._doomed, [], None
+            await asyncio.to_thread(_destroy_cgroups, batch)
+        finally:
+            if not done.done():
+                done.set_result(None)
 
     async def reset(self, sid: str, reason: str = "reset by request") -> SandboxInfo:
         """Back to the image state: drop the upper layer (the whole tmpfs) and start again."""
@@ -940,6 +970,14 @@ class _Spill:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def _destroy_cgroups(cgs: list[cgroups.Cgroup]) -> None:
+    for cg in cgs:
+        try:
+            cg.destroy()
+        except OSError:
+            pass
 
 
 def _host_idle_seconds() -> float:

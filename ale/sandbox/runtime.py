@@ -146,6 +146,11 @@ class Zygote:
                 if inst is not None:
                     inst._on_exit(value)
                 continue
+            if kind == 5:
+                inst = self._live.get(tag)
+                if inst is not None and not inst._launcher_gone.done():
+                    inst._launcher_gone.set_result(True)
+                continue
             if kind == 4:
                 inst = self._live.get(tag)
                 if inst is not None and len(fds) == 2:
@@ -199,6 +204,7 @@ class InitProcess:
     _pidfd: int = -1  # the launcher's, then the init's, for kill(): never signals a recycled pid
     _scratch: int = -1  # O_PATH fd of the scratch tmpfs (the upper layer is in it), from the launcher
     _handed: asyncio.Future | None = None  # set when the init's pidfd and the scratch fd are here
+    _launcher_gone: asyncio.Future | None = None  # set when the launcher has exited (after the hand-off)
     _kill: bool = False  # kill() came before the hand-off: the init is killed as soon as it is ours
     _buf: bytearray = field(default_factory=bytearray)
     _procs: dict[int, Proc] = field(default_factory=dict)
@@ -225,12 +231,16 @@ class InitProcess:
             args.append("--host-net")
         loop = asyncio.get_running_loop()
         self = cls(scratch=scratch, on_event=on_event)
-        self._ready, self._dead, self._handed = loop.create_future(), loop.create_future(), loop.create_future()
+        self._ready, self._dead = loop.create_future(), loop.create_future()
+        self._handed, self._launcher_gone = loop.create_future(), loop.create_future()
         await zygote.launch(self, args, seccomp)
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.shield(self._ready)
                 await asyncio.shield(self._handed)
+                # Its exit (tearing down its mount namespace) overlaps the init's setup; once it is
+                # gone, the sandbox is its init alone.
+                await asyncio.shield(self._launcher_gone)
         except BaseException:
             await self.kill()
             raise
@@ -374,9 +384,10 @@ class InitProcess:
         if not self._ready.done():
             self._ready.set_exception(RuntimeError(f"sandbox failed to start (exit {rc}): {self._error or 'no message'}"))
             self._ready.exception()  # mark retrieved
-        if not self._handed.done():
-            self._handed.set_exception(ProcessLookupError("sandbox stopped"))
-            self._handed.exception()
+        for fut in (self._handed, self._launcher_gone):
+            if not fut.done():
+                fut.set_exception(ProcessLookupError("sandbox stopped"))
+                fut.exception()
         for proc in self._procs.values():
             if not proc.started.done():
                 proc.started.set_exception(ProcessLookupError("sandbox stopped"))

@@ -12,8 +12,8 @@
  *      and the shared /dev read-only on it;
  *   2. clones the sandbox init into new user, pid, mount, uts, ipc (and, unless --host-net, net)
  *      namespaces, maps uid/gid 0..65535 inside to uid-base.. outside, moves it into the cgroups;
- *   3. exits: the zygote (a subreaper) adopts the init and reports its death; the init runs only
- *      once the launcher is gone, so a live sandbox is one task on the host;
+ *   3. exits: the zygote (a subreaper) adopts the init and reports its death, so a live sandbox is
+ *      one task on the host (the runtime counts a launch done once the launcher is gone too);
  *   4. (init, inside) mounts /proc, a devpts and a /dev/shm tmpfs, pivots into the overlay, brings
  *      up loopback, drops every capability, sets no_new_privs, installs the seccomp filter (denied calls are
  *      answered EPERM by this init through a user-notification listener, and reported as events),
@@ -727,8 +727,6 @@ static int launch(struct opts *o, uint32_t tag, int handoff) {
             close(sync[1]); close(pidpipe[0]); close(pidpipe[1]); close(scratch); close(handoff);
             char c;
             if (read(sync[0], &c, 1) != 1) _exit(125);  /* launcher died before mapping us */
-            /* ...and runs only once the launcher is gone (EOF): nothing of the host's stays beside it */
-            while (read(sync[0], &c, 1) != 0) { if (errno != EINTR) break; }
             close(sync[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);  /* our parent is the zygote now */
             setup_inside(o);
@@ -790,7 +788,9 @@ static int launch(struct opts *o, uint32_t tag, int handoff) {
  *          before the init ran)
  *   kind 3 failed: value = errno of the failed fork/socketpair
  *   kind 4 handed off: pid = the init's host pid; SCM_RIGHTS [pidfd of the init, scratch dir (O_PATH)]
+ *   kind 5 the launcher that handed its init over is gone (reaped)
  */
+#define HANDED (1u << 31)  /* in tag_of: a launcher whose init is handed over (tags stay below it) */
 /* pid (up to PID_MAX_LIMIT) -> the sandbox whose death it reports. Wiped on fork: launchers and
  * inits never copy its page tables (each init's would grow with the pids the zygote has seen). */
 static uint32_t *tag_of;
@@ -855,12 +855,12 @@ static void zygote_adopt(int handoff) {
         if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(&scratch, CMSG_DATA(c), sizeof(int));
         pid_t launcher = msg[1], init = msg[2];
         if (r != sizeof msg || scratch < 0 || launcher <= 0 || launcher >= (1 << 22) || init <= 0 || init >= (1 << 22) ||
-            tag_of[launcher] != (uint32_t)msg[0]) {
+            tag_of[launcher] != (uint32_t)msg[0] || (tag_of[launcher] & HANDED)) {
             if (scratch >= 0) close(scratch);
             continue;
         }
         tag_of[init] = tag_of[launcher];
-        tag_of[launcher] = 0;  /* its exit, whatever it is, says nothing more: the init's will */
+        tag_of[launcher] |= HANDED;  /* its exit only says it is gone: the init's says how the sandbox ended */
         /* Not reaped before we reap it (it is our child or our future child): the pid is the init's. */
         int fds[2] = {(int)syscall(SYS_pidfd_open, init, 0), scratch};
         if (fds[0] >= 0) zygote_reply(4, tag_of[init], init, 0, fds, 2);
@@ -915,14 +915,17 @@ static int zygote(const char *dev) {
     for (;;) {
         struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = handoff[0], .events = POLLIN}};
         if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
-        zygote_adopt(handoff[0]);  /* before reaping: an init is always known before it can be reaped */
+        zygote_adopt(handoff[0]);
         if (pfd[1].revents) {  /* reap before launching: pid reuse can never confuse the runtime */
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {}
             int st; pid_t pid;
             while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+                /* An intermediate queues its hand-off before it exits, so before its launcher exits and
+                 * before the init can be ours to reap: read it before deciding whose death this is. */
+                zygote_adopt(handoff[0]);
                 uint32_t tag = pid < (1 << 22) ? tag_of[pid] : 0;
-                if (tag) { tag_of[pid] = 0; zygote_reply(2, tag, pid, st, NULL, 0); }
+                if (tag) { tag_of[pid] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, pid, st, NULL, 0); }
             }
         }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
