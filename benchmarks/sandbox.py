@@ -6,7 +6,8 @@ idle sandbox (the host's MemAvailable drop while holding N idle sandboxes, besid
 the cgroup's charge). Figures are wall-clock on this
 machine; it is shared and noisy, so run it on a quiet machine.
 
-Scale (issue #17; `--only scale`): create one at a time with 0, 1000 and 3000 idle sandboxes alive;
+Scale (issue #17; `--only scale`): create one at a time with 0, 1000 and 3000 idle sandboxes alive
+(creates only, then create + delete each: the churn a steady fleet sees);
 bursts of 1000, 2000 and 4000 concurrent creates (success, p50, p99, wall, delete-all) with memory per
 sandbox both ways (the host's MemAvailable drop / N, and process PSS + cgroup charge); the first burst
 of the run is the first after a cold start of the manager; then `--bursts` more 1000-bursts.
@@ -207,13 +208,21 @@ async def scale_bench(m: SandboxManager, spec: SandboxSpec, args) -> dict:
     for alive in (0, 1000, 3000):
         held = [i.id for i in await asyncio.gather(*(m.create(spec) for _ in range(alive)))]
         await asyncio.sleep(1)
+        times, kept = [], []
+        for _ in range(args.n):  # creates only (they stay: `alive` grows by n at most)
+            t = time.perf_counter()
+            kept.append((await m.create(spec)).id)
+            times.append(time.perf_counter() - t)
+        out[f"create_sequential_{alive}_alive"] = {**summary(times), "load_average": os.getloadavg()}
+        await asyncio.gather(*(m.delete(s) for s in kept))
+        await asyncio.sleep(1)
         times = []
-        for _ in range(args.n):
+        for _ in range(args.n):  # churn: each create follows the previous sandbox's delete
             t = time.perf_counter()
             sid = (await m.create(spec)).id
             times.append(time.perf_counter() - t)
             await m.delete(sid)
-        out[f"create_sequential_{alive}_alive"] = {**summary(times), "load_average": os.getloadavg()}
+        out[f"create_then_delete_{alive}_alive"] = {**summary(times), "load_average": os.getloadavg()}
         await asyncio.gather(*(m.delete(s) for s in held))
     for n in (1000, 2000, 4000):
         out[f"burst_{n}"] = await burst(m, spec, n, memory=True)
