@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_pkgs=(gcc libc6-dev debootstrap bubblewrap iproute2 procps chromium)
+# skopeo: image pulls/imports; slirp4netns + nftables: sandbox egress; umoci + docker-registry: their tests
+apt_pkgs=(gcc libc6-dev debootstrap bubblewrap iproute2 procps chromium skopeo umoci docker-registry slirp4netns nftables)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

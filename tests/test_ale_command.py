@@ -78,7 +78,7 @@ def test_sandbox_run_fast_path_leaves_bad_input_to_the_typer_command(args, line)
                        timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert "Traceback" not in r.stderr and r.stdout == ""
     if line is None:
-        assert r.returncode == 2 and "'bridge' is not one of 'none', 'host'" in " ".join(r.stderr.split())
+        assert r.returncode == 2 and "'bridge' is not one of 'none', 'egress', 'host'" in " ".join(r.stderr.split())
     else:
         assert r.stderr.strip() == line and r.returncode == (125 if "image" in line else 2)
 

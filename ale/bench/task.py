@@ -211,8 +211,8 @@ async def ensure_image(manager, task: Task, log=lambda s: None) -> str:
     if task.dockerfile is None:
         return "base"
     name = image_name(task)
-    if not manager.images.exists(name):
-        await manager.build_image(name, task.dockerfile, task.context, log=log)
+    # rebuilt when the base image's digest or any context file changed, not only the task's files
+    await manager.build_image(name, task.dockerfile, task.context, log=log, rebuild_changed=True)
     return name
 
 

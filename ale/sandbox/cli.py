@@ -15,7 +15,8 @@ import typer
 from .spec import SandboxError, SandboxSpec
 
 app = typer.Typer(help="Isolated Linux sandboxes: run, serve, list, stop, gc, images.", no_args_is_help=True)
-image_app = typer.Typer(help="Images: build (Dockerfile subset), import (rootfs tarball), ls, rm.",
+image_app = typer.Typer(help="Images: build (Dockerfile), pull (OCI registry), import (docker save / OCI / rootfs "
+                             "tarball), ls, rm. FROM names resolve: local store, image map, registry pull.",
                         no_args_is_help=True)
 app.add_typer(image_app, name="image")
 
@@ -34,6 +35,7 @@ def _fail(msg: str, code: int = 2) -> None:
 
 class Network(str, Enum):
     none = "none"
+    egress = "egress"
     host = "host"
 
 
@@ -52,7 +54,8 @@ def _spec(**kw) -> SandboxSpec:
 def run(
     command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
     image: str = typer.Option("base", "--image", help="image name"),
-    network: Network = typer.Option(Network.none, "--network", help="none (loopback only) or host"),
+    network: Network = typer.Option(Network.none, "--network", help="none (loopback only), egress (outside "
+                                    "addresses through user-mode networking, never the host) or host"),
     memory: str = typer.Option("1g", "--memory"),
     pids: int = typer.Option(512, "--pids"),
     cpus: float = typer.Option(1.0, "--cpus"),
@@ -355,19 +358,31 @@ def image_build(
     context: Path = typer.Argument(Path("."), help="build context folder"),
     tag: str = typer.Option(..., "-t", "--tag", help="image name"),
     file: Optional[Path] = typer.Option(None, "-f", "--file", help="Dockerfile (default CONTEXT/Dockerfile)"),
-    network: str = typer.Option("none", "--network", help="network for RUN steps: none or host"),
+    network: str = typer.Option("none", "--network", help="network for RUN steps: none, egress or host"),
+    build_arg: list[str] = typer.Option([], "--build-arg", help="ARG value, NAME=VALUE (repeatable)"),
+    image_map: list[str] = typer.Option([], "--image-map", help="use IMAGE where a FROM names NAME: NAME=IMAGE "
+                                        "(repeatable; on top of $ALE_HOME/image-map.yaml)"),
 ) -> None:
-    """Build an image from a Dockerfile (FROM, RUN, COPY, WORKDIR, ENV, USER), layers cached."""
+    """Build an image from a Dockerfile (FROM .. AS, ARG, ENV, RUN, COPY/ADD incl. --from, WORKDIR, USER,
+    SHELL, CMD, ENTRYPOINT), layers cached. A FROM image not in the store is pulled (ALE_PULL=never: not)."""
     from .manager import SandboxManager
+    from .oci import parse_image_map_options
 
-    if network not in ("none", "host"):
-        _fail("--network must be none or host")
+    if network not in ("none", "egress", "host"):
+        _fail("--network must be none, egress or host")
+    args = {}
+    for a in build_arg:
+        k, eq, v = a.partition("=")
+        if not eq or not k:
+            _fail(f"--build-arg takes NAME=VALUE, not {a!r}")
+        args[k] = v
 
     async def go():
         m = SandboxManager()
         try:
             return await m.build_image(tag, file or context / "Dockerfile", context, network=network,
-                                       log=lambda s: err.print(s))
+                                       log=lambda s: err.print(s), build_args=args,
+                                       image_map=parse_image_map_options(image_map))
         finally:
             await m.close()
     try:
@@ -375,6 +390,24 @@ def image_build(
     except SandboxError as e:
         _fail(e.message, 1)
     print(f"built {img.name} ({len(img.layers)} layers)")
+
+
+@image_app.command("pull")
+def image_pull(
+    ref: str = typer.Argument(..., help="image reference, e.g. ubuntu:24.04 or registry:5000/team/img:tag"),
+    name: Optional[str] = typer.Option(None, "--as", help="store it under this name (default: REF)"),
+) -> None:
+    """Pull an image from its OCI registry (skopeo; no Docker): layers, whiteouts and config kept.
+    Plain HTTP is used only for registries on loopback, as Docker does."""
+    from .manager import DEFAULT_HOME
+    from .images import ImageStore
+    from .oci import pull_image
+
+    try:
+        img = pull_image(ImageStore(DEFAULT_HOME), ref, name=name, log=lambda s: err.print(s))
+    except SandboxError as e:
+        _fail(f"cannot pull {ref}: {e.message}", 1)
+    print(f"pulled {img.name} {img.digest} ({len(img.layers)} layers)")
 
 
 @image_app.command("base")
@@ -394,15 +427,27 @@ def image_base() -> None:
 
 
 @image_app.command("import")
-def image_import(name: str, tarball: Path) -> None:
-    """Import a rootfs tarball (`docker export` format) as an image."""
+def image_import(
+    args: list[str] = typer.Argument(..., metavar="FILE [NAME] | NAME FILE",
+                                     help="a `docker save` archive, an OCI layout tarball, or a rootfs tarball "
+                                          "(`docker export`, needs NAME); NAME defaults to the archive's tag"),
+) -> None:
+    """Import an image file: docker-archive (what `docker save` writes), OCI archive, or rootfs tarball."""
     from .images import ImageStore
     from .manager import DEFAULT_HOME
+    from .oci import import_archive
 
+    if len(args) > 2:
+        _fail("import takes FILE [NAME]")
+    # FILE NAME, or the older NAME FILE order: whichever of the two is an existing file
+    if len(args) == 2 and not Path(args[0]).is_file() and Path(args[1]).is_file():
+        args = [args[1], args[0]]
+    tarball = Path(args[0])
     if not tarball.is_file():
         _fail(f"no such file: {tarball}")
     try:
-        img = ImageStore(DEFAULT_HOME).import_tar(name, tarball)
+        img = import_archive(ImageStore(DEFAULT_HOME), tarball, args[1] if len(args) == 2 else None,
+                             log=lambda s: err.print(s))
     except SandboxError as e:
         _fail(e.message, 1)
     print(f"imported {img.name}")

@@ -2,9 +2,11 @@
 
 - `base` is a Debian bookworm minbase rootfs with python3, pytest, numpy, gcc, git and common tools,
   built with debootstrap on first use and cached.
-- `build` runs a Dockerfile subset (FROM, RUN, COPY, WORKDIR, ENV, USER): each RUN/COPY runs in a
+- `builder.build` runs a Dockerfile (parsed here, with BuildKit's parser): each RUN/COPY/ADD runs in a
   sandbox over the layers so far and its upper layer is committed as a new layer, cached by a content
-  hash of the chain (instructions and copied bytes).
+  hash of the chain (base digest, instructions and copied bytes).
+- `oci` pulls registry images and imports `docker save` / OCI archives, one layer per image layer
+  (`extract_layer` turns OCI whiteouts into overlayfs ones).
 - `import_tar` turns a rootfs tarball (the `docker export` format) into a one-layer image.
 
 On disk (ALE home, root only): layers/<id>/ (file owners shifted by UID_BASE, since uid 0 inside a
@@ -34,7 +36,9 @@ BASE_PACKAGES = [
     "python3", "python3-pytest", "python3-numpy", "procps", "git", "make", "gcc", "libc6-dev", "less",
     "vim-tiny", "curl", "ca-certificates", "iproute2", "file", "xz-utils", "bzip2", "unzip", "jq", "sqlite3",
 ]
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,127}(:[A-Za-z0-9._-]{1,64})?$")
+# Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@sha256:digest]
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*(:[0-9]{1,5})?(/[a-z0-9][a-z0-9._-]*)*"
+                   r"(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$")
 
 
 @dataclass
@@ -51,15 +55,37 @@ class Image:
     layers: list[str]  # layer ids, top first
     config: ImageConfig
     created: float = 0.0
+    # Recorded, not acted on by sandboxes (which have no default command): CMD and ENTRYPOINT as argv.
+    cmd: list[str] | None = None
+    entrypoint: list[str] | None = None
+    shell: list[str] | None = None  # SHELL, inherited by builds FROM this image
+    digest: str = ""  # a pulled image's manifest digest; else one derived from the layers and config
+    source: str = ""  # where it came from: docker://REF, docker-archive:FILE, build:DOCKERFILE, ...
+    build_key: str = ""  # a built image: hash of its Dockerfile, build context, args and base digests
+
+    def __post_init__(self):
+        if not self.digest:
+            self.digest = "sha256:" + hashlib.sha256(json.dumps(
+                [self.layers, self.config.env, self.config.workdir, self.config.user]).encode()).hexdigest()
 
     def to_json(self) -> dict:
+        # New fields sit outside "config": readers that know only env/workdir/user keep working.
         return {"name": self.name, "layers": self.layers, "created": self.created,
-                "config": {"env": self.config.env, "workdir": self.config.workdir, "user": self.config.user}}
+                "config": {"env": self.config.env, "workdir": self.config.workdir, "user": self.config.user},
+                "cmd": self.cmd, "entrypoint": self.entrypoint, "shell": self.shell, "digest": self.digest,
+                "source": self.source, "build_key": self.build_key}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Image:
+        return cls(d["name"], d["layers"], ImageConfig(**d["config"]), d.get("created", 0.0), d.get("cmd"),
+                   d.get("entrypoint"), d.get("shell"), d.get("digest", ""), d.get("source", ""),
+                   d.get("build_key", ""))
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name) or ".." in name:
-        raise SandboxError(f"invalid image name {name!r} (lowercase letters, digits, . _ - / and an optional :tag)")
+    if len(name) > 255 or not _NAME.match(name) or ".." in name:
+        raise SandboxError(f"invalid image name {name!r} (lowercase letters, digits, . _ - / and an optional "
+                           ":tag or @sha256:digest, as in Docker: [registry[:port]/]path[:tag])")
     return name
 
 
@@ -147,7 +173,7 @@ class ImageStore:
                 d = json.load(f)
         except FileNotFoundError:
             raise NotFound(f"no such image: {name} (see `ale sandbox image ls`)") from None
-        image = Image(d["name"], d["layers"], ImageConfig(**d["config"]), d.get("created", 0.0))
+        image = Image.from_json(d)
         self._cache[name] = (key, image)
         return image
 
@@ -279,6 +305,25 @@ class ImageStore:
 
 
 def _extract_rootfs(tar_path: Path, dest: Path) -> None:
+    try:
+        with tarfile.open(tar_path, mode="r:*") as tf:
+            _extract(tf, dest, whiteouts=False)
+    except tarfile.TarError as e:
+        raise SandboxError(f"not a readable tar archive: {e}") from None
+
+
+def extract_layer(stream, dest: Path) -> None:
+    """Unpack one OCI/Docker image layer (an uncompressed tar stream) into dest, its whiteouts as
+    overlayfs ones: `.wh.NAME` -> a 0/0 character device NAME, `.wh..wh..opq` -> the directory's
+    trusted.overlay.opaque xattr (the overlay is mounted in the host's user namespace, so trusted.* counts)."""
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tf:
+            _extract(tf, dest, whiteouts=True)
+    except tarfile.TarError as e:
+        raise SandboxError(f"not a readable layer tar: {e}") from None
+
+
+def _extract(tf: tarfile.TarFile, dest: Path, whiteouts: bool) -> None:
     """Unpack a rootfs tarball as root, refusing members that would land outside dest.
 
     Symlinks inside a rootfs legitimately point anywhere (they are resolved inside the sandbox later);
@@ -289,35 +334,85 @@ def _extract_rootfs(tar_path: Path, dest: Path) -> None:
 
     rootfd = os.open(dest, os.O_PATH | os.O_DIRECTORY)
     try:
-        with tarfile.open(tar_path, mode="r:*") as tf:
-            for m in tf:
-                rel = _member_path(m.name)
-                if not rel.parts:
-                    continue
-                if ".." in rel.parts:
-                    raise SandboxError(f"tar member escapes the image root: {m.name}")
-                parent_fd = os.open(dest, os.O_PATH | os.O_DIRECTORY)
-                try:
-                    for part in rel.parts[:-1]:  # walk parents without following links, creating dirs
-                        try:
-                            nfd = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
-                        except FileNotFoundError:
-                            os.mkdir(part, 0o755, dir_fd=parent_fd)
-                            os.chown(part, UID_BASE, UID_BASE, dir_fd=parent_fd, follow_symlinks=False)
-                            nfd = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
-                        except NotADirectoryError:
-                            raise SandboxError(f"tar member goes through a non-directory: {m.name}") from None
-                        except OSError as e:
-                            raise SandboxError(f"tar member goes through a link: {m.name} ({e})") from None
-                        os.close(parent_fd)
-                        parent_fd = nfd
-                    _create_member(tf, m, rel.parts[-1], parent_fd, rootfd, openat2)
-                finally:
+        for m in tf:
+            rel = _member_path(m.name)
+            if not rel.parts:
+                continue
+            if ".." in rel.parts:
+                raise SandboxError(f"tar member escapes the image root: {m.name}")
+            parent_fd = os.open(dest, os.O_PATH | os.O_DIRECTORY)
+            try:
+                for part in rel.parts[:-1]:  # walk parents without following links, creating dirs
+                    try:
+                        nfd = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
+                    except FileNotFoundError:
+                        os.mkdir(part, 0o755, dir_fd=parent_fd)
+                        os.chown(part, UID_BASE, UID_BASE, dir_fd=parent_fd, follow_symlinks=False)
+                        nfd = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
+                    except NotADirectoryError:
+                        raise SandboxError(f"tar member goes through a non-directory: {m.name}") from None
+                    except OSError as e:
+                        raise SandboxError(f"tar member goes through a link: {m.name} ({e})") from None
                     os.close(parent_fd)
-    except tarfile.TarError as e:
-        raise SandboxError(f"not a readable tar archive: {e}") from None
+                    parent_fd = nfd
+                leaf = rel.parts[-1]
+                if whiteouts and leaf == ".wh..wh..opq":
+                    with _dirfd(parent_fd) as d:
+                        os.setxattr(d, "trusted.overlay.opaque", b"y")
+                elif whiteouts and leaf.startswith(".wh."):
+                    _remove_entry(parent_fd, leaf[4:])
+                    os.mknod(leaf[4:], stat.S_IFCHR | 0o600, 0, dir_fd=parent_fd)
+                    os.chown(leaf[4:], UID_BASE, UID_BASE, dir_fd=parent_fd, follow_symlinks=False)
+                else:
+                    _create_member(tf, m, leaf, parent_fd, rootfd, openat2)
+            except OSError as e:  # e.g. a hard link to a file that is not in this archive
+                raise SandboxError(f"cannot unpack {m.name}: {e.strerror or e}") from None
+            finally:
+                os.close(parent_fd)
     finally:
         os.close(rootfd)
+
+
+class _dirfd:
+    """An O_RDONLY fd of the directory open as O_PATH fd `fd` (xattrs need a real open)."""
+
+    def __init__(self, fd: int):
+        self.fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+
+    def __enter__(self) -> int:
+        return self.fd
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+
+
+def _remove_entry(dirfd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=dirfd)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        from .fs import _rmtree_at
+
+        _rmtree_at(dirfd, name)
+
+
+def read_from_layers(store: ImageStore, layer_ids: list[str], path: str) -> str | None:
+    """A small text file as the image shows it (the topmost layer that has it; links resolved inside
+    that layer, never outside it), or None."""
+    from .fs import openat2
+
+    for lid in layer_ids:
+        root = os.open(store.layers_dir / lid, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fd = openat2(root, path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        finally:
+            os.close(root)
+        with os.fdopen(fd, "rb") as f:
+            return f.read(1 << 20).decode(errors="replace")
+    return None
 
 
 def copy_upper(upper: Path, dest: Path, *, keep_setid: bool = False) -> None:
@@ -487,44 +582,103 @@ def _create_member(tf: tarfile.TarFile, m: tarfile.TarInfo, name: str, dirfd: in
         os.chmod(name, m.mode & 0o7777, dir_fd=dirfd)
 
 
-# ---- Dockerfile subset
+# ---- Dockerfiles
 @dataclass
 class Instruction:
-    op: str
-    args: str
+    """One Dockerfile instruction as BuildKit's own parser reads it (the `dockerfile` package wraps
+    the Go parser): continuations, comments inside them, JSON forms and heredocs are Docker's."""
+
+    op: str  # upper case
+    args: str  # the text after the instruction (flags included), for messages
     line: int
+    flags: tuple[str, ...] = ()
+    value: tuple[str, ...] = ()
+    json: bool = False
+    heredocs: tuple[tuple[str, str], ...] = ()  # (name, content)
+
+
+# What the builder does with each instruction; anything else is refused with its name and line.
+SUPPORTED = ("FROM", "ARG", "RUN", "COPY", "ADD", "WORKDIR", "ENV", "USER", "SHELL", "CMD", "ENTRYPOINT")
+IGNORED = ("LABEL", "EXPOSE", "MAINTAINER", "STOPSIGNAL", "VOLUME", "HEALTHCHECK")  # no effect on the files
+FLAGS = {"FROM": ("platform",), "RUN": ("mount", "network"), "COPY": ("chown", "chmod", "from", "link"),
+         "ADD": ("chown", "chmod", "link")}
 
 
 def parse_dockerfile(text: str, path: str = "Dockerfile") -> list[Instruction]:
-    """FROM, RUN, COPY, WORKDIR, ENV, USER; comments, line continuations, JSON-array forms."""
+    """Parse with BuildKit's parser; refuse what the builder cannot do, naming the instruction and line."""
+    import dockerfile
+
+    try:
+        cmds = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as e:
+        raise SandboxError(f"{path}: {str(e).splitlines()[0]}") from None
     out: list[Instruction] = []
-    pending, start = "", 0
-    for no, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if not pending:
-            start = no
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        pending += line
-        op, _, args = pending.strip().partition(" ")
-        op = op.upper()
-        if op not in {"FROM", "RUN", "COPY", "ADD", "WORKDIR", "ENV", "USER", "CMD", "ENTRYPOINT", "LABEL", "EXPOSE"}:
-            raise SandboxError(f"{path}:{start}: unsupported instruction {op!r} "
-                               "(supported: FROM, RUN, COPY, WORKDIR, ENV, USER)")
-        if op in {"ADD"}:
-            raise SandboxError(f"{path}:{start}: ADD is not supported: use COPY")
-        if not args.strip():
-            raise SandboxError(f"{path}:{start}: {op} needs arguments")
-        out.append(Instruction(op, args.strip(), start))
-        pending = ""
-    if pending:
-        raise SandboxError(f"{path}: ends inside a line continuation")
-    if not out or out[0].op != "FROM":
-        raise SandboxError(f"{path}: the first instruction must be FROM")
+    for c in cmds:
+        op = c.cmd.upper()
+        if op not in SUPPORTED and op not in IGNORED:
+            raise SandboxError(f"{path}:{c.start_line}: unsupported instruction {op} "
+                               f"(supported: {', '.join(SUPPORTED)}; ignored: {', '.join(IGNORED)})")
+        args = c.original.split(None, 1)[1] if len(c.original.split(None, 1)) > 1 else ""
+        ins = Instruction(op, args.strip(), c.start_line, tuple(c.flags), tuple(c.value), c.json,
+                          tuple((h.name, h.content) for h in c.heredocs))
+        if op not in IGNORED:
+            split_flags(ins, FLAGS.get(op, ()), f"{path}:{c.start_line}")
+        if op not in IGNORED and not any(v.strip() for v in c.value) and not c.heredocs:
+            raise SandboxError(f"{path}:{c.start_line}: {op} needs arguments")
+        out.append(ins)
+    first = next((i for i in out if i.op != "ARG"), None)
+    if first is None or first.op != "FROM":
+        raise SandboxError(f"{path}: the first instruction must be FROM (ARG may come before it)")
     return out
+
+
+_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\})")
+
+
+def expand(word: str, env: dict[str, str], *, unquote: bool = True) -> str:
+    """Docker's word processing for ENV, ARG, FROM, COPY, ADD, WORKDIR and USER: $VAR, ${VAR},
+    ${VAR:-default}, ${VAR-default}, ${VAR:+alt}, ${VAR+alt}; single quotes keep text literal, double
+    quotes and backslashes escape. (BuildKit's newer ${VAR#pattern} forms are not supported.)"""
+    out, i, quote = [], 0, ""
+    while i < len(word):
+        ch = word[i]
+        if ch == "'" and quote != '"' and unquote:
+            quote = "" if quote == "'" else "'"
+            i += 1
+        elif ch == '"' and quote != "'" and unquote:
+            quote = "" if quote == '"' else '"'
+            i += 1
+        elif ch == "\\" and quote != "'" and i + 1 < len(word):
+            nxt = word[i + 1]
+            out.append(nxt if (quote != '"' or nxt in '"\\$') else ch + nxt)
+            i += 2
+        elif ch == "$" and quote != "'" and (m := _VAR.match(word, i)):
+            name = m.group(1) or m.group(2)
+            op, arg = m.group(3), expand(m.group(4) or "", env, unquote=False)
+            val = env.get(name)
+            if op in (":-", "-"):
+                val = arg if (val is None or (op == ":-" and val == "")) else val
+            elif op in (":+", "+"):
+                val = arg if (val is not None and (op == "+" or val != "")) else ""
+            out.append(val or "")
+            i = m.end()
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def split_flags(ins: Instruction, allowed: tuple[str, ...], where: str) -> dict[str, str]:
+    """--name=value flags -> {name: value}; any flag not in `allowed` is refused by name."""
+    flags = {}
+    for f in ins.flags:
+        name, _, val = f[2:].partition("=")
+        if name not in allowed:
+            raise SandboxError(f"{where}: {ins.op} --{name} is not supported"
+                               + (f" (supported: {', '.join('--' + a for a in allowed)})" if allowed else
+                                  f" ({ins.op} takes no flags)"))
+        flags[name] = val
+    return flags
 
 
 def json_or_shell(args: str) -> list[str] | None:
@@ -538,50 +692,117 @@ def json_or_shell(args: str) -> list[str] | None:
     return None
 
 
-def parse_env(args: str) -> dict[str, str]:
-    if "=" not in args.split()[0]:  # legacy `ENV KEY value with spaces`
-        key, _, value = args.partition(" ")
-        return {key: value.strip()}
-    return dict(tok.split("=", 1) for tok in shlex.split(args))
+def parse_env(ins: Instruction, env: dict[str, str]) -> dict[str, str]:
+    """ENV a=1 b="two words" / legacy ENV KEY value -> {name: value}, expanded with `env` (values
+    set earlier on the same line are not visible to later ones, as in Docker)."""
+    v = ins.value
+    return {v[k]: expand(v[k + 1], env) for k in range(0, len(v) - 1, 2)}
 
 
-def copy_sources(context: Path, args: str, line: int) -> tuple[list[Path], str, str | None]:
-    """COPY [--chown=u:g] src... dest -> (source paths inside context, dest, chown)."""
-    parts = json_or_shell(args) or shlex.split(args)
+def copy_sources(context: Path, args: str | list[str], line: int) -> tuple[list[Path], str, str | None]:
+    """COPY [--chown=u:g] src... dest -> (source paths inside context, dest, chown). `args` is the text
+    after COPY or its words already expanded; sources from another stage (--from) are not checked here."""
+    parts = (json_or_shell(args) or shlex.split(args)) if isinstance(args, str) else list(args)
     chown = None
     while parts and parts[0].startswith("--"):
         flag = parts.pop(0)
         if flag.startswith("--chown="):
             chown = flag.split("=", 1)[1]
-        else:
+        elif flag.startswith("--from="):
+            return [], parts[-1] if parts else "", chown
+        elif not flag.startswith(("--chmod=", "--link")):
             raise SandboxError(f"Dockerfile:{line}: unsupported COPY flag {flag}")
     if len(parts) < 2:
         raise SandboxError(f"Dockerfile:{line}: COPY needs a source and a destination")
     ctx = context.resolve()
+    ignored = dockerignore(ctx)
     srcs = []
     for s in parts[:-1]:
-        matches = sorted(ctx.glob(s)) if any(c in s for c in "*?[") else [ctx / s]
+        if isinstance(args, str) and ("$" in s or s.startswith("<<")):
+            continue  # needs ARG/ENV expansion or is a heredoc: checked when the build expands it
+        if "://" in s:
+            raise SandboxError(f"Dockerfile:{line}: ADD from a URL is not supported: download it in a RUN step")
+        matches = sorted(ctx.glob(s.lstrip("/"))) if any(c in s for c in "*?[") else [ctx / s.lstrip("/")]
         for p in matches:
             rp = p.resolve()
             if not rp.is_relative_to(ctx):
                 raise SandboxError(f"Dockerfile:{line}: COPY source outside the build context: {s}")
-            if not rp.exists():
-                raise SandboxError(f"Dockerfile:{line}: COPY source not found: {s}")
+            if not rp.exists() or ignored(rp):
+                if len(matches) == 1 and not any(c in s for c in "*?["):
+                    raise SandboxError(f"Dockerfile:{line}: COPY source not found: {s}"
+                                       + (" (excluded by .dockerignore)" if rp.exists() else ""))
+                continue
             srcs.append(rp)
-    if not srcs:
+    if not srcs and not (isinstance(args, str) and any("$" in s or s.startswith("<<") for s in parts[:-1])):
         raise SandboxError(f"Dockerfile:{line}: COPY source not found: {parts[0]}")
     return srcs, parts[-1], chown
 
 
-def hash_paths(paths: list[Path]) -> str:
+def hash_paths(paths: list[Path], ignored: Callable[[Path], bool] | None = None) -> str:
     h = hashlib.sha256()
     for p in paths:
         for f in sorted([p] if p.is_file() else [q for q in p.rglob("*")]):
+            if ignored is not None and ignored(f):
+                continue
             h.update(str(f.relative_to(p.parent)).encode())
             if f.is_file():
                 h.update(oct(f.stat().st_mode & 0o777).encode())
                 h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def dockerignore(context: Path) -> Callable[[Path], bool]:
+    """`ignored(path)` for paths under `context` by its .dockerignore, as Docker reads it: patterns
+    relative to the context (`*`, `?`, `[..]`, `**` for any depth), `!` exceptions, the last
+    matching line wins, and a pattern that matches a directory matches everything under it."""
+    ctx = context.resolve()
+    try:
+        lines = (ctx / ".dockerignore").read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return lambda path: False
+    rules = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        neg = line.startswith("!")
+        pat = os.path.normpath(line[1:].strip() if neg else line).lstrip("/")
+        if pat and pat != ".":
+            rules.append((neg, _glob_regex(pat)))
+
+    def ignored(path: Path) -> bool:
+        try:
+            parts = path.resolve().relative_to(ctx).parts
+        except ValueError:
+            return False
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        hit = False
+        for neg, rx in rules:
+            if any(rx.fullmatch(p) for p in prefixes):
+                hit = not neg
+        return hit
+    return ignored
+
+
+def _glob_regex(pat: str) -> re.Pattern:
+    out, i = "", 0
+    while i < len(pat):
+        if pat.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pat.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pat[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pat[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pat[i] == "[" and (j := pat.find("]", i + 1)) > i:
+            body = pat[i + 1:j]
+            out, i = out + "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]", j + 1
+        elif pat[i] == "\\" and i + 1 < len(pat):
+            out, i = out + re.escape(pat[i + 1]), i + 2
+        else:
+            out, i = out + re.escape(pat[i]), i + 1
+    return re.compile(out)
 
 
 def du(path: Path) -> int:

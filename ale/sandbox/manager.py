@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cgroups, images, seccomp
+from . import cgroups, images, network, seccomp
 from .fs import SandboxFS
 from .runtime import OWNER_BASE, OWNER_SLOTS, UID_BASE, InitProcess, Zygote, init_binary
 from .session import BashSession, OutputCapture, Terminal
-from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NotFound, OverCapacity, SandboxError, SandboxInfo,
+from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NetworkPolicy, NotFound, OverCapacity, SandboxError, SandboxInfo,
                    SandboxSpec, SessionResult, Unavailable)
 
 DEFAULT_HOME = Path(os.environ.get("ALE_HOME", "/var/lib/ale"))
@@ -90,6 +90,7 @@ class Sandbox:
     state: str = "starting"
     init: InitProcess | None = None
     fs: SandboxFS | None = None
+    egress: network.Egress | None = None  # slirp4netns of an egress/allowlist sandbox
     sessions: dict[str, BashSession] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
     stop_reason: str | None = None
@@ -360,6 +361,8 @@ class SandboxManager:
         finally:
             self._launch.release()
         sb.fs = SandboxFS(str(sb.init.root))
+        if spec.network.mode in ("egress", "allowlist"):
+            await self._attach_egress(sb)
         sb.state = "running"
         sb.stop_reason = None
         # The guard's baseline: the cgroup and the scratch tmpfs are new (reset makes them anew too), so
@@ -377,6 +380,17 @@ class SandboxManager:
         except OSError:
             pass
 
+    async def _attach_egress(self, sb: Sandbox) -> None:
+        """User-mode networking for the sandbox's namespace (see network.py), before any process of it runs."""
+        try:
+            sb.egress = await asyncio.to_thread(network.attach, sb.init.init_pid, sb.spec.network, sb.fs)
+        except SandboxError:
+            await sb.init.kill()
+            sb.init, sb.fs = None, None
+            raise
+        self._event(sb, {"kind": "network_egress", "detail": f"mode {sb.spec.network.mode}"
+                         + (f", allowed: {', '.join(sb.spec.network.allow)}" if sb.spec.network.allow else "")})
+
     async def _kill(self, sb: Sandbox) -> None:
         for s in sb.sessions.values():
             s.closed = True
@@ -384,6 +398,9 @@ class SandboxManager:
         if sb.init is not None:
             await sb.init.kill()
         sb.init, sb.fs = None, None
+        if sb.egress is not None:
+            await asyncio.to_thread(sb.egress.close)
+            sb.egress = None
 
     async def status(self, sid: str) -> SandboxInfo:
         sb = self._get(sid)
@@ -911,10 +928,15 @@ class SandboxManager:
 
     # ------------------------------------------------------------------ images
     async def build_image(self, name: str, dockerfile: Path, context: Path | None = None,
-                          network: str = "none", log=print) -> images.Image:
-        from .builder import build  # the builder uses this manager to run its steps
+                          network: str | NetworkPolicy = "none", log=print, *, build_args: dict[str, str] | None = None,
+                          image_map: dict[str, str] | None = None, rebuild_changed: bool = False) -> images.Image:
+        """Build `dockerfile` as `name` (see builder). With `rebuild_changed`, an existing image of that name
+        is kept unless its Dockerfile, context files, build args or base image digests changed."""
+        from .builder import build, ensure_built  # the builder uses this manager to run its steps
 
-        return await build(self, name, dockerfile, context or dockerfile.parent, network=network, log=log)
+        fn = ensure_built if rebuild_changed else build
+        return await fn(self, name, dockerfile, context or dockerfile.parent, network=network, log=log,
+                        build_args=build_args, image_map=image_map)
 
     async def remove_image(self, name: str) -> None:
         if any(sb.spec.image == name for sb in self._sandboxes.values()):

@@ -104,7 +104,7 @@ def fast(args: list[str]) -> int | None:
             timeout = converted
         else:
             fields[field] = converted
-    if not command or fields.get("network", "none") not in ("none", "host"):
+    if not command or fields.get("network", "none") not in ("none", "egress", "host"):
         return None
     # pydantic looks for plugins (third-party validation hooks) in every installed package's entry points
     # when it builds the first model: ~30 ms of this command's CPU time, for hooks it has no use for

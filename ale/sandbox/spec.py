@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel as _PydanticModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel as _PydanticModel, ConfigDict, Field, field_validator, model_validator
 
 
 class BaseModel(_PydanticModel):
@@ -51,19 +51,41 @@ def parse_user(user: str) -> tuple[int, int]:
 
 
 class NetworkPolicy(BaseModel):
-    """`none`: a private network namespace with loopback only. `host`: the host's network, only when
-    asked for explicitly, and recorded in the sandbox's events. `allow` is reserved for a future
-    allow-list mode (hosts/ports reachable through a filtering proxy); it must be empty today."""
+    """`none`: a private network namespace with loopback only (the default). `egress`: that namespace
+    plus user-mode networking (slirp4netns): the sandbox reaches outside addresses through ordinary host
+    sockets, but never the host itself (its loopback and its own addresses are rejected). `allowlist`:
+    egress to the addresses `allow` (host names or IPs) resolve to at start, nothing else, no DNS.
+    `host`: the host's network, only when asked for explicitly, and recorded in the sandbox's events."""
 
-    mode: Literal["none", "host"] = "none"
+    mode: Literal["none", "egress", "allowlist", "host"] = "none"
     allow: list[str] = Field(default_factory=list)
 
-    @field_validator("allow")
-    @classmethod
-    def _no_allow_list_yet(cls, v: list[str]) -> list[str]:
-        if v:
-            raise ValueError("network allow-lists are not implemented yet: use mode 'none' or 'host'")
-        return v
+    @model_validator(mode="after")
+    def _allow_only_for_allowlist(self) -> NetworkPolicy:
+        if self.mode == "allowlist" and not self.allow:
+            raise ValueError("network mode allowlist needs at least one allowed host")
+        if self.mode != "allowlist" and self.allow:
+            raise ValueError(f"allowed hosts need network mode allowlist, not {self.mode}")
+        for h in self.allow:
+            if not re.fullmatch(r"[A-Za-z0-9.:_-]{1,253}", h):
+                raise ValueError(f"not a host name or IP address: {h!r}")
+        return self
+
+
+def harbor_network(*, network_mode: str | None = None, allow_internet: bool | None = None,
+                   allowed_hosts: list[str] | None = None) -> NetworkPolicy:
+    """A Terminal-Bench/Harbor task's network setting as a NetworkPolicy: schema 1.1's `network_mode`
+    (public / no-network / allowlist + allowed_hosts) wins over the older `allow_internet` (true /
+    false); neither given: no network. Map each of agent, verifier and image build separately."""
+    if network_mode is not None:
+        modes = {"public": "egress", "no-network": "none", "none": "none", "allowlist": "allowlist"}
+        if network_mode not in modes:
+            raise ValueError(f"unknown network_mode {network_mode!r} (public, no-network or allowlist)")
+        mode = modes[network_mode]
+        return NetworkPolicy(mode=mode, allow=list(allowed_hosts or []) if mode == "allowlist" else [])
+    if allowed_hosts:
+        return NetworkPolicy(mode="allowlist", allow=list(allowed_hosts))
+    return NetworkPolicy(mode="egress" if allow_internet else "none")
 
 
 MIN_MEMORY, MIN_DISK, MAX_SIZE = 8 << 20, 1 << 20, 1 << 50  # below 8 MiB not even bash starts

@@ -19,7 +19,7 @@ from .bench_testkit import write_task
     (lambda d: (d / "task.yaml").write_text("instruction: x\ndifficulty: extreme\n"), "task.yaml", "difficulty must be"),
     (lambda d: (d / "task.yaml").write_text("instruction: x\nmax_agent_timeout_sec: soon\n"), "task.yaml", "timeouts must be numbers"),
     (lambda d: (d / "task.yaml").write_text("instruction: x\ntags: linux\n"), "task.yaml", "tags must be a list"),
-    (lambda d: (d / "Dockerfile").write_text("FROM base\nEXPOSE 80\nHEALTHCHECK CMD true\n"), "Dockerfile", "HEALTHCHECK"),
+    (lambda d: (d / "Dockerfile").write_text("FROM base\nEXPOSE 80\nONBUILD RUN true\n"), "Dockerfile", "ONBUILD"),
     (lambda d: (d / "Dockerfile").write_text("FROM base\nCOPY missing.txt /x\n"), "Dockerfile", "COPY source not found"),
     (lambda d: (d / "tests" / "test_outputs.py").unlink(), "", "no run-tests.sh, tests/test.sh or tests/test_outputs.py"),
 ])

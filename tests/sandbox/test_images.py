@@ -64,7 +64,12 @@ def test_dockerfile_subset_build_and_cache(manager, tmp_path):
 
 @pytest.mark.parametrize("dockerfile,message", [
     ("RUN true\n", "first instruction must be FROM"),
-    ("FROM base\nHEALTHCHECK none\n", "unsupported instruction"),
+    ("FROM base\nONBUILD RUN true\n", ":2: unsupported instruction ONBUILD"),
+    ("FROM base\nFROBNICATE x\n", ":2: unsupported instruction FROBNICATE"),
+    ("FROM base\nRUN --mount=type=bind,source=.,target=/x true\n", ":2: RUN --mount=type=bind.*not supported"),
+    ("FROM base\nADD https://example.invalid/x /x\n", "ADD from a URL is not supported"),
+    ("FROM base\nCOPY --exclude=*.md . /x\n", ":2: COPY --exclude is not supported"),
+    ("FROM base AS one\nFROM two\n", "no such image: two"),
     ("FROM base\nCOPY missing.txt /x\n", "COPY source not found"),
     ("FROM base\nCOPY ../../etc/passwd /x\n", "outside the build context"),
     ("FROM base\nRUN exit 3\n", "RUN failed with exit code 3"),

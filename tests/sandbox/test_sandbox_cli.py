@@ -36,8 +36,8 @@ def test_run_bad_options_are_one_line(args, line):
 
 def test_run_network_is_a_typed_choice():
     r = runner.invoke(cli.app, ["run", "--network", "bridge", "--", "true"])
-    assert r.exit_code == 2 and "is not one of 'none', 'host'" in " ".join(r.stderr.replace("│", " ").split())
-    assert "none|host" in runner.invoke(cli.app, ["run", "--help"], env={"COLUMNS": "200"}).output
+    assert r.exit_code == 2 and "is not one of 'none', 'egress', 'host'" in " ".join(r.stderr.replace("│", " ").split())
+    assert "none|egress|host" in runner.invoke(cli.app, ["run", "--help"], env={"COLUMNS": "200"}).output
 
 
 def test_ls_with_a_bad_url_is_one_line():
