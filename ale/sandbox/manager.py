@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import resource
 import secrets
 import shutil
 import socket
@@ -34,6 +35,7 @@ OUTPUT_DIR = "/tmp/ale-output"
 MAX_SPILL = 256 << 20
 MAX_EVENTS = 10_000  # kept in memory per sandbox (the init already rate-limits what it reports)
 LAUNCH_CONCURRENCY = 16  # launches in flight: at 8 a 1000-create burst left ~20% of 2 cores idle on kernel locks
+FDS_PER_SANDBOX = 3  # the runtime's: control socket, the init's pidfd, the scratch dir (+ sessions' while they run)
 MAX_SNAPSHOTS = 64  # per sandbox: each may take up to its `disk` bytes of host disk
 
 # The guard's default policy: what to do on each kind of event.
@@ -151,6 +153,7 @@ class SandboxManager:
             return
         if os.geteuid() != 0:
             raise SandboxError("the ALE sandbox runtime must run as root (namespaces, cgroups, overlay mounts)")
+        _raise_fd_limit(FDS_PER_SANDBOX * self.max_sandboxes + 1024)
         binary = await asyncio.to_thread(init_binary, self.home)
         self._cg_bases = cgroups.detect()
         await asyncio.to_thread(self._sweep_and_claim)
@@ -992,6 +995,15 @@ class _Spill:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def _raise_fd_limit(want: int) -> None:
+    """Raise this process's soft open-file limit toward `want` (never above the hard limit, never down):
+    a common soft limit of 1024 ran out at ~340 sandboxes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _destroy_cgroups(cgs: list[cgroups.Cgroup]) -> None:

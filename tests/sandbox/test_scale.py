@@ -111,3 +111,20 @@ def test_creates_cancelled_midway_leave_nothing_running():
             await asyncio.sleep(0.05)
         assert _descendants(m._zygote.proc.pid) == set()
     _with_manager(check)
+
+
+def test_the_open_file_limit_is_raised_for_max_sandboxes():
+    """Each sandbox holds three of the runtime's fds: a soft limit of 1024 ran out at ~340 sandboxes."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        async def main():
+            m = SandboxManager(max_sandboxes=2000)
+            await m.start()
+            await m.close()
+        asyncio.run(main())
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= min(hard, 3 * 2000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
