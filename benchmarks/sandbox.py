@@ -2,8 +2,15 @@
 
 Side by side in one run: the raw bubblewrap launch (the floor), create->first command one at a time,
 100 and 1000 concurrent creates, exec round trips in process and over HTTP, reset, and memory per
-idle sandbox (MemAvailable before/after holding N idle sandboxes). Figures are wall-clock on this
+idle sandbox (the host's MemAvailable drop while holding N idle sandboxes, beside the init's PSS plus
+the cgroup's charge). Figures are wall-clock on this
 machine; it is shared and noisy, so run it on a quiet machine.
+
+Scale (issue #17; `--only scale`): create one at a time with 0, 1000 and 3000 idle sandboxes alive
+(creates only, then create + delete each: the churn a steady fleet sees);
+bursts of 1000, 2000 and 4000 concurrent creates (success, p50, p99, wall, delete-all) with memory per
+sandbox both ways (the host's MemAvailable drop / N, and process PSS + cgroup charge); the first burst
+of the run is the first after a cold start of the manager; then `--bursts` more 1000-bursts.
 
 Snapshot and fork (issue #13; `--only fork` runs just these): snapshot and fork-into-8 of a sandbox
 with 10 MB of changed files, without and with a session to carry; memory per forked child beside a
@@ -71,13 +78,19 @@ async def main(args) -> dict:
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    m = SandboxManager(max_sandboxes=max(args.concurrent, 2 * args.fork_held) + 16,
+    m = SandboxManager(max_sandboxes=max(args.concurrent, 2 * args.fork_held, 4000 if args.only == "scale" else 0) + 16,
                        launch_concurrency=args.launch_concurrency)
     await m.start()
     spec = SandboxSpec(memory="256m", pids=256, disk="256m", idle_ttl=None)
     first = await m.create(spec)  # warm: image resolved, binary built
     out: dict = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
                              "load_average_at_start": os.getloadavg()}}
+    if args.only == "scale":
+        await m.delete(first.id)
+        out["scale"] = await scale_bench(m, spec, args)
+        out["machine"]["load_average_at_end"] = os.getloadavg()
+        await m.close()
+        return out
     out["fork"] = await fork_bench(m, args.n, args.fork_held)
     out["chunk_by_fork_vs_replay"] = await chunk_bench(m, args.chunk_tasks)
     if args.only == "fork":
@@ -121,14 +134,16 @@ async def main(args) -> dict:
             pss, charged = 0, 0
             for sid, _ in ok:
                 sb = m._sandboxes[sid]
-                for pid in (sb.init.launcher_pid, sb.init.init_pid):
-                    pss += pss_bytes(pid)
+                # its host tasks: the init (launcher_pid is the init's too, once the launcher has exited)
+                pss += sum(pss_bytes(pid) for pid in {sb.init.launcher_pid, sb.init.init_pid})
                 charged += sb.cgroup.counters()["memory_bytes"]
             k = max(1, len(ok))
             out["idle_memory"] = {
                 "sandboxes": len(ok),
                 "system_delta_mib": round(used / 2**20, 1),  # MemAvailable before/after: noisy on a shared host
-                "process_pss_kib_per_sandbox": round(pss / k / 1024, 1),  # launcher + init, shared pages split
+                # the real cost: kernel objects (namespaces, mounts, cgroups, page tables) are most of it
+                "memavailable_drop_kib_per_sandbox": round(used / k / 1024, 1),
+                "process_pss_kib_per_sandbox": round(pss / k / 1024, 1),  # its host tasks, shared pages split
                 "cgroup_charged_kib_per_sandbox": round(charged / k / 1024, 1),  # what the sandbox's cgroup is billed
                 "per_sandbox_kib": round((pss + charged) / k / 1024, 1),
             }
@@ -159,9 +174,75 @@ CHANGED_10MB = ("mkdir -p /workspace/data && for i in $(seq 10); do head -c 1048
                 "done && for i in $(seq 100); do echo $i > /workspace/data/small$i; done")
 
 
+async def burst(m: SandboxManager, spec: SandboxSpec, n: int, memory: bool = False) -> dict:
+    """n creates at once, then (with `memory`) what they hold, then every one deleted at once."""
+    async def one():
+        t = time.perf_counter()
+        try:
+            info = await m.create(spec)
+            return info.id, time.perf_counter() - t
+        except Exception as e:  # counted, reported
+            return None, repr(e)
+    await asyncio.sleep(1)
+    mem_before = mem_available()
+    t0 = time.perf_counter()
+    results = await asyncio.gather(*(one() for _ in range(n)))
+    wall = time.perf_counter() - t0
+    ok = [sid for sid, dt in results if sid]
+    entry = {"requested": n, "succeeded": len(ok), "wall_s": round(wall, 2),
+             **summary([dt for sid, dt in results if sid]), "errors": sorted({dt for sid, dt in results if not sid})[:3],
+             "load_average": os.getloadavg()}
+    if memory:
+        await asyncio.sleep(2)  # let the page cache and slab settle
+        entry["memory"] = {"memavailable_drop_kib_per_sandbox": round((mem_before - mem_available()) / max(1, len(ok)) / 1024, 1),
+                           **per_sandbox_memory(m, ok)}
+    t = time.perf_counter()
+    await asyncio.gather(*(m.delete(sid) for sid in ok))
+    entry["delete_all_s"] = round(time.perf_counter() - t, 2)
+    return entry
+
+
+async def scale_bench(m: SandboxManager, spec: SandboxSpec, args) -> dict:
+    """Issue #17: does a create cost the same however many sandboxes are alive?"""
+    out: dict = {"first_burst_1000_after_start": await burst(m, spec, 1000, memory=True)}
+    for alive in (0, 1000, 3000):
+        held = [i.id for i in await asyncio.gather(*(m.create(spec) for _ in range(alive)))]
+        await asyncio.sleep(1)
+        times, kept = [], []
+        for _ in range(args.n):  # creates only (they stay: `alive` grows by n at most)
+            t = time.perf_counter()
+            kept.append((await m.create(spec)).id)
+            times.append(time.perf_counter() - t)
+        out[f"create_sequential_{alive}_alive"] = {**summary(times), "load_average": os.getloadavg()}
+        await asyncio.gather(*(m.delete(s) for s in kept))
+        await asyncio.sleep(1)
+        times = []
+        for _ in range(args.n):  # churn: each create follows the previous sandbox's delete
+            t = time.perf_counter()
+            sid = (await m.create(spec)).id
+            times.append(time.perf_counter() - t)
+            await m.delete(sid)
+        out[f"create_then_delete_{alive}_alive"] = {**summary(times), "load_average": os.getloadavg()}
+        await asyncio.gather(*(m.delete(s) for s in held))
+    for n in (1000, 2000, 4000):
+        out[f"burst_{n}"] = await burst(m, spec, n, memory=True)
+    out["bursts_1000"] = [await burst(m, spec, 1000) for _ in range(args.bursts)]
+    base = out["create_sequential_0_alive"]["p50_ms"]
+    b4 = out["burst_4000"]
+    out["targets_met"] = {
+        "create_p50_3000_alive<=1.5x_none": out["create_sequential_3000_alive"]["p50_ms"] <= 1.5 * base,
+        "burst_4000_all_succeed": b4["succeeded"] == 4000, "burst_4000_p99_s<=8": b4.get("p99_ms", 1e9) <= 8000,
+        "burst_4000_delete_all_s<=8": b4["delete_all_s"] <= 8,
+        "burst_1000_p99_s<=2_every_run": all(b.get("p99_ms", 1e9) <= 2000 for b in
+                                             [out["first_burst_1000_after_start"], out["burst_1000"], *out["bursts_1000"]]),
+        "memavailable_kib_per_idle_sandbox<=400": b4["memory"]["memavailable_drop_kib_per_sandbox"] <= 400}
+    return out
+
+
 def per_sandbox_memory(m: SandboxManager, sids: list[str]) -> dict:
-    """Launcher + init PSS and the cgroup's charge, per sandbox (as idle_memory measures it)."""
-    pss = sum(pss_bytes(pid) for sid in sids for pid in (m._sandboxes[sid].init.launcher_pid, m._sandboxes[sid].init.init_pid))
+    """The sandbox's host tasks' PSS and the cgroup's charge, per sandbox (as idle_memory measures it). Not the kernel's
+    own objects for it (namespaces, mounts, cgroups, page tables): see the MemAvailable drop beside it."""
+    pss = sum(pss_bytes(pid) for sid in sids for pid in {m._sandboxes[sid].init.launcher_pid, m._sandboxes[sid].init.init_pid})
     charged = sum(m._sandboxes[sid].cgroup.counters()["memory_bytes"] for sid in sids)
     k = max(1, len(sids))
     return {"sandboxes": len(sids), "process_pss_kib": round(pss / k / 1024, 1),
@@ -289,8 +370,13 @@ if __name__ == "__main__":
     ap.add_argument("--launch-concurrency", type=int, default=LAUNCH_CONCURRENCY)
     ap.add_argument("--fork-held", type=int, default=50, help="forked children (and idle sandboxes) held for memory")
     ap.add_argument("--chunk-tasks", type=int, default=12, help="built-in tasks for fork vs replay")
-    ap.add_argument("--only", choices=["all", "fork"], default="all", help="fork: just the snapshot/fork figures")
+    ap.add_argument("--bursts", type=int, default=4, help="scale: more 1000-create bursts after the others")
+    ap.add_argument("--only", choices=["all", "fork", "scale"], default="all",
+                    help="fork: just the snapshot/fork figures; scale: just issue #17's scaling figures")
     res = asyncio.run(main(ap.parse_args()))
+    if ap.parse_args().only == "scale":
+        print(json.dumps(res, indent=1))
+        raise SystemExit
     fk = res["fork"]
     fork_targets = {"fork_8_p50_ms<=30": fk["no_session"]["fork_8"]["p50_ms"] <= 30,
                     "fork_8_p99_ms<=100": fk["no_session"]["fork_8"]["p99_ms"] <= 100,

@@ -205,6 +205,13 @@ def remove_tree(dirs: list[Path], timeout: float = 5.0) -> None:
     """Kill every process in these cgroups (and below) and rmdir them, deepest first."""
     deadline = time.monotonic() + timeout
     for top in dirs:
+        try:  # the usual case, a sandbox's own cgroup after its init died: empty, no children
+            top.rmdir()
+            continue
+        except FileNotFoundError:
+            continue
+        except OSError:
+            pass
         try:
             subdirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]
         except FileNotFoundError:  # already gone (or removed concurrently by its owner)

@@ -212,36 +212,18 @@ class ImageStore:
         return removed
 
     def mounted_layers(self) -> set[str]:
-        """Layers under any live overlay mount on this host, whichever server made it.
+        """Layers that live sandboxes of any server of this home use, whichever server made them.
 
-        Each sandbox's overlay lives in its launcher's private mount namespace, so every namespace
-        is read once (through one of its processes). Its lowerdirs are links l0, l1, ... beside the
-        mount point (so the sandbox's own mountinfo shows no host path): they are read through
-        /proc/PID/root."""
-        prefix, seen, found = f"{self.layers_dir}/", set(), set()
-        for pid in filter(str.isdigit, os.listdir("/proc")):
+        Each manager lists the layers its sandboxes use in run/<instance>/layers before it mounts them
+        (a sandbox's overlay is in no process's mount table the host can read: the launcher that
+        mounted it is gone, and the sandbox shows only link names). A crashed manager's list stays
+        until its run dir is swept: that only keeps its layers longer."""
+        found: set[str] = set()
+        for f in (self.home / "run").glob("*/layers"):
             try:
-                ns = os.stat(f"/proc/{pid}/ns/mnt").st_ino
-                if ns in seen:
-                    continue
-                seen.add(ns)
-                with open(f"/proc/{pid}/mountinfo") as f:
-                    text = f.read()
-            except OSError:  # gone meanwhile
+                found.update(f.read_text().split())
+            except OSError:  # swept meanwhile
                 continue
-            for line in text.splitlines():
-                if " - overlay " in line:
-                    where = os.path.dirname(line.split(" ")[4])
-                    for opt in line.rsplit(" ", 1)[-1].split(","):
-                        if opt.startswith("lowerdir="):
-                            for p in opt[len("lowerdir="):].split(":"):
-                                if not p.startswith("/"):
-                                    try:
-                                        p = os.readlink(f"/proc/{pid}/root{where}/{p}")
-                                    except OSError:
-                                        continue
-                                if p.startswith(prefix):
-                                    found.add(p[len(prefix):].split("/", 1)[0])
         return found
 
     def layer_paths(self, image: Image) -> list[Path]:

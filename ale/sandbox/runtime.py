@@ -1,7 +1,8 @@
 """Low level: start one sandbox (ale-init) and talk its frame protocol from asyncio.
 
 No threads and no process spawns per sandbox: a zygote forks launchers, each sandbox's control
-socket is watched by the event loop, and the zygote's socket reports launcher deaths. The protocol is
+socket is watched by the event loop, and the zygote's socket reports sandbox deaths. Once a sandbox
+runs, its init is its only task on the host (the launcher exits; the zygote adopts the init). The protocol is
 documented at the top of native/ale-init.c.
 """
 
@@ -76,16 +77,19 @@ class Zygote:
 
     One per manager. The zygote is a small C process, so forking a launcher costs a fraction of what
     spawning a program from this (big) Python process does; it hands back each launcher's control
-    socket and pidfd over a SOCK_SEQPACKET socket (SCM_RIGHTS) and reports every launcher's exit.
+    socket and pidfd over a SOCK_SEQPACKET socket (SCM_RIGHTS), then the init's pidfd and an fd of the
+    sandbox's scratch dir when the launcher hands the init over, and reports every sandbox's end.
+    `dev` is an empty directory where the zygote mounts the device tmpfs all sandboxes' /dev bind
+    (in its own mount namespace: it goes with the zygote).
     """
 
-    def __init__(self, binary: Path):
-        self.binary = binary
+    def __init__(self, binary: Path, dev: Path):
+        self.binary, self.dev = binary, dev
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self._tag = 0
         self._pending: dict[int, tuple[asyncio.Future, InitProcess]] = {}
-        self._live: dict[int, InitProcess] = {}  # launcher pid -> sandbox
+        self._live: dict[int, InitProcess] = {}  # tag -> sandbox
 
     def start(self) -> None:
         """Start the zygote (from the event loop's thread: it dies with the thread that started it)."""
@@ -94,7 +98,8 @@ class Zygote:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         try:
-            self.proc = subprocess.Popen([str(self.binary), "--zygote"], stdin=theirs, stdout=subprocess.DEVNULL)
+            self.proc = subprocess.Popen([str(self.binary), "--zygote", str(self.dev)], stdin=theirs,
+                                         stdout=subprocess.DEVNULL)
         finally:
             theirs.close()
         ours.setblocking(False)
@@ -137,13 +142,26 @@ class Zygote:
                 return
             kind, tag, pid, value = struct.unpack("<IIii", msg)
             if kind == 2:
-                inst = self._live.pop(pid, None)
+                inst = self._live.pop(tag, None)
                 if inst is not None:
-                    inst._on_launcher_exit(value)
+                    inst._on_exit(value)
+                continue
+            if kind == 5:
+                inst = self._live.get(tag)
+                if inst is not None and not inst._launcher_gone.done():
+                    inst._launcher_gone.set_result(True)
+                continue
+            if kind == 4:
+                inst = self._live.get(tag)
+                if inst is not None and len(fds) == 2:
+                    inst._handoff(pid, *fds)
+                else:
+                    for fd in fds:
+                        os.close(fd)
                 continue
             fut, inst = self._pending.get(tag, (None, None))
             if kind == 1 and fut is not None and not fut.done():
-                self._live[pid] = inst
+                self._live[tag] = inst
                 inst._attach(pid, fds[0], fds[1] if len(fds) > 1 else -1)
                 fut.set_result(pid)
             else:
@@ -162,7 +180,7 @@ class Zygote:
             if not fut.done():
                 fut.set_exception(RuntimeError("the sandbox zygote died"))
         for inst in list(self._live.values()):
-            inst._on_launcher_exit(signal.SIGKILL)  # the launchers got SIGKILL (parent-death signal)
+            inst._on_exit(signal.SIGKILL)  # launchers and inits got SIGKILL (parent-death signal)
         self._live.clear()
 
     def close(self) -> None:
@@ -176,14 +194,18 @@ class Zygote:
 
 @dataclass
 class InitProcess:
-    """One running sandbox: the launcher (a child of the zygote), the init inside, the control socket."""
+    """One running sandbox: the init inside (a child of the zygote once its launcher exits), the control socket."""
 
     scratch: Path
     on_event: Callable[[dict], None]
-    launcher_pid: int = 0
+    launcher_pid: int = 0  # the zygote's child standing for this sandbox: the launcher, then the init itself
     init_pid: int = 0  # host pid of the sandbox's PID 1
     _ctrl: int = -1  # control socket (frames both ways)
-    _pidfd: int = -1  # the launcher's, for kill(): never signals a recycled pid
+    _pidfd: int = -1  # the launcher's, then the init's, for kill(): never signals a recycled pid
+    _scratch: int = -1  # O_PATH fd of the scratch tmpfs (the upper layer is in it), from the launcher
+    _handed: asyncio.Future | None = None  # set when the init's pidfd and the scratch fd are here
+    _launcher_gone: asyncio.Future | None = None  # set when the launcher has exited (after the hand-off)
+    _kill: bool = False  # kill() came before the hand-off: the init is killed as soon as it is ours
     _buf: bytearray = field(default_factory=bytearray)
     _procs: dict[int, Proc] = field(default_factory=dict)
     _next_id: int = 1
@@ -210,9 +232,15 @@ class InitProcess:
         loop = asyncio.get_running_loop()
         self = cls(scratch=scratch, on_event=on_event)
         self._ready, self._dead = loop.create_future(), loop.create_future()
+        self._handed, self._launcher_gone = loop.create_future(), loop.create_future()
         await zygote.launch(self, args, seccomp)
         try:
-            await asyncio.wait_for(asyncio.shield(self._ready), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._ready)
+                await asyncio.shield(self._handed)
+                # Its exit (tearing down its mount namespace) overlaps the init's setup; once it is
+                # gone, the sandbox is its init alone.
+                await asyncio.shield(self._launcher_gone)
         except BaseException:
             await self.kill()
             raise
@@ -332,19 +360,34 @@ class InitProcess:
         elif ftype == F_READY and not self._ready.done():
             self._ready.set_result(True)
 
-    def _on_launcher_exit(self, status: int) -> None:
+    def _handoff(self, init_pid: int, pidfd: int, scratch: int) -> None:
+        """The launcher is done: from now on the init is the zygote's child, and kill() signals it."""
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+        self.launcher_pid, self.init_pid, self._pidfd, self._scratch = init_pid, init_pid, pidfd, scratch
+        if self._kill:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        if not self._handed.done():
+            self._handed.set_result(True)
+
+    def _on_exit(self, status: int) -> None:
         if self._ctrl >= 0:
             self._on_readable()  # frames written just before death
             asyncio.get_running_loop().remove_reader(self._ctrl)
             os.close(self._ctrl)
             self._ctrl = -1
-        if self._pidfd >= 0:
-            os.close(self._pidfd)
-            self._pidfd = -1
+        for fd in (self._pidfd, self._scratch):
+            if fd >= 0:
+                os.close(fd)
+        self._pidfd = self._scratch = -1
         rc = decode_status(status)
         if not self._ready.done():
             self._ready.set_exception(RuntimeError(f"sandbox failed to start (exit {rc}): {self._error or 'no message'}"))
             self._ready.exception()  # mark retrieved
+        for fut in (self._handed, self._launcher_gone):
+            if not fut.done():
+                fut.set_exception(ProcessLookupError("sandbox stopped"))
+                fut.exception()
         for proc in self._procs.values():
             if not proc.started.done():
                 proc.started.set_exception(ProcessLookupError("sandbox stopped"))
@@ -366,17 +409,19 @@ class InitProcess:
     @property
     def root(self) -> Path:
         """The sandbox's root filesystem as the host reaches it (never follow links in it: see fs.py)."""
-        return Path(f"/proc/{self.launcher_pid}/root{self.scratch}/root")
+        return Path(f"/proc/{self.init_pid}/root")
 
     @property
     def upper(self) -> Path:
-        return Path(f"/proc/{self.launcher_pid}/root{self.scratch}/upper")
+        """The overlay's upper layer (the sandbox's changes), in the scratch tmpfs the launcher handed over."""
+        return Path(f"/proc/{os.getpid()}/fd/{self._scratch}/upper")
 
     async def kill(self) -> None:
         """Kill everything in the sandbox (PID 1 dying takes its whole pid namespace) and wait."""
         if self._dead.done():
             return
-        try:  # the init dies with its launcher (parent-death signal)
+        self._kill = True  # a launcher that hands its init over after this: the init is killed then
+        try:  # a launcher's init dies with it (it waits for its launcher before it runs)
             if self._pidfd >= 0:
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
             elif self.launcher_pid:

@@ -1,20 +1,24 @@
 /*
  * ale-init: zygote, launcher and PID 1 of ALE sandboxes.
  *
- * The Python runtime (ale/sandbox/runtime.py) starts `ale-init --zygote` once, as root, with a
- * SOCK_SEQPACKET socket on fd 0. For each sandbox the zygote forks a launcher (no exec: cheap) with a
- * fresh control socket on its stdin/stdout, and hands the runtime that socket. The launcher:
+ * The Python runtime (ale/sandbox/runtime.py) starts `ale-init --zygote DEVDIR` once, as root, with a
+ * SOCK_SEQPACKET socket on fd 0. The zygote mounts, in a mount namespace of its own, one read-only
+ * device tmpfs on DEVDIR that every sandbox's /dev binds. For each sandbox it forks a launcher (no
+ * exec: cheap) with a fresh control socket on its stdin/stdout, and hands the runtime that socket.
+ * The launcher:
  *   0. creates the sandbox's cgroups and writes their limits (as the runtime told it);
  *   1. (host namespaces) enters a private mount namespace, mounts a size-limited tmpfs on the
- *      scratch dir and an overlay (image layers read-only, upper layer in that tmpfs) on scratch/root;
+ *      scratch dir, an overlay (image layers read-only, upper layer in that tmpfs) on scratch/root,
+ *      and the shared /dev read-only on it;
  *   2. clones the sandbox init into new user, pid, mount, uts, ipc (and, unless --host-net, net)
  *      namespaces, maps uid/gid 0..65535 inside to uid-base.. outside, moves it into the cgroups;
- *   3. (init, inside) mounts /proc and a minimal /dev, pivots into the overlay, brings up loopback,
- *      drops every capability, sets no_new_privs, installs the seccomp filter (denied calls are
+ *   3. exits: the zygote (a subreaper) adopts the init and reports its death, so a live sandbox is
+ *      one task on the host (the runtime counts a launch done once the launcher is gone too);
+ *   4. (init, inside) mounts /proc, a devpts and a /dev/shm tmpfs, pivots into the overlay, brings
+ *      up loopback, drops every capability, sets no_new_privs, installs the seccomp filter (denied calls are
  *      answered EPERM by this init through a user-notification listener, and reported as events),
  *      then serves the control protocol: spawn processes (pipes or a pty), stream their output,
  *      forward stdin, signal process groups, reap, report exits.
- * The launcher stays as the init's parent and exits with it; the zygote reaps it and tells the runtime.
  *
  * Frames, both ways: u32 length (of what follows, little endian), u8 type, u32 id, payload.
  * Kept deliberately dumb: timeouts, output caps, sessions and policy live in Python.
@@ -38,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -113,6 +118,8 @@ static void die(const char *what) { fail("ale-init: %s: %s", what, strerror(errn
 
 /* ---------- launcher side ---------- */
 
+static const char *zygote_dev;  /* the shared device tmpfs (see make_dev) */
+
 struct opts {
     const char *scratch, *lower, *hostname, *workdir;
     long long disk;
@@ -166,31 +173,19 @@ static void mount_rootfs(const struct opts *o) {
     }
     snprintf(buf + off, sizeof buf - off, ",upperdir=upper,workdir=work");
     if (mount("ale-root", root, "overlay", 0, buf) < 0) die("mount overlay");
-    /* Device nodes of our own, on a tiny tmpfs: binding the host's /dev nodes showed the host's
-     * devtmpfs (and its size: the host's RAM) in the sandbox's mountinfo. */
-    char devs[1024];
-    snprintf(devs, sizeof devs, "%s/devs", o->scratch);
-    if (mkdir(devs, 0755) < 0 || mount("ale-devs", devs, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=4k,mode=0755") < 0)
-        die("mount device nodes");
-    static const struct { const char *name; unsigned maj, min; } nodes[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
-    for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
-        snprintf(buf, sizeof buf, "%s/%s", devs, nodes[i].name);
-        if (mknod(buf, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0 || chmod(buf, 0666) < 0) die(buf);
-    }
+    /* /dev: a read-only bind of the zygote's one device tmpfs, shared by every sandbox. A superblock
+     * per sandbox (a /dev tmpfs and its device nodes' tmpfs) made every memory cgroup on the host
+     * bigger (the kernel sizes each one's shrinker table by the number of superblocks there are) and
+     * every cgroup removal slower (it walks every superblock's LRU lists). Made here, as host root,
+     * the bind's read-only, nosuid and noexec flags are locked in the sandbox's namespaces. */
+    char dev[1100];
+    snprintf(dev, sizeof dev, "%s/dev", root);
+    if (mkdir(dev, 0755) == 0 && chown(dev, o->uid_base, o->uid_base) < 0) die("chown /dev");
+    if (mount(zygote_dev, dev, NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, dev, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0) die("bind /dev");
 }
 
 /* ---------- init side: namespace setup ---------- */
-
-static void bind_dev(const char *scratch, const char *root, const char *name) {
-    char dst[1024], src[1100];
-    snprintf(src, sizeof src, "%s/devs/%s", scratch, name);
-    snprintf(dst, sizeof dst, "%s/dev/%s", root, name);
-    int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-    if (fd < 0) die(dst);
-    close(fd);
-    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) die(src);
-}
 
 static void setup_inside(const struct opts *o) {
     char root[1024], p[1200];
@@ -213,25 +208,17 @@ static void setup_inside(const struct opts *o) {
         close(s);
     }
     /* Mounts inherited from the launcher are locked in our user namespace, and pivot_root refuses a
-     * locked new root: bind the overlay onto itself to get a mount of our own. */
-    if (mount(root, root, NULL, MS_BIND, NULL) < 0) die("bind root");
+     * locked new root: bind the overlay (with /dev on it) onto itself to get a mount of our own. */
+    if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind root");
     snprintf(p, sizeof p, "%s/proc", root); mkdir(p, 0555);
     if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount proc");
-    snprintf(p, sizeof p, "%s/dev", root); mkdir(p, 0755);
-    if (mount("ale-dev", p, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") < 0) die("mount dev");
-    const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
-    for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) bind_dev(o->scratch, root, devs[i]);
-    snprintf(p, sizeof p, "%s/dev/pts", root); mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/dev/pts", root);
     if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
         die("mount devpts");
-    snprintf(p, sizeof p, "%s/dev/shm", root); mkdir(p, 01777);
+    /* /dev/shm has room of its own: with / full, programs still have their shared memory (and a
+     * place to write) */
+    snprintf(p, sizeof p, "%s/dev/shm", root);
     if (mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777") < 0) die("mount shm");
-    const char *links[][2] = {{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
-                              {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
-    for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
-        snprintf(p, sizeof p, "%s/dev/%s", root, links[i][1]);
-        if (symlink(links[i][0], p) < 0) die("dev symlink");
-    }
     /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the image. */
     if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root");
     if (umount2(".", MNT_DETACH) < 0) die("detach old root");
@@ -709,14 +696,18 @@ static void make_cgroups(const struct opts *o) {
     }
 }
 
-/* Runs in a child of the zygote, with the control socket on fd 0 and 1. Stays the init's parent and
- * exits with it, so the zygote (and through it the runtime) learns of the sandbox's death. */
-static int launch(struct opts *o) {
+/* Runs in a child of the zygote, with the control socket on fd 0 and 1. Exits once the init runs:
+ * the zygote (a subreaper) adopts the init, so a live sandbox is one task on the host (pivot_root
+ * walks every task on the host, and each task has its page tables, stack and mount namespace). */
+static int launch(struct opts *o, uint32_t tag, int handoff) {
     setsid();  /* out of the runtime's process group: a Ctrl-C meant for it is not ours */
     prctl(PR_SET_PDEATHSIG, SIGKILL);  /* the sandbox never outlives the zygote (nor so the runtime) */
     if (getppid() == 1) _exit(125);
     make_cgroups(o);
     mount_rootfs(o);
+    /* The host reaches the upper layer through this fd once our mount namespace is gone. */
+    int scratch = open(o->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (scratch < 0) die("open scratch");
 
     int sync[2], pidpipe[2];
     if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(pidpipe, O_CLOEXEC) < 0) die("pipe");
@@ -724,9 +715,7 @@ static int launch(struct opts *o) {
     /* The user namespace is created by an intermediate process running as an unprivileged owner uid
      * of this sandbox's own (--owner-uid), so the namespace (and the per-user kernel counters its
      * processes are charged to: inotify instances and watches, user namespaces, ...) belong to that
-     * uid: never host root's, never another sandbox's. We stay the subreaper, so the init becomes our
-     * child once the intermediate exits. */
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
+     * uid: never host root's, never another sandbox's. When it exits, the init is the zygote's. */
     pid_t mid = fork();
     if (mid < 0) die("fork");
     if (mid == 0) {
@@ -735,11 +724,11 @@ static int launch(struct opts *o) {
         pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
         if (child < 0) die("clone");
         if (child == 0) {
-            close(sync[1]); close(pidpipe[0]); close(pidpipe[1]);
+            close(sync[1]); close(pidpipe[0]); close(pidpipe[1]); close(scratch); close(handoff);
             char c;
             if (read(sync[0], &c, 1) != 1) _exit(125);  /* launcher died before mapping us */
             close(sync[0]);
-            prctl(PR_SET_PDEATHSIG, SIGKILL);  /* our parent is the launcher now (the intermediate is gone) */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  /* our parent is the zygote now */
             setup_inside(o);
             drop_privileges(o->keep_caps, o->run_uid, o->run_gid);
             int listener = install_seccomp(o);
@@ -747,10 +736,20 @@ static int launch(struct opts *o) {
             serve(listener);
             _exit(0);
         }
+        /* Tell the zygote which sandbox its next orphan is, while the init is still our child (so the
+         * zygote cannot reap it before it knows): tag, launcher pid, init pid, and the scratch fd. */
+        int32_t msg[3] = {(int32_t)tag, (int32_t)getppid(), (int32_t)child};
+        struct iovec iov = {msg, sizeof msg};
+        union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &scratch, sizeof(int));
+        if (sendmsg(handoff, &mh, MSG_NOSIGNAL) != sizeof msg) { kill(child, SIGKILL); die("hand the init to the zygote"); }
         int32_t cp = child;
         _exit(write(pidpipe[1], &cp, 4) == 4 ? 0 : 125);
     }
-    close(pidpipe[1]);
+    close(pidpipe[1]); close(scratch); close(handoff);
     int mst;
     while (waitpid(mid, &mst, 0) < 0 && errno == EINTR) {}
     int32_t child32 = -1;
@@ -772,23 +771,30 @@ static int launch(struct opts *o) {
     int32_t cp = child;
     send_frame(F_PID, 0, &cp, 4);
     if (write(sync[1], "g", 1) != 1) die("release child");
-    close(sync[1]);
-    close(0); close(1);  /* only the init talks to the host from now on */
-    int st;
-    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return 0;  /* our exit closes sync[1]: the init goes on */
 }
 
-/* ---------- the zygote: forks launchers for the runtime ----------
+/* ---------- the zygote: forks launchers for the runtime, adopts their inits ----------
  *
- * Started once per runtime with a SOCK_SEQPACKET socket on fd 0. Forking this small process is far
- * cheaper than the runtime spawning a program (whose fork copies a big fd table and page tables).
+ * Started once per runtime with a SOCK_SEQPACKET socket on fd 0 and the path of an empty directory,
+ * where it mounts (in a mount namespace of its own) the device tmpfs every sandbox's /dev binds.
+ * Forking this small process is far cheaper than the runtime spawning a program (whose fork copies a
+ * big fd table and page tables). It is a subreaper: each init becomes its child when the launcher's
+ * intermediate exits, so it reaps every init and reports its death.
  * Request: u32 tag, u32 n, n bytes of NUL-terminated launcher options, then the seccomp program.
  * Replies (16 bytes: u32 kind, u32 tag, i32 pid, i32 value):
  *   kind 1 started: with SCM_RIGHTS [control socket, pidfd of the launcher]
- *   kind 2 exited: value = wait status of the launcher (its exit code is the init's)
+ *   kind 2 exited: value = wait status of the sandbox's init (or of its launcher, when it failed
+ *          before the init ran)
  *   kind 3 failed: value = errno of the failed fork/socketpair
+ *   kind 4 handed off: pid = the init's host pid; SCM_RIGHTS [pidfd of the init, scratch dir (O_PATH)]
+ *   kind 5 the launcher that handed its init over is gone (reaped)
  */
+#define HANDED (1u << 31)  /* in tag_of: a launcher whose init is handed over (tags stay below it) */
+/* pid (up to PID_MAX_LIMIT) -> the sandbox whose death it reports. Wiped on fork: launchers and
+ * inits never copy its page tables (each init's would grow with the pids the zygote has seen). */
+static uint32_t *tag_of;
+
 static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value, const int *fds, int nfds) {
     int32_t msg[4] = {(int32_t)kind, (int32_t)tag, pid, value};
     struct iovec iov = {msg, sizeof msg};
@@ -805,7 +811,7 @@ static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value
     }
 }
 
-static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd) {
+static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd, int handoff[2]) {
     uint32_t tag, len;
     if (n < 8) return;
     memcpy(&tag, req, 4); memcpy(&len, req + 4, 4);
@@ -819,13 +825,14 @@ static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd)
     if (pid == 0) {
         /* fd 0 was the zygote's socket: replaced by the control channel, as is fd 1 */
         if (dup2(ctrl[1], 0) < 0 || dup2(ctrl[1], 1) < 0) _exit(125);
-        close(ctrl[0]); close(ctrl[1]); close(sfd);
+        close(ctrl[0]); close(ctrl[1]); close(sfd); close(handoff[0]);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         struct opts o;
         parse_opts(argc, argv, &o);
         o.seccomp = req + 8 + len; o.seccomp_len = n - 8 - len;
-        _exit(launch(&o));
+        _exit(launch(&o, tag, handoff[1]));
     }
+    tag_of[pid] = tag;
     close(ctrl[1]);
     int fds[2] = {ctrl[0], (int)syscall(SYS_pidfd_open, pid, 0)};
     zygote_reply(1, tag, pid, 0, fds, fds[1] >= 0 ? 2 : 1);
@@ -833,34 +840,112 @@ static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd)
     if (fds[1] >= 0) close(fds[1]);
 }
 
-static int zygote(void) {
+/* Hand-offs from intermediates: from now on the init's death is the sandbox's, not the launcher's. */
+static void zygote_adopt(int handoff) {
+    for (;;) {
+        int32_t msg[3];
+        struct iovec iov = {msg, sizeof msg};
+        union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+        ssize_t r = recvmsg(handoff, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return;
+        int scratch = -1;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(&scratch, CMSG_DATA(c), sizeof(int));
+        pid_t launcher = msg[1], init = msg[2];
+        if (r != sizeof msg || scratch < 0 || launcher <= 0 || launcher >= (1 << 22) || init <= 0 || init >= (1 << 22) ||
+            tag_of[launcher] != (uint32_t)msg[0] || (tag_of[launcher] & HANDED)) {
+            if (scratch >= 0) close(scratch);
+            continue;
+        }
+        tag_of[init] = tag_of[launcher];
+        tag_of[launcher] |= HANDED;  /* its exit only says it is gone: the init's says how the sandbox ended */
+        /* Not reaped before we reap it (it is our child or our future child): the pid is the init's. */
+        int fds[2] = {(int)syscall(SYS_pidfd_open, init, 0), scratch};
+        if (fds[0] >= 0) zygote_reply(4, tag_of[init], init, 0, fds, 2);
+        else kill(init, SIGKILL);  /* cannot happen; never leave a sandbox the runtime cannot stop */
+        if (fds[0] >= 0) close(fds[0]);
+        close(scratch);
+    }
+}
+
+/* The device tmpfs behind every sandbox's /dev, in the zygote's own mount namespace (launchers
+ * inherit it; it goes with the zygote): the nodes a sandbox may use, read-only. */
+static void make_dev(const char *dir) {
+    char p[1200];
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("zygote mount namespace");
+    if (mount("ale-dev", dir, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=4k,nr_inodes=64,mode=0755") < 0) die("mount dev");
+    static const struct { const char *name; unsigned maj, min; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, nodes[i].name);
+        if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0 || chmod(p, 0666) < 0) die(p);
+    }
+    const char *links[][2] = {{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+                              {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, links[i][1]);
+        if (symlink(links[i][0], p) < 0) die("dev symlink");
+    }
+    snprintf(p, sizeof p, "%s/pts", dir);  /* mount points: each sandbox's devpts and its shm */
+    if (mkdir(p, 0755) < 0) die("mkdir dev/pts");
+    snprintf(p, sizeof p, "%s/shm", dir);
+    if (mkdir(p, 01777) < 0 || chmod(p, 01777) < 0) die("mkdir dev/shm");
+    if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "size=4k,nr_inodes=64,mode=0755") < 0)
+        die("read-only dev");
+    zygote_dev = dir;
+}
+
+static int zygote(const char *dev) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  /* dies with the runtime's thread that started it */
     if (getppid() == 1) return 0;
+    make_dev(dev);
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) die("subreaper");
+    tag_of = mmap(NULL, sizeof *tag_of << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (tag_of == MAP_FAILED || madvise(tag_of, sizeof *tag_of << 22, MADV_WIPEONFORK) < 0) die("pid table");
     signal(SIGPIPE, SIG_IGN);
+    int handoff[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) < 0) die("handoff socket");
     sigset_t mask, old; sigemptyset(&mask); sigaddset(&mask, SIGCHLD);
     sigprocmask(SIG_BLOCK, &mask, &old);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) die("signalfd");
     static char req[1 << 18];
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-        if (poll(pfd, 2, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = handoff[0], .events = POLLIN}};
+        if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        zygote_adopt(handoff[0]);
         if (pfd[1].revents) {  /* reap before launching: pid reuse can never confuse the runtime */
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {}
             int st; pid_t pid;
-            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) zygote_reply(2, 0, pid, st, NULL, 0);
+            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+                /* An intermediate queues its hand-off before it exits, so before its launcher exits and
+                 * before the init can be ours to reap: read it before deciding whose death this is. */
+                zygote_adopt(handoff[0]);
+                uint32_t tag = pid < (1 << 22) ? tag_of[pid] : 0;
+                if (tag) { tag_of[pid] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, pid, st, NULL, 0); }
+            }
         }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = recv(0, req, sizeof req, MSG_DONTWAIT);
-            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return 0;  /* runtime gone: launchers die */
-            if (r > 0) zygote_launch(req, (size_t)r, &old, sfd);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return 0;  /* runtime gone: sandboxes die */
+            if (r > 0) zygote_launch(req, (size_t)r, &old, sfd, handoff);
         }
     }
 }
 
 int main(int argc, char **argv) {
-    if (argc == 2 && !strcmp(argv[1], "--zygote")) return zygote();
-    fprintf(stderr, "usage: ale-init --zygote  (started by ale/sandbox/runtime.py with a SOCK_SEQPACKET socket on fd 0)\n");
+    if (argc == 3 && !strcmp(argv[1], "--zygote")) {
+        char *dev = strdup(argv[2]);
+        /* Every launcher and init is a fork of ours and shows our command line (in the sandbox: as
+         * /proc/1/cmdline): no host path in it. */
+        char *end = argv[2] + strlen(argv[2]);
+        memset(argv[0], 0, (size_t)(end - argv[0]));
+        snprintf(argv[0], (size_t)(end - argv[0]), "ale-init");
+        return dev ? zygote(dev) : 1;
+    }
+    fprintf(stderr, "usage: ale-init --zygote DEVDIR  (started by ale/sandbox/runtime.py with a SOCK_SEQPACKET socket on fd 0)\n");
     return 2;
 }
