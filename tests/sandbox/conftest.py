@@ -1,3 +1,4 @@
+import asyncio
 import os
 
 import pytest
@@ -21,3 +22,16 @@ def sb(client):
     box = client.create(SandboxSpec(memory="256m", pids=128, disk="64m"))
     yield box
     box.delete()
+
+
+@pytest.fixture(scope="module")
+def manager():
+    """A SandboxManager on its own event loop, for tests that drive the manager directly: (manager, run)."""
+    from ale.sandbox.manager import SandboxManager
+
+    m = SandboxManager()
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(m.start())
+    yield m, loop.run_until_complete
+    loop.run_until_complete(m.close())
+    loop.close()

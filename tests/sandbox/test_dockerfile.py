@@ -2,7 +2,6 @@
 ADD of local archives, SHELL, heredocs, ENV forms, CMD/ENTRYPOINT recorded; and every Dockerfile of the
 Terminal-Bench dev set parses (when ../shared/tb2-dev is there)."""
 
-import asyncio
 import io
 import tarfile
 from pathlib import Path
@@ -11,21 +10,10 @@ import pytest
 
 from ale.sandbox import SandboxError, SandboxSpec
 from ale.sandbox.images import expand, parse_dockerfile
-from ale.sandbox.manager import SandboxManager
 
 TB2_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "tb2-dev"
 if not TB2_DEV.exists():
     TB2_DEV = Path("/work/shared/tb2-dev")
-
-
-@pytest.fixture(scope="module")
-def manager():
-    m = SandboxManager()
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(m.start())
-    yield m, loop.run_until_complete
-    loop.run_until_complete(m.close())
-    loop.close()
 
 
 def test_expand_follows_docker_word_rules():

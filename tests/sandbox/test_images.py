@@ -1,6 +1,5 @@
 """Images: Dockerfile-subset builds with layer caching, rootfs tarball import, list and remove."""
 
-import asyncio
 import io
 import subprocess
 import tarfile
@@ -9,17 +8,6 @@ from pathlib import Path
 import pytest
 
 from ale.sandbox import SandboxError, SandboxSpec
-from ale.sandbox.manager import SandboxManager
-
-
-@pytest.fixture(scope="module")
-def manager():
-    m = SandboxManager()
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(m.start())
-    yield m, loop.run_until_complete
-    loop.run_until_complete(m.close())
-    loop.close()
 
 
 def _run_in(manager, image: str, cmd: str) -> str:

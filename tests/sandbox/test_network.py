@@ -3,7 +3,6 @@ services; `allowlist` reaches only the allowed address; `none` reaches nothing. 
 server in a network namespace this test makes, behind a veth pair on a benchmarking range
 (198.18.0.0/15, RFC 2544): nothing is ever sent to an outside address."""
 
-import asyncio
 import os
 import secrets
 import shutil
@@ -14,23 +13,12 @@ import threading
 import pytest
 
 from ale.sandbox import NetworkPolicy, SandboxError, SandboxSpec
-from ale.sandbox.manager import SandboxManager
 from ale.sandbox.spec import harbor_network
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("slirp4netns", "nft", "ip")),
                                 reason="needs slirp4netns, nftables and iproute2 (apt)")
 
 NET = "198.18.{}.{}"
-
-
-@pytest.fixture(scope="module")
-def manager():
-    m = SandboxManager()
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(m.start())
-    yield m, loop.run_until_complete
-    loop.run_until_complete(m.close())
-    loop.close()
 
 
 @pytest.fixture(scope="module")

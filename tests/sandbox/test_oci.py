@@ -3,7 +3,6 @@ server) on 127.0.0.1, an image made by umoci (two layers: a whiteout and an opaq
 second), pushed by skopeo, pulled and run by ALE; `docker save`-style archives imported; task images
 rebuilt when the base's digest changes. Nothing leaves loopback."""
 
-import asyncio
 import json
 import secrets
 import shutil
@@ -16,20 +15,9 @@ import pytest
 
 from ale.sandbox import NotFound, SandboxError, SandboxSpec
 from ale.sandbox import oci
-from ale.sandbox.manager import SandboxManager
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("skopeo", "umoci", "docker-registry")),
                                 reason="needs skopeo, umoci and docker-registry (apt)")
-
-
-@pytest.fixture(scope="module")
-def manager():
-    m = SandboxManager()
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(m.start())
-    yield m, loop.run_until_complete
-    loop.run_until_complete(m.close())
-    loop.close()
 
 
 @pytest.fixture(scope="module")
