@@ -7,7 +7,8 @@ import time
 
 from ale.bench.task import take_offline
 from ale.sandbox import TASK_CAPABILITIES, SandboxSpec
-from tests.sandbox.test_network import internet, manager, pytestmark  # noqa: F401 (fixtures, skip marks)
+from tests.sandbox.conftest import manager  # noqa: F401 (fixture)
+from tests.sandbox.test_network import internet, pytestmark  # noqa: F401 (fixture, skip marks)
 
 
 def test_take_offline_cuts_an_egress_sandbox(manager, internet):  # noqa: F811
