@@ -35,3 +35,15 @@ def manager():
     yield m, loop.run_until_complete
     loop.run_until_complete(m.close())
     loop.close()
+
+
+def run_in(manager, image: str, cmd: str) -> str:
+    """stdout of `bash -c cmd` in a fresh sandbox of `image` (the manager fixture's), which must exit 0."""
+    m, run = manager
+    info = run(m.create(SandboxSpec(image=image)))
+    try:
+        r = run(m.execute(info.id, ["bash", "-c", cmd]))
+        assert r.exit_code == 0, r
+        return r.stdout
+    finally:
+        run(m.delete(info.id))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ale.sandbox import SandboxError, SandboxSpec
+from ale.sandbox import SandboxError
 from ale.sandbox.images import expand, parse_dockerfile
+from tests.sandbox.conftest import run_in
 
 TB2_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "tb2-dev"
 if not TB2_DEV.exists():
@@ -39,16 +40,6 @@ def test_every_tb2_dev_dockerfile_parses():
     for f in files:
         ops = {i.op for i in parse_dockerfile(f.read_text(), str(f))}
         assert ops <= {"FROM", "RUN", "COPY", "WORKDIR"}, (f, ops)
-
-
-def _run_in(m, run, image: str, cmd: str) -> str:
-    info = run(m.create(SandboxSpec(image=image)))
-    try:
-        r = run(m.execute(info.id, ["bash", "-c", cmd]))
-        assert r.exit_code == 0, r
-        return r.stdout
-    finally:
-        run(m.delete(info.id))
 
 
 def test_multistage_args_add_shell_heredocs(manager, tmp_path):
@@ -98,7 +89,7 @@ def test_multistage_args_add_shell_heredocs(manager, tmp_path):
         assert "GREETING" not in img.config.env  # ARGs are build-time only
         assert img.entrypoint == ["/usr/local/bin/tool"] and img.cmd == ["/bin/bash", "-c", "tool --verbose"]
         assert img.shell == ["/bin/bash", "-c"]
-        out = _run_in(m, run, name, "pwd; tool; cat copied/f.txt /opt/pkg/one.txt /opt/pkg/sub/two.txt plain.txt "
+        out = run_in(manager, name, "pwd; tool; cat copied/f.txt /opt/pkg/one.txt /opt/pkg/sub/two.txt plain.txt "
                                     "shell.txt heredoc.txt /etc/motd; stat -c %a secret.txt; test -e /out || echo no-out")
         assert out.splitlines() == ["/srv/app/sub", "tool says hi 42", "in-dir", "one", "two", "plain", "bash",
                                     "from heredoc", "welcome $NAME", "700", "no-out"]
@@ -139,7 +130,7 @@ def test_dockerignore(manager, tmp_path):
     name = f"test-ignore-{tmp_path.name}".lower()
     try:
         first = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path, rebuild_changed=True, log=lambda s: None))
-        out = _run_in(m, run, name, "cd /app && find . -type f | sort")
+        out = run_in(manager, name, "cd /app && find . -type f | sort")
         assert out.split() == ["./.dockerignore", "./Dockerfile", "./a.txt", "./keep.log", "./sub/b.txt"]
         (tmp_path / "x.log").write_text("changed")  # excluded: no rebuild
         again = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path, rebuild_changed=True, log=lambda s: None))

@@ -8,17 +8,7 @@ from pathlib import Path
 import pytest
 
 from ale.sandbox import SandboxError, SandboxSpec
-
-
-def _run_in(manager, image: str, cmd: str) -> str:
-    m, run = manager
-    info = run(m.create(SandboxSpec(image=image)))
-    try:
-        r = run(m.execute(info.id, ["bash", "-c", cmd]))
-        assert r.exit_code == 0, r
-        return r.stdout
-    finally:
-        run(m.delete(info.id))
+from tests.sandbox.conftest import run_in
 
 
 def test_dockerfile_subset_build_and_cache(manager, tmp_path):
@@ -35,7 +25,7 @@ def test_dockerfile_subset_build_and_cache(manager, tmp_path):
     img = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path, log=logs.append))
     try:
         assert img.config.workdir == "/app" and img.config.env["GREETING"] == "hello"
-        out = _run_in(manager, name, "pwd; python3 main.py; cat note.txt built.txt json.txt; "
+        out = run_in(manager, name, "pwd; python3 main.py; cat note.txt built.txt json.txt; "
                                      "test -e /etc/debian_version; echo $?; echo $OTHER")
         assert out == "/app\nfrom app\nnote\nhello from /app\njson-form\n1\nx\n"
         logs.clear()
@@ -151,7 +141,7 @@ def test_user_directive(manager, tmp_path):
     img = run(m.build_image(name, tmp_path / "Dockerfile", tmp_path))
     try:
         assert img.config.user == "1234:1234"
-        out = _run_in(manager, name, "id -u; cat who.txt; stat -c %U who.txt; pwd; touch /etc/x 2>/dev/null || echo ro; "
+        out = run_in(manager, name, "id -u; cat who.txt; stat -c %U who.txt; pwd; touch /etc/x 2>/dev/null || echo ro; "
                                      "stat -c %U:%G data data/a.txt plain.txt; test -e /.ale-chown || echo no-list")
         assert out.split() == ["1234", "app", "app", "/home/app", "ro", "app:app", "app:app", "root:root", "no-list"]
         info = run(m.create(SandboxSpec(image=name, user="root")))  # a spec can override the image's user
