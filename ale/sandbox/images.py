@@ -415,7 +415,7 @@ def read_from_layers(store: ImageStore, layer_ids: list[str], path: str) -> str 
     return None
 
 
-def copy_upper(upper: Path, dest: Path, *, keep_setid: bool = False) -> None:
+def copy_upper(upper: Path, dest: Path, *, keep_setid: bool = False, large_pages: bool = False) -> None:
     """Copy a sandbox's upper dir (whiteouts, opaque-dir xattrs, owners, modes, times, hard links and
     holes included) into the existing empty dir `dest`; SandboxError on failure (dest is left partial).
 
@@ -424,13 +424,15 @@ def copy_upper(upper: Path, dest: Path, *, keep_setid: bool = False) -> None:
     symlink, and nothing outside the upper dir is ever opened. Holes stay holes and hard links stay
     links, so the copy takes no more host disk than the sandbox's own (size-limited) tmpfs did: a
     sparse 1 TB file or thousands of links to one big file cost what they cost in the sandbox.
-    Setuid/setgid bits are dropped unless `keep_setid` (snapshots keep the sandbox's exact state)."""
+    Setuid/setgid bits are dropped unless `keep_setid` (snapshots keep the sandbox's exact state).
+    `large_pages`: dest allocates large pages (the snapshot tmpfs), where a page of data in a hole
+    could take a 2 MB page: a sparse file whose copy takes more than the original fails the copy."""
     try:
         src = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             dst = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
-                _copy_dir(src, dst, _CopyState(dst, keep_setid), "")
+                _copy_dir(src, dst, _CopyState(dst, keep_setid, large_pages), "")
                 _copy_meta(src, dst, os.fstat(src), keep_setid)
             finally:
                 os.close(dst)
@@ -446,6 +448,7 @@ def copy_upper(upper: Path, dest: Path, *, keep_setid: bool = False) -> None:
 class _CopyState:
     root: int  # the destination's root dir fd (hard links are made relative to it)
     keep_setid: bool
+    large_pages: bool
     links: dict[tuple[int, int], str] = field(default_factory=dict)  # (dev, ino) -> path of its first copy
 
 
@@ -462,84 +465,107 @@ def _copy_meta(src_fd: int, dst_fd: int, st: os.stat_result, keep_setid: bool = 
     os.utime(dst_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _copy_data(src: int, dst: int, size: int) -> None:
-    """The data extents of src (up to size) into dst, in the kernel (sendfile); holes stay holes."""
-    pos = 0
-    while pos < size:
-        try:
-            start = os.lseek(src, pos, os.SEEK_DATA)
-        except OSError:  # ENXIO: only a hole is left
-            break
-        end = min(os.lseek(src, start, os.SEEK_HOLE), size)
-        os.lseek(dst, start, os.SEEK_SET)
-        while start < end:
-            n = os.sendfile(dst, src, start, end - start)
-            if n == 0:  # shrunk while we copy
+def _copy_data(src: int, dst: int, st: os.stat_result, large_pages: bool = False) -> None:
+    """The data extents of src (up to its stat'd size) into dst, in the kernel (sendfile); holes stay holes.
+    With `large_pages`, a sparse file that takes more blocks in dst than in src raises SandboxError (checked
+    after each extent, so at most one large page too many is ever allocated)."""
+    size = st.st_size
+    if st.st_blocks * 512 >= size:  # no room for a hole: one copy, no extent map (3 syscalls a file fewer)
+        pos = _send(dst, src, 0, size)
+    else:
+        pos = 0
+        while pos < size:
+            try:
+                start = os.lseek(src, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole is left
                 break
-            start += n
-        pos = end
-    os.ftruncate(dst, size)
+            end = min(os.lseek(src, start, os.SEEK_HOLE), size)
+            os.lseek(dst, start, os.SEEK_SET)
+            _send(dst, src, start, end)
+            pos = end
+            if large_pages and os.fstat(dst).st_blocks > st.st_blocks:
+                raise SandboxError("a sparse file would take more memory in the copy than in the sandbox")
+    if pos != size:  # a hole at the end, or the file shrank while we copied
+        os.ftruncate(dst, size)
+
+
+def _send(dst: int, src: int, start: int, end: int) -> int:
+    """src[start:end] to dst's position; returns where it stopped (sooner if src shrank meanwhile)."""
+    while start < end:
+        n = os.sendfile(dst, src, start, end - start)
+        if n == 0:
+            break
+        start += n
+    return start
+
+
+_OPEN = {stat.S_IFDIR: os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+         stat.S_IFREG: os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC}
 
 
 def _copy_dir(src: int, dst: int, state: _CopyState, rel: str) -> None:
     """Copy the entries of directory fd `src` into directory fd `dst` (`rel` below the copy's root), by
     fd, following nothing."""
-    for name in os.listdir(src):
-        try:
-            st = os.stat(name, dir_fd=src, follow_symlinks=False)
-        except FileNotFoundError:
-            continue  # removed while we walk
-        mode = st.st_mode
-        if stat.S_ISLNK(mode):
-            os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
-            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
-            os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst, follow_symlinks=False)
-            continue
-        if stat.S_ISCHR(mode) and st.st_rdev == 0:  # an overlay whiteout
-            os.mknod(name, mode, 0, dir_fd=dst)
-            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
-            continue
-        if stat.S_ISFIFO(mode):
-            os.mkfifo(name, stat.S_IMODE(mode), dir_fd=dst)
-            os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
-            continue
-        if stat.S_ISDIR(mode):
-            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-        elif stat.S_ISREG(mode):
-            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        else:
-            continue  # sockets and device nodes are not image content
-        try:
-            sfd = os.open(name, flags, dir_fd=src)
-        except (FileNotFoundError, NotADirectoryError, OSError):
-            continue  # changed type under us (e.g. swapped for a symlink): skip, never follow
-        try:
-            sst = os.fstat(sfd)
-            if stat.S_IFMT(sst.st_mode) != stat.S_IFMT(mode):
+    with os.scandir(src) as entries:
+        for entry in entries:
+            name = entry.name
+            # The type from the directory entry: directories and files are opened and fstat'ed (no
+            # stat by name first); anything else is stat'ed by name, never followed.
+            kind = stat.S_IFDIR if entry.is_dir(follow_symlinks=False) else \
+                stat.S_IFREG if entry.is_file(follow_symlinks=False) else 0
+            if not kind:
+                _copy_special(src, dst, name)
                 continue
-            if stat.S_ISDIR(mode):
-                os.mkdir(name, 0o700, dir_fd=dst)
-                dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst)
+            try:
+                sfd = os.open(name, _OPEN[kind], dir_fd=src)
+            except OSError:
+                continue  # gone or changed type under us (e.g. swapped for a symlink): skip, never follow
+            try:
+                sst = os.fstat(sfd)
+                if stat.S_IFMT(sst.st_mode) != kind:
+                    continue
+                if kind == stat.S_IFDIR:
+                    os.mkdir(name, 0o700, dir_fd=dst)
+                    dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst)
+                    try:
+                        _copy_dir(sfd, dfd, state, f"{rel}{name}/")
+                        _copy_meta(sfd, dfd, sst, state.keep_setid)
+                    finally:
+                        os.close(dfd)
+                    continue
+                key = (sst.st_dev, sst.st_ino)
+                if sst.st_nlink > 1 and key in state.links:  # every directory on that path is one we made
+                    os.link(state.links[key], name, src_dir_fd=state.root, dst_dir_fd=dst, follow_symlinks=False)
+                    continue
+                dfd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dst)
                 try:
-                    _copy_dir(sfd, dfd, state, f"{rel}{name}/")
+                    _copy_data(sfd, dfd, sst, state.large_pages)
                     _copy_meta(sfd, dfd, sst, state.keep_setid)
                 finally:
                     os.close(dfd)
-                continue
-            key = (sst.st_dev, sst.st_ino)
-            if sst.st_nlink > 1 and key in state.links:  # every directory on that path is one we made
-                os.link(state.links[key], name, src_dir_fd=state.root, dst_dir_fd=dst, follow_symlinks=False)
-                continue
-            dfd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dst)
-            try:
-                _copy_data(sfd, dfd, sst.st_size)
-                _copy_meta(sfd, dfd, sst, state.keep_setid)
+                if sst.st_nlink > 1:
+                    state.links[key] = f"{rel}{name}"
             finally:
-                os.close(dfd)
-            if sst.st_nlink > 1:
-                state.links[key] = f"{rel}{name}"
-        finally:
-            os.close(sfd)
+                os.close(sfd)
+
+
+def _copy_special(src: int, dst: int, name: str) -> None:
+    """A symlink, whiteout or FIFO (sockets and device nodes are not image content)."""
+    try:
+        st = os.stat(name, dir_fd=src, follow_symlinks=False)
+    except FileNotFoundError:
+        return  # removed while we walk
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+        os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst, follow_symlinks=False)
+    elif stat.S_ISCHR(mode) and st.st_rdev == 0:  # an overlay whiteout
+        os.mknod(name, mode, 0, dir_fd=dst)
+    elif stat.S_ISFIFO(mode):
+        os.mkfifo(name, stat.S_IMODE(mode), dir_fd=dst)
+    else:
+        return
+    os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
 
 
 def _member_path(name: str) -> PurePosixPath:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cgroups, images, network, seccomp
-from .fs import SandboxFS
+from .fs import SandboxFS, _libc
 from .runtime import OWNER_BASE, OWNER_SLOTS, UID_BASE, InitProcess, Zygote, init_binary
 from .session import BashSession, OutputCapture, Terminal
 from .spec import (CAPABILITIES, Conflict, parse_user, ExecResult, FileEntry, GuardAction, NetworkPolicy, NotFound, OverCapacity, SandboxError, SandboxInfo,
@@ -36,7 +36,9 @@ MAX_SPILL = 256 << 20
 MAX_EVENTS = 10_000  # kept in memory per sandbox (the init already rate-limits what it reports)
 LAUNCH_CONCURRENCY = 16  # launches in flight: at 8 a 1000-create burst left ~20% of 2 cores idle on kernel locks
 FDS_PER_SANDBOX = 3  # the runtime's: control socket, the init's pidfd, the scratch dir (+ sessions' while they run)
-MAX_SNAPSHOTS = 64  # per sandbox: each may take up to its `disk` bytes of host disk
+MAX_SNAPSHOTS = 64  # per sandbox: each may take up to its `disk` bytes of host memory or disk
+MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
+SNAPSHOT_MEMORY_SHARE = 8  # the in-memory snapshot store holds up to 1/8 of the host's RAM by default
 
 # The guard's default policy: what to do on each kind of event.
 DEFAULT_POLICY: dict[str, str] = {
@@ -113,7 +115,8 @@ class Sandbox:
 
 class SandboxManager:
     def __init__(self, home: Path | None = None, *, max_sandboxes: int = 4096, launch_concurrency: int = LAUNCH_CONCURRENCY,
-                 guard: GuardConfig | None = None, node: str | None = None, output_cap: int = 1 << 20):
+                 guard: GuardConfig | None = None, node: str | None = None, output_cap: int = 1 << 20,
+                 snapshot_memory: int | None = None):
         self.home = Path(home or DEFAULT_HOME).absolute()  # paths reach the launcher and /proc/PID/root
         self.home.mkdir(parents=True, exist_ok=True)
         self.images = images.ImageStore(self.home)
@@ -135,7 +138,15 @@ class SandboxManager:
         self._doomed: list[cgroups.Cgroup] = []  # cgroups of deleted sandboxes, removed together
         self._doomed_done: asyncio.Future | None = None  # resolves when they are
         self._layer_refs: collections.Counter[str] = collections.Counter()  # image layers of self._sandboxes
-        self.snapshot_dir = self.run_dir / "snapshots"  # root-only (0700); swept with the run dir
+        # Snapshots go to a tmpfs of `snapshot_memory` bytes (default 1/8 of RAM; 0: none) mounted here:
+        # copying 10 MB into it takes a third of the time ext4 took (file creation there cost 20-60 us
+        # a file, and huge pages make the data copy 2.5x faster). Those that do not fit go to disk.
+        # Both root-only (0700) and swept with the run dir.
+        self.snapshot_dir = self.run_dir / "snapshots"
+        self.snapshot_disk_dir = self.run_dir / "snapshots-disk"
+        self.snapshot_memory = (os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // SNAPSHOT_MEMORY_SHARE
+                                if snapshot_memory is None else snapshot_memory)
+        self._snapshot_tmpfs = False  # whether snapshot_dir is that tmpfs
         self._launch = asyncio.Semaphore(launch_concurrency)
         self._tasks: list[asyncio.Task] = []
         self._followups: set[asyncio.Task] = set()
@@ -173,6 +184,7 @@ class SandboxManager:
             self._zygote.close()
             self._zygote = None
         if self._lock_fd is not None:
+            _unmount(self.snapshot_dir)
             shutil.rmtree(self.run_dir, ignore_errors=True)
             await asyncio.to_thread(self._remove_cgroup_dirs, self.instance)
             os.close(self._lock_fd)
@@ -201,6 +213,9 @@ class SandboxManager:
             self.scratch.mkdir()
             (self.run_dir / "dev").mkdir()  # the zygote mounts the sandboxes' shared /dev here (in its namespace)
             self.snapshot_dir.mkdir(mode=0o700)
+            self.snapshot_disk_dir.mkdir(mode=0o700)
+            # Before the zygote starts: it and the launchers see the host's mounts as they were then.
+            self._snapshot_tmpfs = self.snapshot_memory > 0 and _mount_snapshot_store(self.snapshot_dir, self.snapshot_memory)
             cgroups.prepare(self._cg_bases, self.instance)
 
     def sweep(self) -> list[str]:
@@ -237,6 +252,7 @@ class SandboxManager:
                         os.close(fd)
                 if d.name.startswith(f"{self.home_tag}-"):
                     self._remove_cgroup_dirs(d.name)
+                _unmount(d / "snapshots")  # its snapshot tmpfs (the memory goes with the last user of it)
                 images.remove_dir(d)  # any depth (a snapshot copies a sandbox's tree)
                 swept.append(d.name)
         for base in self._cg_bases.values():  # cgroups whose run dir is already gone: only if empty
@@ -486,7 +502,7 @@ class SandboxManager:
         async with sb.lifecycle:
             sb = self._running(sid)
             # A fork's snapshot layers are not image layers: each becomes one (a copy) under the upper's.
-            uppers = [sb.init.upper, *(p for p in self._layers(sb) if p.parent == self.snapshot_dir)]
+            uppers = [sb.init.upper, *(p for p in self._layers(sb) if p.parent in (self.snapshot_dir, self.snapshot_disk_dir))]
             layer_ids = []
             for upper in uppers:
                 layer_ids.append(await asyncio.to_thread(self.images.commit_upper, upper, "c" + secrets.token_hex(8)))
@@ -509,13 +525,7 @@ class SandboxManager:
             sb = self._running(sid)
             sessions = {ssid: await sess.dump_state() for ssid, sess in list(sb.sessions.items()) if not sess.closed}
             snap_id = secrets.token_hex(6)
-            path = self.snapshot_dir / snap_id
-            path.mkdir(mode=0o700)
-            try:
-                await asyncio.to_thread(images.copy_upper, sb.init.upper, path, keep_setid=True)
-            except SandboxError as e:
-                await asyncio.to_thread(images.remove_dir, path)
-                raise SandboxError(f"snapshot failed: {e.message}") from None
+            path = await asyncio.to_thread(self._save_upper, sb.init.upper, snap_id)
             snap = Snapshot(id=snap_id, owner=sid, path=path, layers=[path, *self._layers(sb)], sessions=sessions,
                             base=sb.base, created_at=time.time())
             if sb.base is not None:
@@ -524,6 +534,26 @@ class SandboxManager:
             sb.snapshots.add(snap_id)
             self._event(sb, {"kind": "snapshot", "snapshot": snap_id, "sessions": sorted(sessions)})
             return snap_id
+
+    def _save_upper(self, upper: Path, snap_id: str) -> Path:
+        """Copy a sandbox's upper layer into the tmpfs store when it has room for it, else (or when the
+        copy fails there, e.g. others filled it meanwhile) to disk. Returns the copy's path."""
+        stores = [self.snapshot_disk_dir]
+        if self._snapshot_tmpfs:
+            have, need = os.statvfs(self.snapshot_dir), os.statvfs(upper)  # the upper's tmpfs holds little else
+            if ((need.f_blocks - need.f_bfree) * need.f_frsize <= have.f_bavail * have.f_frsize
+                    and need.f_files - need.f_ffree <= have.f_favail):
+                stores.insert(0, self.snapshot_dir)
+        for store in stores:
+            path = store / snap_id
+            try:
+                path.mkdir(mode=0o700)
+                images.copy_upper(upper, path, keep_setid=True, large_pages=store == self.snapshot_dir)
+                return path
+            except (OSError, SandboxError) as e:
+                images.remove_dir(path)
+                err = e
+        raise SandboxError(f"snapshot failed: {err}")
 
     async def fork(self, sid: str, n: int = 1, snapshot: str | None = None) -> list[SandboxInfo]:
         """n new sandboxes starting from a snapshot of this one (a fresh one when none is named): its
@@ -1004,6 +1034,21 @@ def _raise_fd_limit(want: int) -> None:
     target = want if hard == resource.RLIM_INFINITY else min(want, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def _mount_snapshot_store(path: Path, size: int) -> bool:
+    """Mount the snapshot tmpfs (root-only; nosuid and nodev like a sandbox's own upper layer's tmpfs)
+    with huge pages for big files where the kernel has them. False when no tmpfs can be mounted."""
+    for huge in (",huge=within_size", ""):
+        if _libc.mount(b"ale-snapshots", str(path).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                          f"size={size},mode=0700{huge}".encode()) == 0:
+            return True
+    return False
+
+
+def _unmount(path: Path) -> None:
+    """Detach a mount if there is one there (lazily: live sandboxes' lower layers keep it until they go)."""
+    _libc.umount2(str(path).encode(), MNT_DETACH)
 
 
 def _destroy_cgroups(cgs: list[cgroups.Cgroup]) -> None:
