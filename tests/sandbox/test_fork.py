@@ -24,12 +24,13 @@ ln /workspace/d/blob /workspace/d/blob2
 truncate -s 5G /workspace/sparse
 rm /etc/hostname && rm -rf /etc/apt && mkdir /etc/apt && echo new > /etc/apt/only
 cp /bin/true /opt/x/suid && chmod 4755 /opt/x/suid
+head -c 100000 /dev/urandom > /workspace/holey && truncate -s 50M /workspace/holey && echo end >> /workspace/holey
 """
 # The state as seen from inside: path, type, mode, owner, size, links, link target, data hash.
 # (Not a directory's size or link count: those depend on the layer it sits in.)
 STATE = ("{ find /workspace /etc /opt -xdev ! -type d -printf '%p %y %m %U:%G %s %n %l\\n'; "
          "find /workspace /etc /opt -xdev -type d -printf '%p %m %U:%G\\n'; } | sort; "
-         "md5sum /workspace/d/blob /workspace/d/blob2 /workspace/d/sub/f; du -k /workspace/sparse; "
+         "md5sum /workspace/d/blob /workspace/d/blob2 /workspace/d/sub/f /workspace/holey; du -k /workspace/sparse /workspace/holey; "
          "ls /etc/hostname 2>&1; ls /etc/apt")
 SESSION = ("cd /workspace/d/sub; export EXP='a b'; PLAIN=$'two\\nlines'; ARR=(1 '2 3'); declare -gA MAP=([k]=v); "
            "declare -gi N=41; unset HOME; alias ll='echo aliased'; greet() { echo hi \"$1\"; }; umask 027; set -o pipefail")
@@ -47,13 +48,20 @@ def parent(client):
 
 
 def test_a_fork_has_the_parents_state_at_the_snapshot(client, parent):
+    path = _assert_forks_have_the_state_at_the_snapshot(parent)
+    assert path.parent.name == "snapshots" and _mount_of(path.parent)  # in the memory store
+
+
+def _assert_forks_have_the_state_at_the_snapshot(parent) -> Path:
+    """Snapshot `parent` (set up with SETUP), change it, fork 2: both have the files and session state of
+    the snapshot. Returns the snapshot's host path."""
     sess = parent.create_session()
     assert sess.run(SESSION).status == "completed"
     before, expect = parent.exec(STATE).stdout, sess.run(SESSION_CHECK).output
     assert "/workspace/d/blob2 f 644 0:0 3000000 2" in before and "No such file" in before
     assert "4755" in before and "/workspace/d/link l 777 0:0 5 1 sub/f" in before
     assert "/workspace/d/sub 755 1000:1001" in before and "/workspace/d/sub/f f 640 1234:1234" in before
-    assert "0\t/workspace/sparse" in before and "/workspace/d/sub\na b|two\nlines|2 3|v|42|unset\naliased\nhi you\n0027\n" \
+    assert "0\t/workspace/sparse\n104\t/workspace/holey" in before and "/workspace/d/sub\na b|two\nlines|2 3|v|42|unset\naliased\nhi you\n0027\n" \
         "pipefail on" in expect
 
     snap = parent.snapshot()
@@ -69,6 +77,7 @@ def test_a_fork_has_the_parents_state_at_the_snapshot(client, parent):
     finally:
         for child in children:
             child.delete()
+    return _snapshot_dir(snap)
 
 
 def test_forks_are_isolated_from_each_other_and_the_parent(client, parent):
@@ -130,8 +139,63 @@ def test_fork_of_a_stopped_or_deleted_sandbox_is_refused(client):
 
 
 def _snapshot_dir(snap: str) -> Path:
-    (path,) = glob.glob(f"/var/lib/ale/run/*/snapshots/{snap}")
+    (path,) = glob.glob(f"/var/lib/ale/run/*/snapshots*/{snap}")  # the memory store or the disk one
     return Path(path)
+
+
+def _mount_of(path: Path) -> str | None:
+    """The filesystem type and options of the mount at `path` (in this mount namespace), or None."""
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        if fields[4] == str(path):
+            sep = fields.index("-")
+            return f"{fields[sep + 1]} {fields[5]},{fields[sep + 3]}"
+    return None
+
+
+def test_snapshots_are_in_a_root_only_tmpfs_until_it_is_full_then_on_disk():
+    # A 2 MiB memory store: the parent's 3 MB snapshot goes to disk, and forks of it have the same state;
+    # a small sandbox's snapshot goes to memory. Without a store (0), everything goes to disk.
+    with SandboxClient(snapshot_memory=2 << 20) as c:
+        box = c.create(SandboxSpec(memory="256m", pids=128, disk="64m", capabilities=["CHOWN", "FOWNER"]))
+        assert box.exec(SETUP).exit_code == 0
+        path = _assert_forks_have_the_state_at_the_snapshot(box)
+        assert path.parent.name == "snapshots-disk" and _mount_of(path.parent) is None
+        st = path.parent.stat()
+        assert (st.st_mode & 0o777, st.st_uid) == (0o700, 0)
+        small = c.create(SandboxSpec(memory="64m"))
+        small.exec("echo small > /workspace/f")
+        small_path = _snapshot_dir(small.snapshot())
+        mount = _mount_of(small_path.parent)
+        assert small_path.parent.name == "snapshots" and mount.startswith("tmpfs "), mount
+        assert {"nosuid", "nodev", "mode=700", "size=2048k"} <= set(mount.split(" ")[1].split(",")), mount
+        (child,) = small.fork()
+        assert child.exec("cat /workspace/f").stdout == "small\n"
+        instance = small_path.parent.parent
+    assert _mount_of(instance / "snapshots") is None and not instance.exists()  # unmounted on close
+    with SandboxClient(snapshot_memory=0) as c:
+        box = c.create(SandboxSpec(memory="64m"))
+        path = _snapshot_dir(box.snapshot())
+        assert path.parent.name == "snapshots-disk" and _mount_of(path.parent.parent / "snapshots") is None
+
+
+def test_a_sparse_file_never_takes_more_memory_in_a_snapshot_than_in_the_sandbox(client):
+    # One data page at the end of each 2 MiB stretch: 32 pages (128 KiB) in the sandbox, but 32 huge
+    # pages (64 MiB) if copied as is into a store with huge pages; such a snapshot goes to disk.
+    box = client.create(SandboxSpec(memory="64m", disk="64m"))
+    try:
+        r = box.exec("for i in $(seq 32); do head -c 4096 /dev/urandom | dd of=/workspace/s bs=4096 "
+                     "seek=$((i * 512 - 1)) conv=notrunc status=none; done; du -k /workspace/s; md5sum /workspace/s")
+        assert r.stdout.startswith("128\t/workspace/s\n"), r.stdout
+        path = _snapshot_dir(box.snapshot())
+        assert os.stat(path / "workspace/s").st_blocks * 512 <= 128 << 10
+        if "huge=within_size" in _mount_of(path.parent.parent / "snapshots"):
+            assert path.parent.name == "snapshots-disk"
+        (child,) = box.fork()
+        assert child.exec("du -k /workspace/s; md5sum /workspace/s").stdout == r.stdout
+        child.delete()
+    finally:
+        box.delete()
 
 
 def test_snapshots_are_counted_and_go_with_their_last_user(client, parent):
@@ -196,8 +260,9 @@ def test_fork_over_http_and_the_cli_and_gc_after_kill_9():
         server.wait()
         assert path.exists()  # left behind by the dead server...
         instance = path.parent.parent.name
+        assert _mount_of(path.parent)  # its memory store too...
         assert instance in SandboxManager().sweep()
-        assert not path.exists()  # ...and swept with its run dir
+        assert not path.exists() and _mount_of(path.parent) is None  # ...and swept with its run dir
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGINT)
