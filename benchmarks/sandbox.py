@@ -13,7 +13,8 @@ sandbox both ways (the host's MemAvailable drop / N, and process PSS + cgroup ch
 of the run is the first after a cold start of the manager; then `--bursts` more 1000-bursts.
 
 Snapshot and fork (issue #13; `--only fork` runs just these): snapshot and fork-into-8 of a sandbox
-with 10 MB of changed files, without and with a session to carry; memory per forked child beside a
+with 10 MB of changed files, without and with a session to carry (and the snapshot into the disk store,
+the fallback of the memory one); memory per forked child beside a
 fresh idle sandbox; and the time to reach chunk k of built-in tasks' reference solutions by fork (from
 a snapshot taken when the prefix ran once) vs by replay (a fresh sandbox running steps 0..k-1).
 """
@@ -93,6 +94,7 @@ async def main(args) -> dict:
         return out
     out["fork"] = await fork_bench(m, args.n, args.fork_held)
     out["chunk_by_fork_vs_replay"] = await chunk_bench(m, args.chunk_tasks)
+    out["fork"]["snapshot_to_disk_store"] = await snapshot_to_disk_bench(m, args.n)
     if args.only == "fork":
         out["machine"]["load_average_at_end"] = os.getloadavg()
         await m.close()
@@ -285,10 +287,28 @@ async def fork_bench(m: SandboxManager, n: int, held: int) -> dict:
     idle = [(await m.create(spec)).id for _ in range(held)]
     await asyncio.sleep(2)
     out["memory"] = {"forked_child": per_sandbox_memory(m, kids), "idle_sandbox": per_sandbox_memory(m, idle),
-                     "snapshot_disk_kib": int((await asyncio.to_thread(
+                     "snapshot_store": m._snapshots[snap].path.parent.name,  # snapshots: memory; -disk: disk
+                     "snapshot_kib": int((await asyncio.to_thread(
                          subprocess.check_output, ["du", "-sk", str(m._snapshots[snap].path)])).split()[0])}
     await asyncio.gather(*(m.delete(s) for s in kids + idle + [parent]))
     return out
+
+
+async def snapshot_to_disk_bench(m: SandboxManager, n: int) -> dict:
+    """The snapshot of fork_bench's sandbox into the disk store (the memory store's fallback, and the only
+    store before it). Run last: deleting its files slows the disk's file creations for a while after."""
+    parent = (await m.create(SandboxSpec(memory="256m", pids=256, disk="256m", idle_ttl=None))).id
+    assert (await m.execute(parent, CHANGED_10MB)).exit_code == 0
+    store, m._snapshot_tmpfs = m._snapshot_tmpfs, False
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        snap = await m.snapshot(parent)
+        times.append(time.perf_counter() - t)
+        await m.delete_snapshot(parent, snap)
+    m._snapshot_tmpfs = store
+    await m.delete(parent)
+    return summary(times)
 
 
 def solution_steps(task) -> list[str]:
