@@ -37,7 +37,7 @@ MAX_EVENTS = 10_000  # kept in memory per sandbox (the init already rate-limits 
 LAUNCH_CONCURRENCY = 16  # launches in flight: at 8 a 1000-create burst left ~20% of 2 cores idle on kernel locks
 FDS_PER_SANDBOX = 3  # the runtime's: control socket, the init's pidfd, the scratch dir (+ sessions' while they run)
 MAX_SNAPSHOTS = 64  # per sandbox: each may take up to its `disk` bytes of host memory or disk
-MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
+MS_NOSUID, MS_NODEV, MNT_DETACH, UMOUNT_NOFOLLOW = 2, 4, 2, 8
 SNAPSHOT_MEMORY_SHARE = 8  # the in-memory snapshot store holds up to 1/8 of the host's RAM by default
 
 # The guard's default policy: what to do on each kind of event.
@@ -1048,7 +1048,7 @@ def _mount_snapshot_store(path: Path, size: int) -> bool:
 
 def _unmount(path: Path) -> None:
     """Detach a mount if there is one there (lazily: live sandboxes' lower layers keep it until they go)."""
-    _libc.umount2(str(path).encode(), MNT_DETACH)
+    _libc.umount2(str(path).encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
 
 
 def _destroy_cgroups(cgs: list[cgroups.Cgroup]) -> None:
