@@ -267,3 +267,32 @@ def test_fork_over_http_and_the_cli_and_gc_after_kill_9():
         if server.poll() is None:
             server.send_signal(signal.SIGINT)
             server.wait(20)
+
+
+def test_a_forks_log_file_is_written_after_the_fork_returns_and_in_order(manager):
+    # Creating a file on the run dir's disk cost up to ms (see _fork_one): the children's first log lines
+    # are written from a thread after fork() returns, and events meanwhile queue behind them.
+    import asyncio
+    import json
+
+    m, run = manager
+
+    async def go():
+        box = await m.create(SandboxSpec(memory="64m"))
+        kids = await m.fork(box.id, n=2)
+        sb = m._sandboxes[kids[0].id]
+        log = m.run_dir / f"{sb.id}.events.jsonl"
+        written_at_return = log.exists()
+        m._event(sb, {"kind": "probe"})  # while the first line is still queued
+        while any(m._sandboxes[k.id].log_queue is not None for k in kids):
+            await asyncio.sleep(0.01)
+        m._event(sb, {"kind": "probe2"})  # written directly again
+        lines = [json.loads(x) for x in log.read_text().splitlines()]
+        for k in kids:
+            await m.delete(k.id)
+        await m.delete(box.id)
+        return written_at_return, lines, oct(log.stat().st_mode & 0o777)
+
+    written_at_return, lines, mode = run(go())
+    assert not written_at_return
+    assert [(e["seq"], e["kind"]) for e in lines] == [(0, "forked"), (1, "probe"), (2, "probe2")] and mode == "0o600"
