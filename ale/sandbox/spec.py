@@ -217,6 +217,8 @@ def _guard(value: GuardAction | dict | None) -> GuardAction | None:
 
 @dataclass
 class ExecResult:
+    """What one command returned (Sandbox.exec, POST /v1/sandbox/execute)."""
+
     exit_code: int  # -1 when killed by the guard or the sandbox died; 124 on timeout; 128+N on signal N
     stdout: str  # decoded UTF-8 with replacement characters; see binary / *_b64
     stderr: str
@@ -241,6 +243,8 @@ SessionStatus = Literal[
 
 @dataclass
 class SessionResult:
+    """What one command in a persistent bash session returned (Session.run)."""
+
     output: str  # stdout and stderr interleaved, as a terminal shows them
     exit_code: int | None  # None when the command did not finish
     status: SessionStatus
@@ -255,6 +259,8 @@ class SessionResult:
 
 @dataclass
 class SandboxInfo:
+    """A sandbox as the service reports it: its state, spec, times and usage counters."""
+
     id: str
     state: Literal["starting", "running", "stopped", "deleted"]
     image: str
@@ -273,6 +279,8 @@ class SandboxInfo:
 
 @dataclass
 class FileEntry:
+    """One entry of a directory listing inside a sandbox (Sandbox.list_files)."""
+
     name: str
     type: Literal["file", "dir", "symlink", "other"]
     size: int
