@@ -119,13 +119,21 @@ def harbor_network(*, network_mode: str | None = None, allow_internet: bool | No
 MIN_MEMORY, MIN_DISK, MAX_SIZE = 8 << 20, 1 << 20, 1 << 50  # below 8 MiB not even bash starts
 
 
+def _spec_bounds(schema: dict[str, Any]) -> None:
+    """SandboxSpec's numeric bounds in the OpenAPI document (pydantic sees only the types; the service
+    checks them in __post_init__)."""
+    props = schema["properties"]
+    props["cpus"].update(minimum=0.01, maximum=256)
+    props["pids"].update(minimum=8, maximum=1_000_000)
+
+
 @dataclass
 class SandboxSpec:
     """What a sandbox gets. Sizes are given as 512m, 1g, ... or bytes and kept as bytes; `network` also
     takes a mode's name ("none", "host", ...). A bad value raises ValueError("FIELD: ..."); an unknown
     field is a TypeError here (Python's own for a bad keyword) and a 422 in the HTTP API."""
 
-    __pydantic_config__ = {"extra": "forbid"}
+    __pydantic_config__ = {"extra": "forbid", "json_schema_extra": _spec_bounds}
 
     image: str = "base"
     cpus: float = 1.0  # 0.01 .. 256: the kernel's smallest CPU quota is 1% of a period

@@ -102,6 +102,9 @@ def test_openapi_document(server):
                  "write_file", "upload", "download", "stop", "delete", "reset", "commit", "list", "events",
                  "snapshot", "fork", "snapshots", "delete_snapshot"]:
         assert f"/v1/sandbox/{verb}" in doc["paths"], verb
+    spec = doc["components"]["schemas"]["SandboxSpec"]  # a dataclass: its bounds are added to the schema by hand
+    assert spec["additionalProperties"] is False
+    assert (spec["properties"]["cpus"]["minimum"], spec["properties"]["pids"]["maximum"]) == (0.01, 1_000_000)
 
 
 def test_errors_are_clear_json(server):
