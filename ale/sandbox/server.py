@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .client import dispatch
 from .manager import SandboxManager
-from .spec import (ExecResult, FileEntry, GuardAction, OverCapacity, SandboxError, SandboxInfo, SandboxSpec, SessionResult,
-                   parse_size)
+from .spec import (ExecResult, FileEntry, GuardAction, OverCapacity, SandboxError, SandboxInfo, SandboxSpec,
+                   SessionResult, parse_size)
 
 OPEN_PATHS = ("/health", "/openapi.json")  # answered without the token (no sandbox data in them)
 
@@ -290,7 +290,7 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
             task.cancel()
 
     async def as_json(res: ExecResult | SessionResult) -> Response:
-        # Already a model: serialised once, not re-validated through response_model. A big one is
+        # Already a result: serialised once, not re-validated through response_model. A big one is
         # streamed piece by piece (_json_pieces), yielding to the loop between pieces: serialising
         # 64 MiB at once held the event loop (every other sandbox's call) for seconds.
         if sum(len(v) for v in res.__dict__.values() if isinstance(v, str)) <= 1 << 20:
