@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .client import dispatch
 from .manager import SandboxManager
 from .spec import (ExecResult, FileEntry, GuardAction, OverCapacity, SandboxError, SandboxInfo, SandboxSpec,
-                   SessionResult, parse_size)
+                   SessionResult)
 
 OPEN_PATHS = ("/health", "/openapi.json")  # answered without the token (no sandbox data in them)
 
