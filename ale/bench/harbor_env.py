@@ -40,8 +40,9 @@ from harbor.environments.definition import COMPOSE_FILE_NAME, DOCKERFILE_NAME, r
 from harbor.models.trial.config import ResourceMode
 from harbor.models.trial.paths import EnvironmentPaths
 
-from ale.bench.task import Task, ensure_image, image_name, load_task, network_of, verifier_setup
+from ale.bench.task import Task, image_name, load_task, verifier_setup
 from ale.sandbox import TASK_CAPABILITIES, SandboxSpec
+from ale.sandbox.client import AsyncSandboxClient
 from ale.sandbox.spec import harbor_network
 
 _DEFAULT_CPUS, _DEFAULT_MEMORY_MB, _DEFAULT_STORAGE_MB = 1.0, 2048, 10240  # ALE's runner's defaults
@@ -119,8 +120,6 @@ class ALEEnvironment(BaseEnvironment):
             policy = self._network_policy
             cpus = self._resource_limit_value("cpu", auto_mode=ResourceMode.LIMIT) or _DEFAULT_CPUS
             memory = self._resource_limit_value("memory", auto_mode=ResourceMode.LIMIT) or _DEFAULT_MEMORY_MB
-            from ale.sandbox.client import AsyncSandboxClient
-
             self._sandbox = await AsyncSandboxClient(manager=self._manager).create(SandboxSpec(
                 image=image, cpus=float(cpus), memory=f"{memory}m",
                 disk=f"{self._effective_storage_mb or _DEFAULT_STORAGE_MB}m",
@@ -136,27 +135,22 @@ class ALEEnvironment(BaseEnvironment):
             raise
 
     async def _image(self, force_build: bool) -> str:
-        """The task's image through ALE's builder (built once per process and content, as `ale bench run`)."""
-        m = self._manager
-        if (self.environment_dir / DOCKERFILE_NAME).exists():
-            task = self._task = load_task(self.environment_dir.parent)
-            name = image_name(task)
-            async with _Engine.builds.setdefault(name, asyncio.Lock()):
-                if force_build:
-                    net = network_of(task, "build")
-                    await m.build_image(name, task.dockerfile, task.context, log=self.logger.debug,
-                                        network=net.mode if not net.allow else net)
-                else:
-                    await ensure_image(m, task, log=self.logger.debug)
-            return name
-        # a prebuilt image only: FROM it, resolved as any FROM line (local store, image map, registry pull)
-        ref = self.task_env_config.docker_image
-        name = "harbor-" + re.sub(r"[^a-z0-9._-]", "-", ref.lower())
+        """The task's image through ALE's builder, kept while its Dockerfile, context and base are unchanged
+        (the image name and cache of `ale bench run`); RUN steps get the task's baseline network policy."""
+        base = self.task_env_config.resolve_baseline()
+        net = harbor_network(network_mode=base.network_mode.value, allowed_hosts=base.allowed_hosts)
         with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "Dockerfile").write_text(f"FROM {ref}\n")
-            async with _Engine.builds.setdefault(name, asyncio.Lock()):
-                await m.build_image(name, Path(tmp) / "Dockerfile", Path(tmp), log=self.logger.debug,
-                                    rebuild_changed=not force_build)
+            if (self.environment_dir / DOCKERFILE_NAME).exists():
+                self._task = load_task(self.environment_dir.parent)
+                name, dockerfile, context = image_name(self._task), self._task.dockerfile, self._task.context
+            else:  # a prebuilt image only: FROM it, resolved as any FROM line (local store, image map, registry pull)
+                ref = self.task_env_config.docker_image
+                name = "harbor-" + re.sub(r"[^a-z0-9._-]", "-", ref.lower())
+                dockerfile, context = Path(tmp) / "Dockerfile", Path(tmp)
+                dockerfile.write_text(f"FROM {ref}\n")
+            async with _Engine.builds.setdefault(name, asyncio.Lock()):  # concurrent trials of a task: one build
+                await self._manager.build_image(name, dockerfile, context, log=self.logger.debug,
+                                                network=net.mode if not net.allow else net, rebuild_changed=not force_build)
         return name
 
     async def stop(self, delete: bool) -> None:
@@ -199,7 +193,8 @@ class ALEEnvironment(BaseEnvironment):
             # Harbor's verifier copies tests/ in only to verify: set up the verifier's network and kit first
             self._verifier_env = {}
             task = self._task or load_task(self.environment_dir.parent)
-            self._verifier_env = await verifier_setup(self._manager, sb.id, task)
+            # the sandbox already has the verifier's network policy (ALE claims no dynamic policies)
+            self._verifier_env = await verifier_setup(self._manager, sb.id, task, cut_network=False)
         await sb.upload(Path(source_dir), target_dir)
 
     async def download_file(self, source_path: str, target_path: Path | str) -> None:

@@ -371,7 +371,7 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
     for path in ("/tests", "/logs/verifier"):
         await manager.remove(sandbox_id, path)
     env = {"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests", **task.verifier_env,
-           **await verifier_setup(manager, sandbox_id, task)}
+           **await verifier_setup(manager, sandbox_id, task, network_of(task, "verifier").mode == "none")}
     await manager.upload_tar(sandbox_id, "/tests", tar_of(task.tests_dir))
     if (task.path / "run-tests.sh").exists():
         await manager.write_file(sandbox_id, "/tests/run-tests.sh", (task.path / "run-tests.sh").read_bytes(), 0o755)
@@ -410,7 +410,7 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
                  output=out[-20000:], timed_out=r.timed_out, error=error)
 
 
-async def verifier_setup(manager, sandbox_id: str, task: Task) -> dict[str, str]:
+async def verifier_setup(manager, sandbox_id: str, task: Task, cut_network: bool) -> dict[str, str]:
     """The verifier's network and `ale bench prepare` kit, set up in the agent's sandbox before the tests go
     in (by grade() and by the Harbor environment, ale.bench.harbor_env). The kit's paths are cleared from
     the host side first (an agent could have planted its own uvx); the network is cut when a kit exists (a
@@ -421,7 +421,7 @@ async def verifier_setup(manager, sandbox_id: str, task: Task) -> dict[str, str]
     for path in (KIT, "/root/.local/bin/uv", "/root/.local/bin/uvx", "/root/.local/bin/env"):
         await manager.remove(sandbox_id, path)
     kit = manifest(task, manager.images.home)
-    if kit or network_of(task, "verifier").mode == "none":
+    if kit or cut_network:
         await take_offline(manager, sandbox_id)
     if not kit:
         return {}
