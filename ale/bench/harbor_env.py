@@ -9,17 +9,18 @@ scripts/setup-harbor.sh makes such a virtualenv. docs/bench.md, "Through Harbor"
 
 Kept from ALE's own runner (`ale bench run`): the image is built from the task's environment/Dockerfile
 by ALE's builder (same cache, FROM names resolved through the local store, image map, registry pull or
-stand-ins; the task's build network policy), and the prebuilt `docker_image` is used only when the task
+stand-ins; RUN steps get the task's baseline network policy as Harbor reads it, public when the task
+sets none), and the prebuilt `docker_image` is used only when the task
 has no Dockerfile; the sandbox gets the task's cpus, memory_mb and storage_mb (as disk) as limits and
 Harbor's network policy for the phase (public -> egress through user-mode networking, no-network ->
 none, allowlist -> allowlist of host names or IP addresses); the offline verifier route: when `ale bench
 prepare` provisioned the task, the moment Harbor's verifier copies tests/ into /tests the sandbox is
 taken offline and the kit is unpacked (ale.bench.task.verifier_setup, as ALE's runner does), and the
 commands after that get the kit's environment (PATH, uv/pip offline wheelhouse), so test.sh runs
-unmodified.
+unmodified. (In a multi-step task the kit's offline network then stays for the later steps.)
 
-Refused, with Harbor's own messages: GPUs and TPUs (ALE sandboxes have none), Windows tasks, Docker
-Compose task environments (compose.yaml without a Dockerfile), wildcard hosts and CIDR ranges in an
+Refused, with Harbor's own messages unless said: GPUs and TPUs (ALE sandboxes have none), Windows tasks, Docker
+Compose task environments (ALE's message: compose.yaml without a Dockerfile), wildcard hosts and CIDR ranges in an
 allowlist, and network policies that change after start (e.g. a public agent with a no-network
 verifier: ALE cannot give a sandbox egress back once it was cut, so it does not claim dynamic policies).
 Dropped: Harbor's stream mode (SSH) and host mounts of the log folders; Harbor then downloads them.
