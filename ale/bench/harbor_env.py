@@ -46,7 +46,8 @@ from ale.sandbox import TASK_CAPABILITIES, SandboxSpec
 from ale.sandbox.client import AsyncSandboxClient
 from ale.sandbox.spec import harbor_network
 
-_DEFAULT_CPUS, _DEFAULT_MEMORY_MB, _DEFAULT_STORAGE_MB = 1.0, 2048, 10240  # ALE's runner's defaults
+_DEFAULT_CPUS, _DEFAULT_MEMORY_MB = 1.0, 2048  # a task that sets none: ALE's runner's defaults
+_DEFAULT_STORAGE_MB = 10240  # what TB2 tasks ask for
 _NO_TIMEOUT = 7 * 24 * 3600.0  # Harbor's own timeouts (asyncio) bound a command given none
 # Harbor's `exec(user=...)` as `docker exec -u`: the user's uid, gid, groups and HOME from the image's
 # passwd (a bare uid not in it keeps root's HOME and no groups). setpriv is util-linux's (Debian, Ubuntu).
