@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -795,6 +796,26 @@ static int launch(struct opts *o, uint32_t tag, int handoff) {
  * inits never copy its page tables (each init's would grow with the pids the zygote has seen). */
 static uint32_t *tag_of;
 
+/* Reaping by pid, never waitpid(-1): that walks every child, and every live sandbox's init is one
+ * (with 3000 alive, ~1 ms per create). Each adopted init has a pidfd in `reap_ep` (pidfd_of[pid] is
+ * the fd + 1); launchers, few at a time, and inits that died before they were ours are in `watch`,
+ * checked on each SIGCHLD. Anything else (an intermediate orphaned by a dead launcher) is caught by
+ * a full sweep every SWEEP_S. */
+#define SWEEP_S 2
+static int32_t *pidfd_of;
+static int reap_ep = -1;
+static pid_t *watch;
+static int nwatch, watch_cap;
+
+static void watch_add(pid_t pid) {
+    if (nwatch == watch_cap) {
+        pid_t *w = realloc(watch, sizeof *w * (size_t)(watch_cap = watch_cap ? 2 * watch_cap : 64));
+        if (!w) die("watch list");
+        watch = w;
+    }
+    watch[nwatch++] = pid;
+}
+
 static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value, const int *fds, int nfds) {
     int32_t msg[4] = {(int32_t)kind, (int32_t)tag, pid, value};
     struct iovec iov = {msg, sizeof msg};
@@ -811,7 +832,7 @@ static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value
     }
 }
 
-static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd, int handoff[2]) {
+static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int handoff[2]) {
     uint32_t tag, len;
     if (n < 8) return;
     memcpy(&tag, req, 4); memcpy(&len, req + 4, 4);
@@ -824,15 +845,17 @@ static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd,
     if (pid < 0) { int e = errno; close(ctrl[0]); close(ctrl[1]); zygote_reply(3, tag, 0, e, NULL, 0); return; }
     if (pid == 0) {
         /* fd 0 was the zygote's socket: replaced by the control channel, as is fd 1 */
-        if (dup2(ctrl[1], 0) < 0 || dup2(ctrl[1], 1) < 0) _exit(125);
-        close(ctrl[0]); close(ctrl[1]); close(sfd); close(handoff[0]);
+        /* ... and the hand-off socket is fd 3; every other fd of ours (the inits' pidfds) is closed */
+        if (dup2(ctrl[1], 0) < 0 || dup2(ctrl[1], 1) < 0 || dup2(handoff[1], 3) < 0 ||
+            syscall(SYS_close_range, 4, ~0U, 0) < 0) _exit(125);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         struct opts o;
         parse_opts(argc, argv, &o);
         o.seccomp = req + 8 + len; o.seccomp_len = n - 8 - len;
-        _exit(launch(&o, tag, handoff[1]));
+        _exit(launch(&o, tag, 3));
     }
     tag_of[pid] = tag;
+    watch_add(pid);
     close(ctrl[1]);
     int fds[2] = {ctrl[0], (int)syscall(SYS_pidfd_open, pid, 0)};
     zygote_reply(1, tag, pid, 0, fds, fds[1] >= 0 ? 2 : 1);
@@ -861,6 +884,10 @@ static void zygote_adopt(int handoff) {
         }
         tag_of[init] = tag_of[launcher];
         tag_of[launcher] |= HANDED;  /* its exit only says it is gone: the init's says how the sandbox ended */
+        int w = (int)syscall(SYS_pidfd_open, init, 0);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)init};
+        if (w >= 0 && epoll_ctl(reap_ep, EPOLL_CTL_ADD, w, &ev) == 0) pidfd_of[init] = w + 1;
+        else { if (w >= 0) close(w); watch_add(init); }
         /* Not reaped before we reap it (it is our child or our future child): the pid is the init's. */
         int fds[2] = {(int)syscall(SYS_pidfd_open, init, 0), scratch};
         if (fds[0] >= 0) zygote_reply(4, tag_of[init], init, 0, fds, 2);
@@ -868,6 +895,19 @@ static void zygote_adopt(int handoff) {
         if (fds[0] >= 0) close(fds[0]);
         close(scratch);
     }
+}
+
+/* A child of ours is reaped: forget it, and tell the runtime whose death it was. */
+static void zygote_reaped(pid_t pid, int st, int handoff) {
+    /* An intermediate queues its hand-off before it exits, so before its launcher exits and before
+     * the init can be ours to reap: read it before deciding whose death this is. */
+    zygote_adopt(handoff);
+    if (pid >= (1 << 22)) return;
+    if (pidfd_of[pid]) { close(pidfd_of[pid] - 1); pidfd_of[pid] = 0; }
+    for (int i = 0; i < nwatch; i++)
+        if (watch[i] == pid) { watch[i] = watch[--nwatch]; break; }
+    uint32_t tag = tag_of[pid];
+    if (tag) { tag_of[pid] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, pid, st, NULL, 0); }
 }
 
 /* The device tmpfs behind every sandbox's /dev, in the zygote's own mount namespace (launchers
@@ -904,6 +944,10 @@ static int zygote(const char *dev) {
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) die("subreaper");
     tag_of = mmap(NULL, sizeof *tag_of << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (tag_of == MAP_FAILED || madvise(tag_of, sizeof *tag_of << 22, MADV_WIPEONFORK) < 0) die("pid table");
+    pidfd_of = mmap(NULL, sizeof *pidfd_of << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pidfd_of == MAP_FAILED || madvise(pidfd_of, sizeof *pidfd_of << 22, MADV_WIPEONFORK) < 0) die("pidfd table");
+    reap_ep = epoll_create1(EPOLL_CLOEXEC);
+    if (reap_ep < 0) die("epoll");
     signal(SIGPIPE, SIG_IGN);
     int handoff[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) < 0) die("handoff socket");
@@ -912,26 +956,44 @@ static int zygote(const char *dev) {
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) die("signalfd");
     static char req[1 << 18];
+    time_t last_sweep = 0;
     for (;;) {
-        struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = handoff[0], .events = POLLIN}};
-        if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        struct pollfd pfd[4] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = handoff[0], .events = POLLIN},
+                                {.fd = reap_ep, .events = POLLIN}};
+        if (poll(pfd, 4, SWEEP_S * 1000) < 0) { if (errno == EINTR) continue; die("poll"); }
         zygote_adopt(handoff[0]);
-        if (pfd[1].revents) {  /* reap before launching: pid reuse can never confuse the runtime */
+        /* Reap before launching: pid reuse can never confuse the runtime. */
+        if (pfd[1].revents) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {}
-            int st; pid_t pid;
-            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-                /* An intermediate queues its hand-off before it exits, so before its launcher exits and
-                 * before the init can be ours to reap: read it before deciding whose death this is. */
-                zygote_adopt(handoff[0]);
-                uint32_t tag = pid < (1 << 22) ? tag_of[pid] : 0;
-                if (tag) { tag_of[pid] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, pid, st, NULL, 0); }
+            for (int i = nwatch - 1; i >= 0; i--) {  /* backwards: a reaped pid is swapped with the last */
+                int st;
+                if (i < nwatch && waitpid(watch[i], &st, WNOHANG) > 0) zygote_reaped(watch[i], st, handoff[0]);
             }
+        }
+        if (pfd[3].revents) {
+            struct epoll_event evs[64];
+            int k = epoll_wait(reap_ep, evs, 64, 0);
+            for (int i = 0; i < k; i++) {
+                pid_t pid = (pid_t)evs[i].data.u32;
+                int st, r = waitpid(pid, &st, WNOHANG);
+                if (r > 0) zygote_reaped(pid, st, handoff[0]);
+                else if (r < 0 && errno == ECHILD && pidfd_of[pid]) {  /* dead before its intermediate exited: not ours yet */
+                    epoll_ctl(reap_ep, EPOLL_CTL_DEL, pidfd_of[pid] - 1, NULL);
+                    watch_add(pid);  /* its reparenting to us raises a SIGCHLD */
+                }
+            }
+        }
+        time_t now = time(NULL);
+        if (now - last_sweep >= SWEEP_S) {
+            last_sweep = now;
+            int st; pid_t pid;
+            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) zygote_reaped(pid, st, handoff[0]);
         }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = recv(0, req, sizeof req, MSG_DONTWAIT);
             if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return 0;  /* runtime gone: sandboxes die */
-            if (r > 0) zygote_launch(req, (size_t)r, &old, sfd, handoff);
+            if (r > 0) zygote_launch(req, (size_t)r, &old, handoff);
         }
     }
 }
