@@ -41,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -782,7 +781,8 @@ static int launch(struct opts *o, uint32_t tag, int handoff) {
  * Forking this small process is far cheaper than the runtime spawning a program (whose fork copies a
  * big fd table and page tables). It is a subreaper: each init becomes its child when the launcher's
  * intermediate exits, so it reaps every init and reports its death.
- * Request: u32 tag, u32 n, n bytes of NUL-terminated launcher options, then the seccomp program.
+ * Request: u32 tag, u32 n, n bytes of NUL-terminated launcher options, then the seccomp program;
+ * or u32 pid, u32 0: reap that init (the runtime saw its control socket close).
  * Replies (16 bytes: u32 kind, u32 tag, i32 pid, i32 value):
  *   kind 1 started: with SCM_RIGHTS [control socket, pidfd of the launcher]
  *   kind 2 exited: value = wait status of the sandbox's init (or of its launcher, when it failed
@@ -796,18 +796,18 @@ static int launch(struct opts *o, uint32_t tag, int handoff) {
  * inits never copy its page tables (each init's would grow with the pids the zygote has seen). */
 static uint32_t *tag_of;
 
-/* Reaping by pid, never waitpid(-1): that walks every child, and every live sandbox's init is one
- * (with 3000 alive, ~1 ms per create). Each adopted init has a pidfd in `reap_ep` (pidfd_of[pid] is
- * the fd + 1); launchers, few at a time, and inits that died before they were ours are in `watch`,
- * checked on each SIGCHLD. Anything else (an intermediate orphaned by a dead launcher) is caught by
- * a full sweep every SWEEP_S. */
+/* Reaping by pid, never waitpid(-1) per SIGCHLD: that walks every child, and every live sandbox's
+ * init is one (with 3000 alive it cost ~1 ms per create). `watch` holds the launchers (few at a
+ * time) and the inits the runtime saw die (their control socket closed: a reap request), each
+ * checked on SIGCHLD; a full sweep every SWEEP_S catches anything else (an init killed while its
+ * control socket stays open elsewhere, an intermediate orphaned by a dead launcher). */
 #define SWEEP_S 2
-static int32_t *pidfd_of;
-static int reap_ep = -1;
 static pid_t *watch;
 static int nwatch, watch_cap;
 
 static void watch_add(pid_t pid) {
+    for (int i = 0; i < nwatch; i++)
+        if (watch[i] == pid) return;
     if (nwatch == watch_cap) {
         pid_t *w = realloc(watch, sizeof *w * (size_t)(watch_cap = watch_cap ? 2 * watch_cap : 64));
         if (!w) die("watch list");
@@ -832,7 +832,7 @@ static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value
     }
 }
 
-static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int handoff[2]) {
+static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd, int handoff[2]) {
     uint32_t tag, len;
     if (n < 8) return;
     memcpy(&tag, req, 4); memcpy(&len, req + 4, 4);
@@ -845,14 +845,13 @@ static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int hand
     if (pid < 0) { int e = errno; close(ctrl[0]); close(ctrl[1]); zygote_reply(3, tag, 0, e, NULL, 0); return; }
     if (pid == 0) {
         /* fd 0 was the zygote's socket: replaced by the control channel, as is fd 1 */
-        /* ... and the hand-off socket is fd 3; every other fd of ours (the inits' pidfds) is closed */
-        if (dup2(ctrl[1], 0) < 0 || dup2(ctrl[1], 1) < 0 || dup2(handoff[1], 3) < 0 ||
-            syscall(SYS_close_range, 4, ~0U, 0) < 0) _exit(125);
+        if (dup2(ctrl[1], 0) < 0 || dup2(ctrl[1], 1) < 0) _exit(125);
+        close(ctrl[0]); close(ctrl[1]); close(sfd); close(handoff[0]);
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         struct opts o;
         parse_opts(argc, argv, &o);
         o.seccomp = req + 8 + len; o.seccomp_len = n - 8 - len;
-        _exit(launch(&o, tag, 3));
+        _exit(launch(&o, tag, handoff[1]));
     }
     tag_of[pid] = tag;
     watch_add(pid);
@@ -884,10 +883,6 @@ static void zygote_adopt(int handoff) {
         }
         tag_of[init] = tag_of[launcher];
         tag_of[launcher] |= HANDED;  /* its exit only says it is gone: the init's says how the sandbox ended */
-        int w = (int)syscall(SYS_pidfd_open, init, 0);
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)init};
-        if (w >= 0 && epoll_ctl(reap_ep, EPOLL_CTL_ADD, w, &ev) == 0) pidfd_of[init] = w + 1;
-        else { if (w >= 0) close(w); watch_add(init); }
         /* Not reaped before we reap it (it is our child or our future child): the pid is the init's. */
         int fds[2] = {(int)syscall(SYS_pidfd_open, init, 0), scratch};
         if (fds[0] >= 0) zygote_reply(4, tag_of[init], init, 0, fds, 2);
@@ -897,17 +892,20 @@ static void zygote_adopt(int handoff) {
     }
 }
 
-/* A child of ours is reaped: forget it, and tell the runtime whose death it was. */
-static void zygote_reaped(pid_t pid, int st, int handoff) {
+/* Reap `pid` if it is a dead child of ours, and tell the runtime whose death it was. Returns
+ * waitpid's answer (-1 with ECHILD: not our child, or not yet: an init whose intermediate lives). */
+static pid_t zygote_reap(pid_t pid, int handoff) {
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r <= 0) return r;
     /* An intermediate queues its hand-off before it exits, so before its launcher exits and before
      * the init can be ours to reap: read it before deciding whose death this is. */
     zygote_adopt(handoff);
-    if (pid >= (1 << 22)) return;
-    if (pidfd_of[pid]) { close(pidfd_of[pid] - 1); pidfd_of[pid] = 0; }
     for (int i = 0; i < nwatch; i++)
-        if (watch[i] == pid) { watch[i] = watch[--nwatch]; break; }
-    uint32_t tag = tag_of[pid];
-    if (tag) { tag_of[pid] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, pid, st, NULL, 0); }
+        if (watch[i] == r) { watch[i] = watch[--nwatch]; break; }
+    uint32_t tag = r < (1 << 22) ? tag_of[r] : 0;
+    if (tag) { tag_of[r] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, r, st, NULL, 0); }
+    return r;
 }
 
 /* The device tmpfs behind every sandbox's /dev, in the zygote's own mount namespace (launchers
@@ -944,10 +942,6 @@ static int zygote(const char *dev) {
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) die("subreaper");
     tag_of = mmap(NULL, sizeof *tag_of << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (tag_of == MAP_FAILED || madvise(tag_of, sizeof *tag_of << 22, MADV_WIPEONFORK) < 0) die("pid table");
-    pidfd_of = mmap(NULL, sizeof *pidfd_of << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (pidfd_of == MAP_FAILED || madvise(pidfd_of, sizeof *pidfd_of << 22, MADV_WIPEONFORK) < 0) die("pidfd table");
-    reap_ep = epoll_create1(EPOLL_CLOEXEC);
-    if (reap_ep < 0) die("epoll");
     signal(SIGPIPE, SIG_IGN);
     int handoff[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) < 0) die("handoff socket");
@@ -956,44 +950,30 @@ static int zygote(const char *dev) {
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) die("signalfd");
     static char req[1 << 18];
-    time_t last_sweep = 0;
+    time_t last_sweep = time(NULL);
     for (;;) {
-        struct pollfd pfd[4] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = handoff[0], .events = POLLIN},
-                                {.fd = reap_ep, .events = POLLIN}};
-        if (poll(pfd, 4, SWEEP_S * 1000) < 0) { if (errno == EINTR) continue; die("poll"); }
+        struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = handoff[0], .events = POLLIN}};
+        if (poll(pfd, 3, SWEEP_S * 1000) < 0) { if (errno == EINTR) continue; die("poll"); }
         zygote_adopt(handoff[0]);
-        /* Reap before launching: pid reuse can never confuse the runtime. */
-        if (pfd[1].revents) {
+        if (pfd[1].revents) {  /* reap before launching: pid reuse can never confuse the runtime */
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {}
-            for (int i = nwatch - 1; i >= 0; i--) {  /* backwards: a reaped pid is swapped with the last */
-                int st;
-                if (i < nwatch && waitpid(watch[i], &st, WNOHANG) > 0) zygote_reaped(watch[i], st, handoff[0]);
-            }
+            for (int i = nwatch - 1; i >= 0; i--)  /* backwards: a reaped pid's slot takes the last one */
+                if (i < nwatch) zygote_reap(watch[i], handoff[0]);
         }
-        if (pfd[3].revents) {
-            struct epoll_event evs[64];
-            int k = epoll_wait(reap_ep, evs, 64, 0);
-            for (int i = 0; i < k; i++) {
-                pid_t pid = (pid_t)evs[i].data.u32;
-                int st, r = waitpid(pid, &st, WNOHANG);
-                if (r > 0) zygote_reaped(pid, st, handoff[0]);
-                else if (r < 0 && errno == ECHILD && pidfd_of[pid]) {  /* dead before its intermediate exited: not ours yet */
-                    epoll_ctl(reap_ep, EPOLL_CTL_DEL, pidfd_of[pid] - 1, NULL);
-                    watch_add(pid);  /* its reparenting to us raises a SIGCHLD */
-                }
-            }
-        }
-        time_t now = time(NULL);
-        if (now - last_sweep >= SWEEP_S) {
-            last_sweep = now;
-            int st; pid_t pid;
-            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) zygote_reaped(pid, st, handoff[0]);
+        if (time(NULL) - last_sweep >= SWEEP_S) {
+            last_sweep = time(NULL);
+            while (zygote_reap(-1, handoff[0]) > 0) {}
+            for (int i = nwatch - 1; i >= 0; i--)  /* requests for pids that are not (or no longer) ours */
+                if (i < nwatch && zygote_reap(watch[i], handoff[0]) < 0) watch[i] = watch[--nwatch];
         }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = recv(0, req, sizeof req, MSG_DONTWAIT);
             if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return 0;  /* runtime gone: sandboxes die */
-            if (r > 0) zygote_launch(req, (size_t)r, &old, handoff);
+            uint32_t pid, len;
+            if (r == 8 && (memcpy(&pid, req, 4), memcpy(&len, req + 4, 4), len == 0)) {  /* a reap request */
+                if (pid > 0 && pid < (1 << 22) && zygote_reap((pid_t)pid, handoff[0]) <= 0) watch_add((pid_t)pid);
+            } else if (r > 0) zygote_launch(req, (size_t)r, &old, sfd, handoff);
         }
     }
 }
