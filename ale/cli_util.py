@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import typer
 
@@ -57,12 +57,6 @@ def fresh_run_dir(kind: str, create: bool = True, root: Path = Path("runs")) -> 
         n += 1
         path = stem.with_name(f"{stem.name}-{n}")
     return out_dir(path) if create else path
-
-
-def validation_message(e: Any) -> str:
-    """A pydantic ValidationError as one line: `field: message; ...` (no URLs, no input dumps)."""
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg'].removeprefix('Value error, ')}"
-                     for err in e.errors())
 
 
 def checkpoint_model(spec: str, option: str) -> str:

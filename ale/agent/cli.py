@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ale.agent.loop import Agent, AgentConfig
 from ale.agent.trajectory import Trajectory
-from ale.cli_util import INTERRUPTED, checkpoint_model, fail, fresh_run_dir, out_file, validation_message
+from ale.cli_util import INTERRUPTED, checkpoint_model, fail, fresh_run_dir, out_file
 
 agent_app = typer.Typer(help="Run the agent harness.", no_args_is_help=True)
 traj_app = typer.Typer(help="Inspect trajectory files.", no_args_is_help=True)
@@ -82,15 +82,13 @@ def _load_model_or_exit(model: str, temperature: float | None) -> Any:
 
 def _sandbox_or_exit(**kw: Any) -> Any:
     """A fresh sandbox for the agent, or one line and exit code 2 (no such image, a bad size, ...)."""
-    from pydantic import ValidationError
-
     from ale.agent.environment import SandboxEnvironment
     from ale.sandbox import SandboxError
 
     try:
         return SandboxEnvironment.create(**kw)
-    except ValidationError as e:
-        fail(f"bad sandbox option: {validation_message(e)}")
+    except ValueError as e:  # SandboxSpec's "FIELD: message"
+        fail(f"bad sandbox option: {e}")
     except SandboxError as e:
         fail(e.message)
 

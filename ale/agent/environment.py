@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from ale.agent.protocols import CommandResult
@@ -61,7 +62,7 @@ class SandboxEnvironment:
         if idle_timeout is not None:
             kwargs["idle_timeout"] = idle_timeout
         r = self._session.run(command, **kwargs)
-        guard = r.guard.model_dump() if hasattr(r.guard, "model_dump") else r.guard  # GuardAction -> dict
+        guard = asdict(r.guard) if is_dataclass(r.guard) else r.guard  # GuardAction -> dict
         if r.status == "closed" or guard:  # the shell exited, or the guard stopped/reset the sandbox
             self._session = None
         elif r.status != "completed" and not guard:

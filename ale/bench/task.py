@@ -364,23 +364,14 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
     No verdict is an error, never a failure: the verifier timed out, or (Harbor tasks) wrote no reward
     file or a failing one without running any test, or (pytest-run tests/) ran no test. Older tasks'
     test.sh without a reward file are judged by their exit code, as before."""
-    from ale.bench.prepare import KIT, manifest, verifier_kit
     from ale.sandbox.client import tar_of
 
     if not task.keep_agent_processes:
         await manager.kill_processes(sandbox_id)
-    for path in ("/tests", "/logs/verifier", KIT, "/root/.local/bin/uv", "/root/.local/bin/uvx", "/root/.local/bin/env"):
+    for path in ("/tests", "/logs/verifier"):
         await manager.remove(sandbox_id, path)
-    env = {"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests", **task.verifier_env}
-    kit = manifest(task, manager.images.home)
-    if kit or network_of(task, "verifier").mode == "none":  # a prepared verifier downloads nothing
-        await take_offline(manager, sandbox_id)
-    if kit:
-        has_py = bool(kit.get("python")) and await _exists(manager, sandbox_id, f"/opt/ale/python{kit['python']}/usr/bin")
-        data, kit_env = verifier_kit(kit, manager.images.home, has_py)
-        await manager.upload_tar(sandbox_id, "/", data)
-        path = (await manager.execute(sandbox_id, ["sh", "-c", "printf %s \"$PATH\""], timeout=30)).stdout
-        env.update(kit_env, PATH=f"{path}:{KIT}/bin")
+    env = {"TEST_DIR": "/tests", "PYTEST_ADDOPTS": "--confcutdir=/tests", **task.verifier_env,
+           **await verifier_setup(manager, sandbox_id, task, network_of(task, "verifier").mode == "none")}
     await manager.upload_tar(sandbox_id, "/tests", tar_of(task.tests_dir))
     if (task.path / "run-tests.sh").exists():
         await manager.write_file(sandbox_id, "/tests/run-tests.sh", (task.path / "run-tests.sh").read_bytes(), 0o755)
@@ -417,6 +408,28 @@ async def grade(manager, sandbox_id: str, task: Task) -> Grade:
         error += f"; last output: {tail}" if tail else ""
     return Grade(reward=1.0 if passed else 0.0, passed=passed, n_tests=n, n_passed=n_passed, exit_code=r.exit_code,
                  output=out[-20000:], timed_out=r.timed_out, error=error)
+
+
+async def verifier_setup(manager, sandbox_id: str, task: Task, cut_network: bool) -> dict[str, str]:
+    """The verifier's network and `ale bench prepare` kit, set up in the agent's sandbox before the tests go
+    in (by grade() and by the Harbor environment, ale.bench.harbor_env). The kit's paths are cleared from
+    the host side first (an agent could have planted its own uvx); the network is cut when a kit exists (a
+    prepared verifier downloads nothing) or the task gives the verifier none; the kit is unpacked. Returns
+    the verifier's environment additions (none without a kit)."""
+    from ale.bench.prepare import KIT, manifest, verifier_kit
+
+    for path in (KIT, "/root/.local/bin/uv", "/root/.local/bin/uvx", "/root/.local/bin/env"):
+        await manager.remove(sandbox_id, path)
+    kit = manifest(task, manager.images.home)
+    if kit or cut_network:
+        await take_offline(manager, sandbox_id)
+    if not kit:
+        return {}
+    has_py = bool(kit.get("python")) and await _exists(manager, sandbox_id, f"/opt/ale/python{kit['python']}/usr/bin")
+    data, kit_env = verifier_kit(kit, manager.images.home, has_py)
+    await manager.upload_tar(sandbox_id, "/", data)
+    path = (await manager.execute(sandbox_id, ["sh", "-c", "printf %s \"$PATH\""], timeout=30)).stdout
+    return {**kit_env, "PATH": f"{path}:{KIT}/bin"}
 
 
 async def take_offline(manager, sandbox_id: str) -> None:

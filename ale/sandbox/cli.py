@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -40,14 +41,11 @@ class Network(str, Enum):
 
 
 def _spec(**kw) -> SandboxSpec:
-    """The options as a SandboxSpec, or one line naming the bad option (no pydantic dump)."""
-    from pydantic import ValidationError
-
+    """The options as a SandboxSpec, or one line naming the bad option."""
     try:
         return SandboxSpec(**kw)
-    except ValidationError as e:
-        _fail("; ".join(f"--{'.'.join(str(p) for p in x['loc'][:1])}: {x['msg'].removeprefix('Value error, ')}"
-                        for x in e.errors()))
+    except ValueError as e:  # "FIELD: message", and each field here is the option --FIELD
+        _fail(f"--{e}")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
@@ -153,7 +151,7 @@ def ls(url: str = URL, token: Optional[str] = TOKEN, as_json: bool = typer.Optio
     """List the sandboxes of a running service."""
     infos = _on_service(url, token, lambda c: c.list())
     if as_json:
-        print(json.dumps([i.model_dump(mode="json") for i in infos], indent=1))
+        print(json.dumps([asdict(i) for i in infos], indent=1))
         return
     from rich.console import Console
     from rich.table import Table

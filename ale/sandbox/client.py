@@ -19,6 +19,7 @@ import io
 import json
 import tarfile
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -400,7 +401,7 @@ class AsyncSandboxClient:
 
     async def create(self, spec: SandboxSpec | None = None, **kw: Any) -> AsyncSandbox:
         spec = spec or SandboxSpec(**kw)
-        info = await self.backend.call("start", **spec.model_dump(mode="json"))
+        info = await self.backend.call("start", **asdict(spec))
         return AsyncSandbox(self.backend, info)
 
     async def get(self, sandbox_id: str) -> AsyncSandbox:

@@ -7,8 +7,8 @@ Names are created relative to an already-resolved parent directory fd, never by 
 
 from __future__ import annotations
 
-import ctypes
 import errno
+import functools
 import io
 import os
 import stat
@@ -22,16 +22,26 @@ from .spec import FileEntry, NotFound, SandboxError
 
 _SYS_OPENAT2 = 437
 _RESOLVE = 0x01 | 0x02 | 0x10  # NO_XDEV | NO_MAGICLINKS | IN_ROOT
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
 MAX_READ = 64 << 20
 
 
+@functools.cache
+def _libc():
+    """libc through ctypes, loaded on the first file operation (`ale sandbox run` makes none: ~2 ms of its
+    import time)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc, ctypes.get_errno
+
+
 def openat2(dirfd: int, path: str, flags: int, mode: int = 0) -> int:
+    libc, get_errno = _libc()
     how = struct.pack("=QQQ", flags | os.O_CLOEXEC, mode, _RESOLVE)
-    fd = _libc.syscall(_SYS_OPENAT2, dirfd, path.encode(), how, len(how))
+    fd = libc.syscall(_SYS_OPENAT2, dirfd, path.encode(), how, len(how))
     if fd < 0:
-        e = ctypes.get_errno()
+        e = get_errno()
         raise OSError(e, f"{os.strerror(e)}: {path}")
     return fd
 
@@ -75,13 +85,14 @@ def _errors(path: str, e: OSError) -> SandboxError:
 def _fsids(uid: int, gid: int):
     """This thread's filesystem uid/gid (setfsuid is per thread), for the block; back to root after.
     Leaving fsuid 0 also drops the filesystem capabilities (DAC_OVERRIDE...) until it returns."""
-    _libc.setfsgid(gid)
-    _libc.setfsuid(uid)
+    libc = _libc()[0]
+    libc.setfsgid(gid)
+    libc.setfsuid(uid)
     try:
         yield
     finally:
-        _libc.setfsuid(0)
-        _libc.setfsgid(0)
+        libc.setfsuid(0)
+        libc.setfsgid(0)
 
 
 def _members(tf: tarfile.TarFile):

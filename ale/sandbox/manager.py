@@ -717,7 +717,7 @@ class SandboxManager:
         err.close()
         guard = sb.last_guard if sb.last_guard_at >= started_at else None
         (text_out, ok_out), (text_err, ok_err) = await _text(out), await _text(err)
-        res = ExecResult.model_construct(  # built from checked parts: no re-validation of 64 MiB strings
+        res = ExecResult(
             exit_code=code, stdout=text_out, stderr=text_err, timed_out=timed_out,
             truncated=out.truncated or err.truncated, output_path=out.path, stderr_path=err.path,
             binary=not (ok_out and ok_err), stdout_b64=None, stderr_b64=None,

@@ -10,6 +10,7 @@ root (the sandbox runtime needs it); start them with `--node-ip-address` set exp
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Any
 
 from .spec import NotFound, OverCapacity, SandboxSpec
@@ -83,7 +84,7 @@ class RayBackend:
         if verb == "start":
             spec = SandboxSpec(**kw)
             nid = await self._place(spec)
-            info = await self.workers[nid].call.remote("start", spec.model_dump(mode="json"))
+            info = await self.workers[nid].call.remote("start", asdict(spec))
             self.owner[info.id] = nid
             return info
         if verb == "list":

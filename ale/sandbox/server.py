@@ -17,7 +17,7 @@ import ipaddress
 import json
 import secrets
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .client import dispatch
 from .manager import SandboxManager
-from .spec import (ExecResult, FileEntry, OverCapacity, SandboxError, SandboxInfo, SandboxSpec, SessionResult,
-                   parse_size)
+from .spec import (ExecResult, FileEntry, GuardAction, OverCapacity, SandboxError, SandboxInfo, SandboxSpec,
+                   SessionResult)
 
 OPEN_PATHS = ("/health", "/openapi.json")  # answered without the token (no sandbox data in them)
 
@@ -201,7 +201,8 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
     async def _invalid(_: Request, e: RequestValidationError):
         errs = [{"loc": list(x["loc"]), "msg": x["msg"]} for x in e.errors()]
         return JSONResponse({"error": "InvalidRequest", "message": "; ".join(
-            f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errs), "details": errs}, status_code=422)
+            f"{'.'.join(map(str, x['loc']))}: {x['msg'].removeprefix('Value error, ')}" for x in errs),
+            "details": errs}, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, e: HTTPException):
@@ -232,7 +233,7 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
     @app.post("/v1/sandbox/start", dependencies=deps, response_model=SandboxInfo)
     async def start(spec: SandboxSpec) -> Any:
         caps.check(spec)
-        return await guarded("start", spec.model_dump())
+        return await guarded("start", asdict(spec))
 
     @app.post("/v1/sandbox/list", dependencies=deps, response_model=list[SandboxInfo])
     async def list_() -> Any:
@@ -288,12 +289,12 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
         finally:
             task.cancel()
 
-    async def as_json(res: BaseModel) -> Response:
-        # Already a model: serialised once, not re-validated through response_model. A big one is
+    async def as_json(res: ExecResult | SessionResult) -> Response:
+        # Already a result: serialised once, not re-validated through response_model. A big one is
         # streamed piece by piece (_json_pieces), yielding to the loop between pieces: serialising
         # 64 MiB at once held the event loop (every other sandbox's call) for seconds.
         if sum(len(v) for v in res.__dict__.values() if isinstance(v, str)) <= 1 << 20:
-            return Response(res.model_dump_json(), media_type="application/json")
+            return Response(json.dumps(asdict(res)), media_type="application/json")
 
         async def pieces():
             for piece in _json_pieces(res):
@@ -435,9 +436,9 @@ def create_app(manager: SandboxManager | None = None, token: str | None = None, 
     return app
 
 
-def _json_pieces(model: BaseModel, piece: int = 1 << 20):
-    """The model as JSON in pieces: long strings are escaped 1 MiB at a time."""
-    for i, (k, v) in enumerate(model):
+def _json_pieces(res: ExecResult | SessionResult, piece: int = 1 << 20):
+    """The result as JSON in pieces: long strings are escaped 1 MiB at a time."""
+    for i, (k, v) in enumerate(vars(res).items()):
         yield f'{"," if i else "{"}{json.dumps(k)}:'.encode()
         if isinstance(v, str) and len(v) > piece:
             yield b'"'
@@ -445,7 +446,7 @@ def _json_pieces(model: BaseModel, piece: int = 1 << 20):
                 yield json.dumps(v[j: j + piece])[1:-1].encode()
             yield b'"'
         else:
-            yield (v.model_dump_json() if isinstance(v, BaseModel) else json.dumps(v)).encode()
+            yield json.dumps(asdict(v) if isinstance(v, GuardAction) else v).encode()
     yield b"}"
 
 

@@ -25,8 +25,8 @@ def one_error_line(r) -> str:
 
 @pytest.mark.parametrize("args,line", [
     (["--memory", "lots"], "error: --memory: not a size: 'lots' (use e.g. 512m, 1g, 65536)"),
-    (["--cpus", "-1"], "error: --cpus: Input should be greater than or equal to 0.01"),
-    (["--workdir", "rel"], "error: --workdir: workdir must be an absolute path, got 'rel'"),
+    (["--cpus", "-1"], "error: --cpus: must be between 0.01 and 256, got -1"),
+    (["--workdir", "rel"], "error: --workdir: must be an absolute path, got 'rel'"),
     (["-e", "NOEQUALS"], "error: --env wants KEY=VALUE, got 'NOEQUALS'"),
 ])
 def test_run_bad_options_are_one_line(args, line):

@@ -102,6 +102,9 @@ def test_openapi_document(server):
                  "write_file", "upload", "download", "stop", "delete", "reset", "commit", "list", "events",
                  "snapshot", "fork", "snapshots", "delete_snapshot"]:
         assert f"/v1/sandbox/{verb}" in doc["paths"], verb
+    spec = doc["components"]["schemas"]["SandboxSpec"]  # a dataclass: its bounds are added to the schema by hand
+    assert spec["additionalProperties"] is False
+    assert (spec["properties"]["cpus"]["minimum"], spec["properties"]["pids"]["maximum"]) == (0.01, 1_000_000)
 
 
 def test_errors_are_clear_json(server):
@@ -109,7 +112,11 @@ def test_errors_are_clear_json(server):
     r = httpx.post(f"{server}/v1/sandbox/status", json={"sandbox_id": "nope"}, headers=h)
     assert r.status_code == 404 and "nope" in r.json()["message"]
     r = httpx.post(f"{server}/v1/sandbox/start", json={"memory": "lots"}, headers=h)
-    assert r.status_code == 422 and "memory" in r.json()["message"]
+    assert r.status_code == 422 and r.json()["message"] == "body: memory: not a size: 'lots' (use e.g. 512m, 1g, 65536)"
+    r = httpx.post(f"{server}/v1/sandbox/start", json={"memry": "1g"}, headers=h)  # a typo is refused, not ignored
+    assert r.status_code == 422 and "memry" in r.json()["message"]
+    r = httpx.post(f"{server}/v1/sandbox/start", json={"network": {"mode": "allowlist"}}, headers=h)
+    assert r.status_code == 422 and "needs at least one allowed host" in r.json()["message"]
     r = httpx.post(f"{server}/v1/sandbox/execute", json={"sandbox_id": "x"}, headers=h)
     assert r.status_code == 422 and "command" in r.json()["message"]
     r = httpx.post(f"{server}/v1/sandbox/start", content=b"{not json", headers={**h, "content-type": "application/json"})
