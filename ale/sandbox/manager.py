@@ -1060,15 +1060,15 @@ def _mount_snapshot_store(path: Path, size: int) -> bool:
     """Mount the snapshot tmpfs (root-only; nosuid and nodev like a sandbox's own upper layer's tmpfs)
     with huge pages for big files where the kernel has them. False when no tmpfs can be mounted."""
     for huge in (",huge=within_size", ""):
-        if _libc.mount(b"ale-snapshots", str(path).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                          f"size={size},mode=0700{huge}".encode()) == 0:
+        if _libc()[0].mount(b"ale-snapshots", str(path).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                                f"size={size},mode=0700{huge}".encode()) == 0:
             return True
     return False
 
 
 def _unmount(path: Path) -> None:
     """Detach a mount if there is one there (lazily: live sandboxes' lower layers keep it until they go)."""
-    _libc.umount2(str(path).encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
+    _libc()[0].umount2(str(path).encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
 
 
 def _destroy_cgroups(cgs: list[cgroups.Cgroup]) -> None:
