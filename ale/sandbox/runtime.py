@@ -125,6 +125,15 @@ class Zygote:
         finally:
             self._pending.pop(tag, None)
 
+    def reap(self, pid: int) -> None:
+        """The init `pid` is dying (its control socket closed): the zygote reaps it by pid, and its
+        death reaches _on_reply. (It never walks all its children to find one: see ale-init.c.)"""
+        if self.sock is not None:
+            try:
+                self.sock.send(struct.pack("<II", pid, 0))
+            except OSError:  # a full socket: the zygote's periodic sweep reaps it instead
+                pass
+
     def _on_reply(self) -> None:
         while self.sock is not None:
             try:
@@ -198,6 +207,7 @@ class InitProcess:
 
     scratch: Path
     on_event: Callable[[dict], None]
+    _zygote: Zygote
     launcher_pid: int = 0  # the zygote's child standing for this sandbox: the launcher, then the init itself
     init_pid: int = 0  # host pid of the sandbox's PID 1
     _ctrl: int = -1  # control socket (frames both ways)
@@ -230,7 +240,7 @@ class InitProcess:
         if host_net:
             args.append("--host-net")
         loop = asyncio.get_running_loop()
-        self = cls(scratch=scratch, on_event=on_event)
+        self = cls(scratch=scratch, on_event=on_event, _zygote=zygote)
         self._ready, self._dead = loop.create_future(), loop.create_future()
         self._handed, self._launcher_gone = loop.create_future(), loop.create_future()
         await zygote.launch(self, args, seccomp)
@@ -314,6 +324,8 @@ class InitProcess:
             chunk = b""
         if not chunk:
             asyncio.get_running_loop().remove_reader(self._ctrl)
+            if self.init_pid:
+                self._zygote.reap(self.init_pid)
             return
         buf = self._buf
         buf += chunk

@@ -79,6 +79,33 @@ def test_dev_is_one_shared_read_only_mount_and_shm_is_private():
     _with_manager(check)
 
 
+def _pidfds(pid: int) -> int:
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[pidfd]"
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def test_a_dead_init_is_reaped_at_once_and_no_fd_leaks():
+    """The zygote reaps by pid (it never walks all its children to find a dead one): an init's death
+    must still be seen at once, not at the periodic sweep, and nothing is left behind."""
+    async def check(m):
+        ids = [(await m.create(SPEC)).id for _ in range(3)]
+        inits = [m._sandboxes[s].init.init_pid for s in ids]
+        assert [_pidfds(p) for p in inits] == [0, 0, 0]
+        os.kill(inits[1], 9)  # from outside, as the OOM killer would
+        t = asyncio.get_running_loop().time()
+        while m._sandboxes[ids[1]].init.alive and asyncio.get_running_loop().time() - t < 5:
+            await asyncio.sleep(0.01)
+        assert asyncio.get_running_loop().time() - t < 1.0, "the init's death was seen only by the sweep"
+        await asyncio.gather(*(m.delete(s) for s in ids))
+        assert _pidfds(m._zygote.proc.pid) == 0 and _descendants(m._zygote.proc.pid) == set()
+    _with_manager(check)
+
+
 def test_delete_all_leaves_no_process_cgroup_or_fd():
     async def check(m):
         fds = len(os.listdir("/proc/self/fd"))

@@ -781,7 +781,8 @@ static int launch(struct opts *o, uint32_t tag, int handoff) {
  * Forking this small process is far cheaper than the runtime spawning a program (whose fork copies a
  * big fd table and page tables). It is a subreaper: each init becomes its child when the launcher's
  * intermediate exits, so it reaps every init and reports its death.
- * Request: u32 tag, u32 n, n bytes of NUL-terminated launcher options, then the seccomp program.
+ * Request: u32 tag, u32 n, n bytes of NUL-terminated launcher options, then the seccomp program;
+ * or u32 pid, u32 0: reap that init (the runtime saw its control socket close).
  * Replies (16 bytes: u32 kind, u32 tag, i32 pid, i32 value):
  *   kind 1 started: with SCM_RIGHTS [control socket, pidfd of the launcher]
  *   kind 2 exited: value = wait status of the sandbox's init (or of its launcher, when it failed
@@ -794,6 +795,26 @@ static int launch(struct opts *o, uint32_t tag, int handoff) {
 /* pid (up to PID_MAX_LIMIT) -> the sandbox whose death it reports. Wiped on fork: launchers and
  * inits never copy its page tables (each init's would grow with the pids the zygote has seen). */
 static uint32_t *tag_of;
+
+/* Reaping by pid, never waitpid(-1) per SIGCHLD: that walks every child, and every live sandbox's
+ * init is one (with 3000 alive it cost ~1 ms per create). `watch` holds the launchers (few at a
+ * time) and the inits the runtime saw die (their control socket closed: a reap request), each
+ * checked on SIGCHLD; a full sweep every SWEEP_S catches anything else (an init killed while its
+ * control socket stays open elsewhere, an intermediate orphaned by a dead launcher). */
+#define SWEEP_S 2
+static pid_t *watch;
+static int nwatch, watch_cap;
+
+static void watch_add(pid_t pid) {
+    for (int i = 0; i < nwatch; i++)
+        if (watch[i] == pid) return;
+    if (nwatch == watch_cap) {
+        pid_t *w = realloc(watch, sizeof *w * (size_t)(watch_cap = watch_cap ? 2 * watch_cap : 64));
+        if (!w) die("watch list");
+        watch = w;
+    }
+    watch[nwatch++] = pid;
+}
 
 static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value, const int *fds, int nfds) {
     int32_t msg[4] = {(int32_t)kind, (int32_t)tag, pid, value};
@@ -833,6 +854,7 @@ static void zygote_launch(char *req, size_t n, const sigset_t *oldmask, int sfd,
         _exit(launch(&o, tag, handoff[1]));
     }
     tag_of[pid] = tag;
+    watch_add(pid);
     close(ctrl[1]);
     int fds[2] = {ctrl[0], (int)syscall(SYS_pidfd_open, pid, 0)};
     zygote_reply(1, tag, pid, 0, fds, fds[1] >= 0 ? 2 : 1);
@@ -868,6 +890,22 @@ static void zygote_adopt(int handoff) {
         if (fds[0] >= 0) close(fds[0]);
         close(scratch);
     }
+}
+
+/* Reap `pid` if it is a dead child of ours, and tell the runtime whose death it was. Returns
+ * waitpid's answer (-1 with ECHILD: not our child, or not yet: an init whose intermediate lives). */
+static pid_t zygote_reap(pid_t pid, int handoff) {
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r <= 0) return r;
+    /* An intermediate queues its hand-off before it exits, so before its launcher exits and before
+     * the init can be ours to reap: read it before deciding whose death this is. */
+    zygote_adopt(handoff);
+    for (int i = 0; i < nwatch; i++)
+        if (watch[i] == r) { watch[i] = watch[--nwatch]; break; }
+    uint32_t tag = r < (1 << 22) ? tag_of[r] : 0;
+    if (tag) { tag_of[r] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, r, st, NULL, 0); }
+    return r;
 }
 
 /* The device tmpfs behind every sandbox's /dev, in the zygote's own mount namespace (launchers
@@ -912,26 +950,30 @@ static int zygote(const char *dev) {
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) die("signalfd");
     static char req[1 << 18];
+    time_t last_sweep = time(NULL);
     for (;;) {
         struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = handoff[0], .events = POLLIN}};
-        if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+        if (poll(pfd, 3, SWEEP_S * 1000) < 0) { if (errno == EINTR) continue; die("poll"); }
         zygote_adopt(handoff[0]);
         if (pfd[1].revents) {  /* reap before launching: pid reuse can never confuse the runtime */
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {}
-            int st; pid_t pid;
-            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-                /* An intermediate queues its hand-off before it exits, so before its launcher exits and
-                 * before the init can be ours to reap: read it before deciding whose death this is. */
-                zygote_adopt(handoff[0]);
-                uint32_t tag = pid < (1 << 22) ? tag_of[pid] : 0;
-                if (tag) { tag_of[pid] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, pid, st, NULL, 0); }
-            }
+            for (int i = nwatch - 1; i >= 0; i--)  /* backwards: a reaped pid's slot takes the last one */
+                if (i < nwatch) zygote_reap(watch[i], handoff[0]);
+        }
+        if (time(NULL) - last_sweep >= SWEEP_S) {
+            last_sweep = time(NULL);
+            while (zygote_reap(-1, handoff[0]) > 0) {}
+            for (int i = nwatch - 1; i >= 0; i--)  /* requests for pids that are not (or no longer) ours */
+                if (i < nwatch && zygote_reap(watch[i], handoff[0]) < 0) watch[i] = watch[--nwatch];
         }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = recv(0, req, sizeof req, MSG_DONTWAIT);
             if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return 0;  /* runtime gone: sandboxes die */
-            if (r > 0) zygote_launch(req, (size_t)r, &old, sfd, handoff);
+            uint32_t pid, len;
+            if (r == 8 && (memcpy(&pid, req, 4), memcpy(&len, req + 4, 4), len == 0)) {  /* a reap request */
+                if (pid > 0 && pid < (1 << 22) && zygote_reap((pid_t)pid, handoff[0]) <= 0) watch_add((pid_t)pid);
+            } else if (r > 0) zygote_launch(req, (size_t)r, &old, sfd, handoff);
         }
     }
 }
