@@ -8,6 +8,10 @@ packages, `python -S -c pass` without them) and raw `bwrap ... true` on the base
 isolation floor). Per command: wall-clock p50 and p99 in ms, and the median CPU time (user + sys of the
 command and the processes it waited for): on a loaded machine the wall clock mostly measures the queue
 for the cores, the CPU time is closer to what a quiet machine's wall clock would be.
+`ale sandbox run --url URL -- true` is the same run through a service (`ale sandbox serve`, started here
+on loopback for the run and stopped after; the thin client, ale/sandbox/thin.py): its CPU time is the
+client's only; the service's per run (its mean over the run, from /proc: the service and the children it
+reaped) is printed beside it as service_cpu_mean_ms.
 `--baseline DIR` (another checkout, e.g. `git archive main | tar -x -C DIR`) times its `ale` commands in
 the same interleaved loop, for a paired before/after.
 
@@ -23,6 +27,9 @@ import json
 import os
 import platform
 import resource
+import secrets
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +52,31 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
+def start_service(env: dict) -> tuple[subprocess.Popen, str]:
+    """`ale sandbox serve` on a free loopback port, once it answers /health."""
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    p = subprocess.Popen([sys.executable, "-m", "ale.cli", "sandbox", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                         stdout=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+                c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if c.recv(64).startswith(b"HTTP/1.1 200"):
+                    return p, f"http://127.0.0.1:{port}"
+        except OSError:
+            pass
+        time.sleep(0.1)
+    p.kill()
+    raise SystemExit("the sandbox service did not start")
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a running process and of the children it has reaped, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=30, help="runs of each command")
@@ -60,30 +92,44 @@ def main() -> None:
                         "--die-with-parent", "--new-session", "--ro-bind", base_rootfs(), "/", "--proc", "/proc",
                         "--dev", "/dev", "true"], ROOT),
     }
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONDONTWRITEBYTECODE", "ALE_SANDBOX_URL", "ALE_SANDBOX_TOKEN")}
+    env["ALE_SANDBOX_TOKEN"] = secrets.token_urlsafe(16)  # the service's, and what the thin client sends
+    for checkout in {ROOT, *([args.baseline.resolve()] if args.baseline else [])}:
+        compileall.compile_dir(checkout / "ale", quiet=1)
+    service, url = start_service({**env, "PYTHONPATH": str(ROOT)})
+    commands["ale_sandbox_run_true_service"] = ([ale, "sandbox", "run", "--url", url, "--", "true"], ROOT)
     if args.baseline:
         commands["baseline_ale_help"] = ([ale, "--help"], args.baseline.resolve())
         commands["baseline_ale_sandbox_run_true"] = ([ale, "sandbox", "run", "--", "true"], args.baseline.resolve())
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    for checkout in {c for _, c in commands.values()}:
-        compileall.compile_dir(checkout / "ale", quiet=1)
     times: dict[str, list[float]] = {k: [] for k in commands}
     cpu: dict[str, list[float]] = {k: [] for k in commands}
+    service_ticks = 0
     load = [os.getloadavg()[0]]
-    for _ in range(args.n):
-        for name, (argv, checkout) in commands.items():
-            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t = time.perf_counter()
-            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env={**env, "PYTHONPATH": str(checkout)},
-                           cwd=checkout)
-            times[name].append((time.perf_counter() - t) * 1000)
-            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu[name].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
-    load.append(os.getloadavg()[0])
+    try:
+        for _ in range(args.n):
+            for name, (argv, checkout) in commands.items():
+                s0 = cpu_ticks(service.pid)
+                r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t = time.perf_counter()
+                subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env={**env, "PYTHONPATH": str(checkout)},
+                               cwd=checkout)
+                times[name].append((time.perf_counter() - t) * 1000)
+                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[name].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+                if name == "ale_sandbox_run_true_service":
+                    service_ticks += cpu_ticks(service.pid) - s0
+        load.append(os.getloadavg()[0])
+    finally:
+        service.send_signal(signal.SIGINT)
+        service.wait(30)
     out = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
                        "loadavg_1m_start_end": load, "nice": os.nice(0)}, "n": args.n}
     for name, xs in times.items():
         out[name] = {"p50_ms": round(statistics.median(xs), 1), "p99_ms": round(percentile(xs, 0.99), 1),
                      "min_ms": round(min(xs), 1), "cpu_median_ms": round(statistics.median(cpu[name]), 1)}
+    out["ale_sandbox_run_true_service"]["service_cpu_mean_ms"] = round(
+        service_ticks * 1000 / os.sysconf("SC_CLK_TCK") / args.n, 1)
     print(json.dumps(out, indent=1))
 
 

@@ -61,15 +61,29 @@ def run(
     timeout: float = typer.Option(600.0, "--timeout", help="seconds; exit 124 when exceeded"),
     workdir: Optional[str] = typer.Option(None, "--workdir", help="working directory inside the sandbox"),
     env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)"),
+    url: Optional[str] = typer.Option(None, "--url", help="run it on this sandbox service (`ale sandbox serve`) "
+                                      "instead of in this process (env ALE_SANDBOX_URL); output comes at the end"),
+    token_file: Optional[Path] = typer.Option(None, "--token-file", help="file holding the service's bearer token "
+                                              "(else env ALE_SANDBOX_TOKEN)"),
 ) -> None:
-    """Create an ephemeral sandbox, run CMD in it (output streamed), remove it; exit with CMD's code."""
+    """Create an ephemeral sandbox, run CMD in it (output streamed), remove it; exit with CMD's code.
+    With --url (or ALE_SANDBOX_URL) a running service does it, which skips this process's start-up of
+    the sandbox engine (like `docker run` and dockerd)."""
     from .oneshot import run_command
 
     bad = [e for e in env if "=" not in e]
     if bad:
         _fail(f"--env wants KEY=VALUE, got {bad[0]!r}")
-    spec = _spec(image=image, network=network.value, memory=memory, pids=pids, cpus=cpus, disk=disk,
-                 workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
+    url = url or os.environ.get("ALE_SANDBOX_URL")
+    if token_file is not None and not url:
+        _fail("--token-file is for a service: give --url (or ALE_SANDBOX_URL) too")
+    fields = dict(image=image, network=network.value, memory=memory, pids=pids, cpus=cpus, disk=disk,
+                  workdir=workdir, env=dict(e.split("=", 1) for e in env), idle_ttl=None)
+    spec = _spec(**fields)
+    if url:
+        from .thin import run_remote
+
+        raise typer.Exit(run_remote(url, str(token_file) if token_file else None, fields, command, timeout))
     raise typer.Exit(run_command(spec, command, timeout))
 
 

@@ -6,18 +6,21 @@ loaded 2-core machine) were most of the command's time (docs/benchmarks.md, cli)
 the ordinary well-formed case; ``--help``, an unknown option, a missing or bad value, no ``--``: it
 declines (None) and the typer command (ale/sandbox/cli.py ``run``), which runs the same ``run_command``,
 answers with its usual help and one-line errors.
+
+With ``--url`` or ALE_SANDBOX_URL the run goes to that service instead (ale/sandbox/thin.py), and this
+module's imports stay light enough for that: asyncio and the sandbox's own modules load in
+``run_command`` only.
 """
 from __future__ import annotations
 
-import asyncio
+import os
 import sys
 
-from .spec import SandboxError, SandboxSpec
-
-# option -> (SandboxSpec field or None, converter); the typer command ale/sandbox/cli.py `run` has the same
+# option -> (SandboxSpec field, or the run's own setting, converter); the typer command ale/sandbox/cli.py
+# `run` has the same
 OPTIONS = {"--image": ("image", str), "--network": ("network", str), "--memory": ("memory", str),
            "--pids": ("pids", int), "--cpus": ("cpus", float), "--disk": ("disk", str),
-           "--timeout": (None, float), "--workdir": ("workdir", str)}
+           "--workdir": ("workdir", str), "--timeout": (None, float), "--url": (None, str), "--token-file": (None, str)}
 
 
 class _Err:
@@ -36,10 +39,14 @@ def fail_line(msg: str) -> None:
     err.print(f"[red]error:[/red] {msg}", markup=True, highlight=False, soft_wrap=True)
 
 
-def run_command(spec: SandboxSpec, command: list[str], timeout: float) -> int:
-    """Create the sandbox, run `command` with its output streamed here, remove the sandbox; the command's
-    exit code (124 on timeout; after a guard stop its code, else 137; 125 when the sandbox could not run it)."""
+def run_command(spec, command: list[str], timeout: float) -> int:
+    """Create the sandbox (a SandboxSpec), run `command` with its output streamed here, remove the sandbox;
+    the command's exit code (124 on timeout; after a guard stop its code, else 137; 125 when the sandbox
+    could not run it)."""
+    import asyncio
+
     from .manager import SandboxManager
+    from .spec import SandboxError
 
     def stream(no: int, data: bytes) -> None:
         out = sys.stdout.buffer if no == 1 else sys.stderr.buffer
@@ -77,7 +84,7 @@ def fast(args: list[str]) -> int | None:
     i = args.index("--")
     opts, command = args[:i], args[i + 1:]
     fields: dict = {"env": {}, "idle_ttl": None}
-    timeout = 600.0
+    run = {"--timeout": 600.0, "--url": os.environ.get("ALE_SANDBOX_URL"), "--token-file": None}
     k = 0
     while k < len(opts):
         name, eq, value = opts[k].partition("=")
@@ -100,13 +107,21 @@ def fast(args: list[str]) -> int | None:
         except ValueError:
             return None
         if field is None:
-            timeout = converted
+            run[name] = converted
         else:
             fields[field] = converted
     if not command or fields.get("network", "none") not in ("none", "egress", "host"):
         return None
+    if run["--url"]:  # the service checks the spec (a bad value: its one-line 422 message)
+        from .thin import run_remote
+
+        return run_remote(run["--url"], run["--token-file"], fields, command, run["--timeout"])
+    if run["--token-file"]:
+        return None  # the typer command says it needs --url
+    from .spec import SandboxSpec
+
     try:
         spec = SandboxSpec(**fields)
     except ValueError:  # the typer command says it as one line naming the option
         return None
-    return run_command(spec, command, timeout)
+    return run_command(spec, command, run["--timeout"])

@@ -155,7 +155,6 @@ def test_over_capacity_is_429(server):
 
 def test_startup_sweep_after_kill_9():
     cg_root = Path("/sys/fs/cgroup/pids/ale")
-    before = {d.name for d in cg_root.iterdir() if d.is_dir()} if cg_root.exists() else set()
     port = _free_port()
     p = _start_server(port)
     with SandboxClient(f"http://127.0.0.1:{port}", token=TOKEN) as c:
@@ -165,8 +164,10 @@ def test_startup_sweep_after_kill_9():
     p.wait()
     from ale.sandbox.manager import SandboxManager
 
-    tag = SandboxManager().home_tag  # instances of this home (other homes' managers may run beside us)
-    (instance,) = {d.name for d in cg_root.iterdir() if d.is_dir() and d.name.startswith(f"{tag}-")} - before
+    # The killed server's instance (named home tag, pid, random): other managers of this home may be
+    # making instances of their own meanwhile (another test run beside this one).
+    tag = SandboxManager().home_tag
+    (instance,) = {d.name for d in cg_root.iterdir() if d.is_dir() and d.name.startswith(f"{tag}-{p.pid}-")}
     assert len([d for d in (cg_root / instance).iterdir() if d.is_dir()]) == 2  # left behind
     assert (Path("/var/lib/ale/run") / instance).exists()
 

@@ -802,18 +802,15 @@ static uint32_t *tag_of;
  * checked on SIGCHLD; a full sweep every SWEEP_S catches anything else (an init killed while its
  * control socket stays open elsewhere, an intermediate orphaned by a dead launcher). */
 #define SWEEP_S 2
-static pid_t *watch;
-static int nwatch, watch_cap;
+#define WATCH_MAX (1 << 14)
+/* In a mapping wiped on fork, as tag_of, count included: a page the zygote writes after forking an
+ * init (a heap, a .bss variable) stays a private copy in that init, 4 KiB more per live sandbox. */
+static struct { int n; pid_t pid[WATCH_MAX]; } *watch;
 
-static void watch_add(pid_t pid) {
-    for (int i = 0; i < nwatch; i++)
-        if (watch[i] == pid) return;
-    if (nwatch == watch_cap) {
-        pid_t *w = realloc(watch, sizeof *w * (size_t)(watch_cap = watch_cap ? 2 * watch_cap : 64));
-        if (!w) die("watch list");
-        watch = w;
-    }
-    watch[nwatch++] = pid;
+static void watch_add(pid_t pid) {  /* full: the sweep reaps it instead (within SWEEP_S) */
+    for (int i = 0; i < watch->n; i++)
+        if (watch->pid[i] == pid) return;
+    if (watch->n < WATCH_MAX) watch->pid[watch->n++] = pid;
 }
 
 static void zygote_reply(uint32_t kind, uint32_t tag, int32_t pid, int32_t value, const int *fds, int nfds) {
@@ -901,8 +898,8 @@ static pid_t zygote_reap(pid_t pid, int handoff) {
     /* An intermediate queues its hand-off before it exits, so before its launcher exits and before
      * the init can be ours to reap: read it before deciding whose death this is. */
     zygote_adopt(handoff);
-    for (int i = 0; i < nwatch; i++)
-        if (watch[i] == r) { watch[i] = watch[--nwatch]; break; }
+    for (int i = 0; i < watch->n; i++)
+        if (watch->pid[i] == r) { watch->pid[i] = watch->pid[--watch->n]; break; }
     uint32_t tag = r < (1 << 22) ? tag_of[r] : 0;
     if (tag) { tag_of[r] = 0; zygote_reply(tag & HANDED ? 5 : 2, tag & ~HANDED, r, st, NULL, 0); }
     return r;
@@ -942,6 +939,8 @@ static int zygote(const char *dev) {
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) die("subreaper");
     tag_of = mmap(NULL, sizeof *tag_of << 22, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (tag_of == MAP_FAILED || madvise(tag_of, sizeof *tag_of << 22, MADV_WIPEONFORK) < 0) die("pid table");
+    watch = mmap(NULL, sizeof *watch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (watch == MAP_FAILED || madvise(watch, sizeof *watch, MADV_WIPEONFORK) < 0) die("watch list");
     signal(SIGPIPE, SIG_IGN);
     int handoff[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) < 0) die("handoff socket");
@@ -958,14 +957,14 @@ static int zygote(const char *dev) {
         if (pfd[1].revents) {  /* reap before launching: pid reuse can never confuse the runtime */
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {}
-            for (int i = nwatch - 1; i >= 0; i--)  /* backwards: a reaped pid's slot takes the last one */
-                if (i < nwatch) zygote_reap(watch[i], handoff[0]);
+            for (int i = watch->n - 1; i >= 0; i--)  /* backwards: a reaped pid's slot takes the last one */
+                if (i < watch->n) zygote_reap(watch->pid[i], handoff[0]);
         }
         if (time(NULL) - last_sweep >= SWEEP_S) {
             last_sweep = time(NULL);
             while (zygote_reap(-1, handoff[0]) > 0) {}
-            for (int i = nwatch - 1; i >= 0; i--)  /* requests for pids that are not (or no longer) ours */
-                if (i < nwatch && zygote_reap(watch[i], handoff[0]) < 0) watch[i] = watch[--nwatch];
+            for (int i = watch->n - 1; i >= 0; i--)  /* requests for pids that are not (or no longer) ours */
+                if (i < watch->n && zygote_reap(watch->pid[i], handoff[0]) < 0) watch->pid[i] = watch->pid[--watch->n];
         }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = recv(0, req, sizeof req, MSG_DONTWAIT);
