@@ -115,17 +115,8 @@ async def main(args) -> dict:
     out["create_to_first_command_sequential"] = summary(seq_first_cmd)
 
     for n in (100, args.concurrent):
-        async def one():
-            t = time.perf_counter()
-            try:
-                info = await m.create(spec)
-                return info.id, time.perf_counter() - t
-            except Exception as e:  # counted, reported
-                return None, repr(e)
         mem_before = mem_available()
-        t0 = time.perf_counter()
-        results = await asyncio.gather(*(one() for _ in range(n)))
-        wall = time.perf_counter() - t0
+        results, wall = await create_all(m, spec, n)
         ok = [(sid, dt) for sid, dt in results if sid]
         errors = sorted({dt for sid, dt in results if not sid})
         entry = {"requested": n, "succeeded": len(ok), "wall_s": round(wall, 2), **summary([dt for _, dt in ok]),
@@ -176,8 +167,8 @@ CHANGED_10MB = ("mkdir -p /workspace/data && for i in $(seq 10); do head -c 1048
                 "done && for i in $(seq 100); do echo $i > /workspace/data/small$i; done")
 
 
-async def burst(m: SandboxManager, spec: SandboxSpec, n: int, memory: bool = False) -> dict:
-    """n creates at once, then (with `memory`) what they hold, then every one deleted at once."""
+async def create_all(m: SandboxManager, spec: SandboxSpec, n: int) -> tuple[list[tuple], float]:
+    """n creates at once: [(id, seconds) or (None, error)] and the wall time."""
     async def one():
         t = time.perf_counter()
         try:
@@ -185,11 +176,16 @@ async def burst(m: SandboxManager, spec: SandboxSpec, n: int, memory: bool = Fal
             return info.id, time.perf_counter() - t
         except Exception as e:  # counted, reported
             return None, repr(e)
-    await asyncio.sleep(1)
-    mem_before = mem_available()
     t0 = time.perf_counter()
     results = await asyncio.gather(*(one() for _ in range(n)))
-    wall = time.perf_counter() - t0
+    return results, time.perf_counter() - t0
+
+
+async def burst(m: SandboxManager, spec: SandboxSpec, n: int, memory: bool = False) -> dict:
+    """n creates at once, then (with `memory`) what they hold, then every one deleted at once."""
+    await asyncio.sleep(1)
+    mem_before = mem_available()
+    results, wall = await create_all(m, spec, n)
     ok = [sid for sid, dt in results if sid]
     entry = {"requested": n, "succeeded": len(ok), "wall_s": round(wall, 2),
              **summary([dt for sid, dt in results if sid]), "errors": sorted({dt for sid, dt in results if not sid})[:3],
